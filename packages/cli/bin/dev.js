@@ -1,0 +1,5 @@
+#!/usr/bin/env -S node --import tsx --no-warnings
+// Runs the commands from their TypeScript sources (no build step); for working on the CLI itself.
+import { execute } from '@oclif/core';
+
+await execute({ development: true, dir: import.meta.url });

@@ -1,0 +1,295 @@
+import { z } from 'zod';
+import {
+  AccountId,
+  EnabledDisabled,
+  HopLimit,
+  HttpEndpoint,
+  HttpTokens,
+  InstanceId,
+  IsoDate,
+  IsoDateTime,
+  MetadataOptions,
+  Region,
+  Tags,
+  ToolInfo,
+  schemaHeader,
+} from './common.js';
+import { ProbeReport } from './probe-report.js';
+import type { DocumentKind } from './validate.js';
+
+/** The design's readiness vocabulary (section 5). */
+export const ReadinessStatus = z.enum(['enforced', 'ready', 'blocked', 'unknown', 'imds-disabled', 'excluded']);
+export type ReadinessStatus = z.infer<typeof ReadinessStatus>;
+
+/** One piece of evidence behind a readiness status. */
+export const Reason = z
+  .object({
+    /** Stable machine code, e.g. `imdsv1-calls-seen`, `v1-caller-found`, `outdated-sdk`, `no-metric-data`. */
+    code: z.string(),
+    /** blocker: keeps the instance out of waves; risk: worth a look; info: context. */
+    severity: z.enum(['blocker', 'risk', 'info']),
+    message: z.string(),
+    /** What fixes it, e.g. "upgrade botocore to 1.13.25 or later". */
+    remediation: z.string().optional(),
+  })
+  .strict();
+export type Reason = z.infer<typeof Reason>;
+
+export const Readiness = z.object({ status: ReadinessStatus, reasons: z.array(Reason) }).strict();
+export type Readiness = z.infer<typeof Readiness>;
+
+/**
+ * What CloudWatch said about one metric of one instance. `observed` with `total: 0` means datapoints were found and
+ * they sum to zero; `unknown` means there was nothing to look at, and is never read as zero.
+ */
+export const MetricEvidence = z
+  .object({
+    metric: z.enum(['MetadataNoToken', 'MetadataNoTokenRejected']),
+    status: z.enum(['observed', 'unknown']),
+    unknownReason: z
+      .enum(['not-queried', 'no-datapoints', 'instance-stopped', 'launched-recently', 'query-failed', 'partial-data'])
+      .optional(),
+    /** Sum over the window; null when unknown. */
+    total: z.number().nonnegative().nullable(),
+    /** Time of the last period with a non-zero sum. */
+    lastNonZeroAt: IsoDateTime.nullable(),
+    /** Distinct UTC days that had at least one datapoint. */
+    daysWithData: z.number().int().nonnegative(),
+    windowStart: IsoDateTime,
+    windowEnd: IsoDateTime,
+    periodSeconds: z.number().int().positive(),
+    /** Daily sums (UTC days with data only), oldest first, for sparklines. */
+    daily: z.array(z.object({ date: IsoDate, sum: z.number().nonnegative() }).strict()),
+  })
+  .strict()
+  .refine((m) => (m.status === 'unknown') === (m.total === null), {
+    message: 'total must be null exactly when status is unknown',
+    path: ['total'],
+  });
+export type MetricEvidence = z.infer<typeof MetricEvidence>;
+
+export const ProbeOutcome = z.enum([
+  'ok',
+  'not-probed',
+  'not-managed',
+  'offline',
+  'undeliverable',
+  'timed-out',
+  'failed',
+  'truncated',
+  'invalid',
+]);
+export type ProbeOutcome = z.infer<typeof ProbeOutcome>;
+
+export const ProbeResult = z
+  .object({
+    outcome: ProbeOutcome,
+    commandId: z.string().optional(),
+    at: IsoDateTime.optional(),
+    /** Short explanation (an SSM status detail, an stderr excerpt). Untrusted. */
+    detail: z.string().optional(),
+    report: ProbeReport.optional(),
+  })
+  .strict();
+export type ProbeResult = z.infer<typeof ProbeResult>;
+
+export const SsmStatus = z
+  .object({
+    managed: z.boolean(),
+    pingStatus: z.enum(['Online', 'ConnectionLost', 'Inactive']).optional(),
+    platformType: z.enum(['Windows', 'Linux', 'MacOS']).optional(),
+    agentVersion: z.string().optional(),
+    lastPingAt: IsoDateTime.optional(),
+  })
+  .strict();
+export type SsmStatus = z.infer<typeof SsmStatus>;
+
+export const InstanceState = z.enum(['pending', 'running', 'stopping', 'stopped', 'shutting-down']);
+
+export const LaunchTemplateRef = z
+  .object({ launchTemplateId: z.string(), name: z.string().optional(), version: z.string().optional() })
+  .strict();
+
+export const Instance = z
+  .object({
+    instanceId: InstanceId,
+    accountId: AccountId,
+    region: Region,
+    availabilityZone: z.string().optional(),
+    /** The Name tag, if any. Untrusted. */
+    name: z.string().optional(),
+    tags: Tags,
+    state: InstanceState,
+    launchTime: IsoDateTime,
+    platform: z.enum(['linux', 'windows']),
+    platformDetails: z.string().optional(),
+    instanceType: z.string().optional(),
+    imageId: z.string().optional(),
+    metadataOptions: MetadataOptions,
+    autoScalingGroup: z.string().optional(),
+    launchTemplate: LaunchTemplateRef.optional(),
+    /** null when SSM status was not looked up. */
+    ssm: SsmStatus.nullable(),
+    metrics: z
+      .object({
+        noToken: MetricEvidence,
+        /** Queried for instances already enforced: IMDSv1 calls failing right now. */
+        noTokenRejected: MetricEvidence.optional(),
+      })
+      .strict(),
+    probe: ProbeResult,
+    /** From the probe: containers run here, so the hop limit matters. null when unknown. */
+    containerHost: z.boolean().nullable(),
+    readiness: Readiness,
+  })
+  .strict();
+export type Instance = z.infer<typeof Instance>;
+
+/** A value with where it came from, for effective-settings resolution (launch template > account default > AMI). */
+function sourced<T extends z.ZodType>(value: T) {
+  return z
+    .object({ value, source: z.enum(['launch-template', 'account-default', 'ami', 'aws-default']) })
+    .strict();
+}
+
+/** The metadata settings a newly launched instance would get, per option, with the source of each. */
+export const EffectiveLaunchSettings = z
+  .object({
+    httpTokens: sourced(HttpTokens),
+    httpPutResponseHopLimit: sourced(HopLimit),
+    httpEndpoint: sourced(HttpEndpoint),
+  })
+  .strict();
+export type EffectiveLaunchSettings = z.infer<typeof EffectiveLaunchSettings>;
+
+/** Metadata options as a launch template version states them (any may be absent). */
+export const TemplateMetadataOptions = z
+  .object({
+    httpTokens: HttpTokens.optional(),
+    httpPutResponseHopLimit: HopLimit.optional(),
+    httpEndpoint: HttpEndpoint.optional(),
+    httpProtocolIpv6: EnabledDisabled.optional(),
+    instanceMetadataTags: EnabledDisabled.optional(),
+  })
+  .strict();
+export type TemplateMetadataOptions = z.infer<typeof TemplateMetadataOptions>;
+
+export const LaunchTemplate = z
+  .object({
+    accountId: AccountId,
+    region: Region,
+    launchTemplateId: z.string(),
+    name: z.string(),
+    defaultVersion: z.number().int().positive(),
+    latestVersion: z.number().int().positive(),
+    defaultVersionOptions: TemplateMetadataOptions,
+    latestVersionOptions: TemplateMetadataOptions,
+    defaultVersionImageId: z.string().optional(),
+    /** What an instance launched from the default version gets. */
+    effective: EffectiveLaunchSettings,
+    launchesImdsV1: z.boolean(),
+  })
+  .strict();
+export type LaunchTemplate = z.infer<typeof LaunchTemplate>;
+
+export const AutoScalingGroup = z
+  .object({
+    accountId: AccountId,
+    region: Region,
+    name: z.string(),
+    launchTemplate: LaunchTemplateRef.optional(),
+    /** Set when the group still uses a launch configuration (cannot be fixed in place; migrate to a template). */
+    launchConfigurationName: z.string().optional(),
+    desiredCapacity: z.number().int().nonnegative(),
+    instanceIds: z.array(InstanceId),
+    /** null when the group uses a launch configuration (not resolved). */
+    effective: EffectiveLaunchSettings.nullable(),
+    launchesImdsV1: z.boolean(),
+  })
+  .strict();
+export type AutoScalingGroup = z.infer<typeof AutoScalingGroup>;
+
+export const Image = z
+  .object({
+    accountId: AccountId,
+    region: Region,
+    imageId: z.string(),
+    name: z.string().optional(),
+    /** `v2.0` when the AMI launches with tokens required. null when not set or the image was not readable. */
+    imdsSupport: z.literal('v2.0').nullable(),
+  })
+  .strict();
+export type Image = z.infer<typeof Image>;
+
+export const AccountDefaults = z
+  .object({
+    httpTokens: z.enum(['optional', 'required', 'no-preference']).nullable(),
+    httpPutResponseHopLimit: z.number().int().min(-1).max(64).nullable(),
+    httpEndpoint: z.enum(['enabled', 'disabled', 'no-preference']).nullable(),
+    instanceMetadataTags: z.enum(['enabled', 'disabled', 'no-preference']).nullable(),
+    httpTokensEnforced: z.enum(['enabled', 'disabled', 'no-preference']).nullable(),
+    managedBy: z.enum(['account', 'declarative-policy']).nullable(),
+    managedExceptionMessage: z.string().optional(),
+  })
+  .strict();
+export type AccountDefaults = z.infer<typeof AccountDefaults>;
+
+/** One account and region of the scope, and whether it was assessed completely. */
+export const RegionResult = z
+  .object({
+    accountId: AccountId,
+    region: Region,
+    status: z.enum(['ok', 'failed', 'partial']),
+    error: z.object({ code: z.string(), message: z.string() }).strict().optional(),
+    accountDefaults: AccountDefaults.nullable(),
+  })
+  .strict();
+export type RegionResult = z.infer<typeof RegionResult>;
+
+export const AccountResult = z
+  .object({
+    accountId: AccountId,
+    name: z.string().optional(),
+    status: z.enum(['ok', 'failed']),
+    error: z.object({ code: z.string(), message: z.string() }).strict().optional(),
+  })
+  .strict();
+export type AccountResult = z.infer<typeof AccountResult>;
+
+export const Assessment = z
+  .object({
+    schema: schemaHeader('imdsv2-cutover/assessment', 1),
+    /** Unique id of this run. */
+    id: z.string().min(1),
+    createdAt: IsoDateTime,
+    tool: ToolInfo,
+    scope: z
+      .object({
+        accounts: z.array(AccountId),
+        regions: z.array(Region),
+        organization: z.boolean(),
+        lookbackDays: z.number().positive(),
+        minObservationDays: z.number().nonnegative(),
+        probe: z.enum(['suspects', 'all', 'none', 'list']),
+        endpointUrl: z.string().optional(),
+      })
+      .strict(),
+    /** False when any account or region failed: the summary must say so loudly. */
+    complete: z.boolean(),
+    accounts: z.array(AccountResult),
+    regions: z.array(RegionResult),
+    instances: z.array(Instance),
+    launchTemplates: z.array(LaunchTemplate),
+    autoScalingGroups: z.array(AutoScalingGroup),
+    images: z.array(Image),
+  })
+  .strict();
+export type Assessment = z.infer<typeof Assessment>;
+
+export const assessmentKind: DocumentKind<typeof Assessment> = {
+  label: 'assessment',
+  schemaName: 'imdsv2-cutover/assessment',
+  version: 1,
+  schema: Assessment,
+  howToMake: 'Produce one with `imdsv2 assess` (or `imdsv2 demo`).',
+};

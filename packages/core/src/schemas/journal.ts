@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { AccountId, InstanceId, IsoDateTime, MetadataSettings, Region, Sha256Hex, ToolInfo, schemaHeader } from './common.js';
+
+/**
+ * The enforcement journal: JSON Lines, append-only, fsync'd after every record. The first line is a header naming the
+ * plan; every change is preceded by an `intent` record holding the exact previous settings and followed by a `result`.
+ * A crash between the two leaves an intent without a result: resume and rollback read it to finish or undo the change.
+ */
+
+export const JournalHeader = z
+  .object({
+    type: z.literal('header'),
+    schema: schemaHeader('imdsv2-cutover/journal', 1),
+    journalId: z.string().min(1),
+    createdAt: IsoDateTime,
+    tool: ToolInfo,
+    planContentHash: Sha256Hex,
+  })
+  .strict();
+export type JournalHeader = z.infer<typeof JournalHeader>;
+
+export const InstanceTarget = z
+  .object({ kind: z.literal('instance'), instanceId: InstanceId, accountId: AccountId, region: Region })
+  .strict();
+export const LaunchTemplateTarget = z
+  .object({ kind: z.literal('launch-template'), launchTemplateId: z.string(), accountId: AccountId, region: Region })
+  .strict();
+export const AccountDefaultsTarget = z
+  .object({ kind: z.literal('account-defaults'), accountId: AccountId, region: Region })
+  .strict();
+export const ImageTarget = z
+  .object({ kind: z.literal('image'), imageId: z.string(), accountId: AccountId, region: Region })
+  .strict();
+export const JournalTarget = z.discriminatedUnion('kind', [InstanceTarget, LaunchTemplateTarget, AccountDefaultsTarget, ImageTarget]);
+export type JournalTarget = z.infer<typeof JournalTarget>;
+
+/** Settings of a target before or after a change. Instances use MetadataSettings; lock-in targets their own fields. */
+export const TargetSettings = z.union([
+  MetadataSettings,
+  z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+]);
+
+const base = { seq: z.number().int().nonnegative(), at: IsoDateTime, wave: z.union([z.number().int().nonnegative(), z.literal('lockin')]) };
+
+export const JournalRecord = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('wave-start'), ...base, dryRun: z.boolean().default(false) }).strict(),
+  z
+    .object({
+      type: z.literal('intent'),
+      ...base,
+      action: z.enum(['apply', 'rollback']),
+      target: JournalTarget,
+      previous: TargetSettings,
+      desired: TargetSettings,
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('result'),
+      ...base,
+      action: z.enum(['apply', 'rollback']),
+      target: JournalTarget,
+      outcome: z.enum(['ok', 'failed', 'terminated', 'skipped']),
+      error: z.object({ code: z.string(), message: z.string() }).strict().optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal('verified'), ...base, target: JournalTarget, state: z.enum(['applied', 'terminated']) }).strict(),
+  z
+    .object({
+      type: z.literal('guard'),
+      ...base,
+      tripped: z.boolean(),
+      rejected: z.array(z.object({ instanceId: InstanceId, calls: z.number().nonnegative() }).strict()),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('wave-end'),
+      ...base,
+      outcome: z.enum(['completed', 'rolled-back', 'halted', 'failed']),
+      message: z.string().optional(),
+    })
+    .strict(),
+]);
+export type JournalRecord = z.infer<typeof JournalRecord>;
+
+export const JournalLine = z.union([JournalHeader, JournalRecord]);
+export type JournalLine = z.infer<typeof JournalLine>;

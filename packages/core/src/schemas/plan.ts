@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { AccountId, InstanceId, IsoDateTime, MetadataOptions, MetadataSettings, Region, Sha256Hex, ToolInfo, schemaHeader } from './common.js';
+import { Reason, ReadinessStatus } from './assessment.js';
+import { Policy } from './policy.js';
+import type { DocumentKind } from './validate.js';
+
+export const PlanEntry = z
+  .object({
+    instanceId: InstanceId,
+    accountId: AccountId,
+    region: Region,
+    name: z.string().optional(),
+    group: z.string().optional(),
+    environment: z.string().optional(),
+    owner: z.string().optional(),
+    /** The instance's metadata options when the assessment was taken: the drift check compares live settings to these. */
+    planned: MetadataOptions,
+    /** What enforce sets. */
+    target: MetadataSettings,
+    notes: z.array(z.string()).default([]),
+  })
+  .strict();
+export type PlanEntry = z.infer<typeof PlanEntry>;
+
+export const Wave = z
+  .object({
+    index: z.number().int().nonnegative(),
+    name: z.string(),
+    kind: z.enum(['canary', 'rollout']),
+    soakSeconds: z.number().int().nonnegative(),
+    guard: z
+      .object({ maxRejectedCalls: z.number().int().nonnegative(), rollback: z.enum(['instance', 'wave']) })
+      .strict(),
+    instances: z.array(PlanEntry).min(1),
+  })
+  .strict();
+export type Wave = z.infer<typeof Wave>;
+
+export const HeldInstance = z
+  .object({
+    instanceId: InstanceId,
+    accountId: AccountId,
+    region: Region,
+    name: z.string().optional(),
+    owner: z.string().optional(),
+    status: ReadinessStatus,
+    reasons: z.array(Reason).min(1),
+  })
+  .strict();
+export type HeldInstance = z.infer<typeof HeldInstance>;
+
+export const LockInStep = z
+  .object({
+    id: z.string(),
+    kind: z.enum(['launch-template-version', 'account-defaults', 'ami-imds-support']),
+    accountId: AccountId,
+    region: Region,
+    /** Launch template id, AMI id; absent for account defaults. */
+    resourceId: z.string().optional(),
+    description: z.string(),
+    /** What the resource holds now (restored by rollback; for a template, the previous default version). */
+    previous: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+    target: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+    /** Cannot be undone (the AMI flag). Needs its own confirmation. */
+    irreversible: z.boolean(),
+    /** The ASGs this step stops launching IMDSv1 instances. */
+    affects: z.array(z.string()).default([]),
+  })
+  .strict();
+export type LockInStep = z.infer<typeof LockInStep>;
+
+export const Plan = z
+  .object({
+    schema: schemaHeader('imdsv2-cutover/plan', 1),
+    tool: ToolInfo,
+    assessment: z.object({ id: z.string(), createdAt: IsoDateTime, sha256: Sha256Hex }).strict(),
+    policy: Policy,
+    policySha256: Sha256Hex,
+    waves: z.array(Wave),
+    held: z.array(HeldInstance),
+    lockIn: z.array(LockInStep),
+    /** A service control policy that keeps IMDSv1 from coming back (JSON policy document). */
+    scp: z.record(z.string(), z.unknown()).nullable(),
+    /** sha256 of the canonical JSON (RFC 8785) of every other field. enforce refuses a plan whose content changed. */
+    contentHash: Sha256Hex,
+  })
+  .strict();
+export type Plan = z.infer<typeof Plan>;
+
+export const planKind: DocumentKind<typeof Plan> = {
+  label: 'plan',
+  schemaName: 'imdsv2-cutover/plan',
+  version: 1,
+  schema: Plan,
+  howToMake: 'Produce one with `imdsv2 plan --assessment assessment.json --policy policy.yaml`.',
+};

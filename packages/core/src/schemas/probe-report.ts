@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { IsoDateTime, schemaHeader } from './common.js';
+import type { DocumentKind } from './validate.js';
+
+/**
+ * What the on-host probe found on one host, parsed from its line-oriented output. The parser never throws: a damaged
+ * output becomes `status: invalid` or `truncated` with the reasons in `problems`.
+ */
+
+/** How sure we are that a process made IMDSv1 calls. */
+export const CallerEvidence = z.enum([
+  /** eBPF saw an HTTP request without a token on a connection to IMDS. */
+  'confirmed',
+  /** /proc sampling saw a socket to IMDS; the protocol version is not known. */
+  'connection-seen',
+  /** The packet analyzer's log on the host recorded IMDSv1 calls in the past. */
+  'historic-log',
+]);
+
+export const ProcessRef = z
+  .object({
+    pid: z.number().int().nonnegative(),
+    comm: z.string(),
+    argv: z.string().optional(),
+  })
+  .strict();
+
+export const ImdsCaller = z
+  .object({
+    pid: z.number().int().nonnegative(),
+    comm: z.string(),
+    exe: z.string().optional(),
+    /** Command line with secrets redacted by the probe and again by the parser. Untrusted. */
+    argv: z.string().optional(),
+    user: z.string().optional(),
+    uid: z.number().int().nonnegative().optional(),
+    parents: z.array(ProcessRef).default([]),
+    container: z
+      .object({ id: z.string().optional(), runtime: z.string().optional(), cgroup: z.string().optional() })
+      .strict()
+      .optional(),
+    requests: z.number().int().nonnegative(),
+    /** Metadata paths requested (capped by the probe). */
+    paths: z.array(z.string()).default([]),
+    firstSeen: IsoDateTime.optional(),
+    lastSeen: IsoDateTime.optional(),
+    evidence: CallerEvidence,
+  })
+  .strict();
+export type ImdsCaller = z.infer<typeof ImdsCaller>;
+
+export const PackageStatus = z.enum([
+  /** Older than the minimum version that supports IMDSv2: upgrade it. */
+  'outdated',
+  /** Recent enough. */
+  'ok',
+  /** A component that never supported IMDSv2 (boto2): replace it. */
+  'never-supports',
+  /** A vendor agent known to break when IMDSv1 is disabled. */
+  'known-blocker',
+  /** Found, but its version could not be read or compared. */
+  'unknown',
+]);
+
+export const InstalledPackage = z
+  .object({
+    ecosystem: z.enum(['python', 'node', 'java', 'ruby', 'php', 'go', 'dotnet', 'powershell', 'cli', 'agent', 'vendor']),
+    name: z.string(),
+    version: z.string().optional(),
+    path: z.string().optional(),
+    minimumVersion: z.string().optional(),
+    status: PackageStatus,
+    advice: z.string().optional(),
+  })
+  .strict();
+export type InstalledPackage = z.infer<typeof InstalledPackage>;
+
+export const ProbeReport = z
+  .object({
+    schema: schemaHeader('imdsv2-cutover/probe-report', 1),
+    /** Version of the probe's line format that was parsed. */
+    formatVersion: z.number().int().positive(),
+    probeVersion: z.string(),
+    status: z.enum(['ok', 'truncated', 'invalid']),
+    /** Why the status is not ok, and anything odd the parser met. */
+    problems: z.array(z.string()).default([]),
+    host: z
+      .object({
+        hostname: z.string().optional(),
+        instanceId: z.string().optional(),
+        os: z.string().optional(),
+        kernel: z.string().optional(),
+        platform: z.enum(['linux', 'windows']),
+      })
+      .strict(),
+    tracer: z.enum(['bpftrace', 'proc-sampling', 'netstat-sampling', 'none']),
+    tracerNote: z.string().optional(),
+    windowSeconds: z.number().nonnegative(),
+    startedAt: IsoDateTime.optional(),
+    endedAt: IsoDateTime.optional(),
+    v1Callers: z.array(ImdsCaller).default([]),
+    v2Callers: z
+      .array(z.object({ pid: z.number().int().nonnegative(), comm: z.string(), exe: z.string().optional(), requests: z.number().int().nonnegative() }).strict())
+      .default([]),
+    tokenRequests: z.number().int().nonnegative().default(0),
+    packages: z.array(InstalledPackage).default([]),
+    containers: z
+      .object({ detected: z.boolean(), runtimes: z.array(z.string()).default([]) })
+      .strict(),
+    historicLog: z
+      .object({ path: z.string(), v1Lines: z.number().int().nonnegative(), v2Lines: z.number().int().nonnegative() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type ProbeReport = z.infer<typeof ProbeReport>;
+
+export const probeReportKind: DocumentKind<typeof ProbeReport> = {
+  label: 'probe report',
+  schemaName: 'imdsv2-cutover/probe-report',
+  version: 1,
+  schema: ProbeReport,
+  howToMake: 'Run `imdsv2 probe local --json` on the host.',
+};

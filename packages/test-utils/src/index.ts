@@ -1,0 +1,2 @@
+export * from './privileged.js';
+export * from './temp.js';
