@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './events.js';
 export * from './hash.js';
 export * from './schemas/index.js';
+export * from './text.js';

@@ -1,2 +1,3 @@
+export * from './fixtures.js';
 export * from './privileged.js';
 export * from './temp.js';

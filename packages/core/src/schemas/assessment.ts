@@ -147,9 +147,7 @@ export type Instance = z.infer<typeof Instance>;
 
 /** A value with where it came from, for effective-settings resolution (launch template > account default > AMI). */
 function sourced<T extends z.ZodType>(value: T) {
-  return z
-    .object({ value, source: z.enum(['launch-template', 'account-default', 'ami', 'aws-default']) })
-    .strict();
+  return z.object({ value, source: z.enum(['launch-template', 'account-default', 'ami', 'aws-default']) }).strict();
 }
 
 /** The metadata settings a newly launched instance would get, per option, with the source of each. */

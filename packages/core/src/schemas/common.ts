@@ -13,7 +13,9 @@ export function schemaHeader<N extends string, V extends number>(name: N, versio
 
 export const AccountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
 export const Region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected an AWS region name such as us-east-1');
-export const InstanceId = z.string().regex(/^i-[0-9a-f]{8,17}$/, 'expected an EC2 instance id such as i-0abc12345678def90');
+export const InstanceId = z
+  .string()
+  .regex(/^i-[0-9a-f]{8,17}$/, 'expected an EC2 instance id such as i-0abc12345678def90');
 export const IsoDateTime = z.iso.datetime({ offset: true });
 export const IsoDate = z.iso.date();
 export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 as 64 lowercase hex digits');

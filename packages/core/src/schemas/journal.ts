@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { AccountId, InstanceId, IsoDateTime, MetadataSettings, Region, Sha256Hex, ToolInfo, schemaHeader } from './common.js';
+import {
+  AccountId,
+  InstanceId,
+  IsoDateTime,
+  MetadataSettings,
+  Region,
+  Sha256Hex,
+  ToolInfo,
+  schemaHeader,
+} from './common.js';
 
 /**
  * The enforcement journal: JSON Lines, append-only, fsync'd after every record. The first line is a header naming the
@@ -31,7 +40,12 @@ export const AccountDefaultsTarget = z
 export const ImageTarget = z
   .object({ kind: z.literal('image'), imageId: z.string(), accountId: AccountId, region: Region })
   .strict();
-export const JournalTarget = z.discriminatedUnion('kind', [InstanceTarget, LaunchTemplateTarget, AccountDefaultsTarget, ImageTarget]);
+export const JournalTarget = z.discriminatedUnion('kind', [
+  InstanceTarget,
+  LaunchTemplateTarget,
+  AccountDefaultsTarget,
+  ImageTarget,
+]);
 export type JournalTarget = z.infer<typeof JournalTarget>;
 
 /** Settings of a target before or after a change. Instances use MetadataSettings; lock-in targets their own fields. */
@@ -40,7 +54,11 @@ export const TargetSettings = z.union([
   z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
 ]);
 
-const base = { seq: z.number().int().nonnegative(), at: IsoDateTime, wave: z.union([z.number().int().nonnegative(), z.literal('lockin')]) };
+const base = {
+  seq: z.number().int().nonnegative(),
+  at: IsoDateTime,
+  wave: z.union([z.number().int().nonnegative(), z.literal('lockin')]),
+};
 
 export const JournalRecord = z.discriminatedUnion('type', [
   z.object({ type: z.literal('wave-start'), ...base, dryRun: z.boolean().default(false) }).strict(),
@@ -64,7 +82,9 @@ export const JournalRecord = z.discriminatedUnion('type', [
       error: z.object({ code: z.string(), message: z.string() }).strict().optional(),
     })
     .strict(),
-  z.object({ type: z.literal('verified'), ...base, target: JournalTarget, state: z.enum(['applied', 'terminated']) }).strict(),
+  z
+    .object({ type: z.literal('verified'), ...base, target: JournalTarget, state: z.enum(['applied', 'terminated']) })
+    .strict(),
   z
     .object({
       type: z.literal('guard'),

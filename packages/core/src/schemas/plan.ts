@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { AccountId, InstanceId, IsoDateTime, MetadataOptions, MetadataSettings, Region, Sha256Hex, ToolInfo, schemaHeader } from './common.js';
+import {
+  AccountId,
+  InstanceId,
+  IsoDateTime,
+  MetadataOptions,
+  MetadataSettings,
+  Region,
+  Sha256Hex,
+  ToolInfo,
+  schemaHeader,
+} from './common.js';
 import { Reason, ReadinessStatus } from './assessment.js';
 import { Policy } from './policy.js';
 import type { DocumentKind } from './validate.js';

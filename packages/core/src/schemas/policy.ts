@@ -34,7 +34,10 @@ export const Policy = z
       .strict()
       .prefault({}),
     /** What makes a group for canaries and caps: the ASG when there is one, else the application tag. */
-    groupBy: z.array(z.enum(['autoScalingGroup', 'application'])).min(1).default(['autoScalingGroup', 'application']),
+    groupBy: z
+      .array(z.enum(['autoScalingGroup', 'application']))
+      .min(1)
+      .default(['autoScalingGroup', 'application']),
     canary: z
       .object({
         enabled: z.boolean().default(true),

@@ -1,3 +1,4 @@
+import { parseDocument as parseYamlDoc } from 'yaml';
 import type { z } from 'zod';
 import { CutoverError } from '../errors.js';
 
@@ -48,15 +49,19 @@ export interface DocumentKind<S extends z.ZodType> {
 export function validateDocument<S extends z.ZodType>(kind: DocumentKind<S>, data: unknown, file: string): z.infer<S> {
   const suggestions = kind.howToMake ? [kind.howToMake] : [];
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new CutoverError('BAD_INPUT', `${file}: expected a ${kind.label} document (an object), found ${describeValue(data)}`, {
-      suggestions,
-    });
+    throw new CutoverError(
+      'BAD_INPUT',
+      `${file}: expected a ${kind.label} document (an object), found ${describeValue(data)}`,
+      {
+        suggestions,
+      },
+    );
   }
   const header = (data as { schema?: unknown }).schema as { name?: unknown; version?: unknown } | undefined;
   if (header?.name !== kind.schemaName) {
     throw new CutoverError(
       'SCHEMA_MISMATCH',
-      `${file}: not a ${kind.label} file: schema.name is ${describeValue(header?.name)}, expected "${kind.schemaName}"`,
+      `${file}: this is not the expected ${kind.label} file: schema.name is ${describeValue(header?.name)}, expected "${kind.schemaName}"`,
       { suggestions: [`Check that you passed the right file.`, ...suggestions] },
     );
   }
@@ -87,10 +92,43 @@ export function parseJsonDocument<S extends z.ZodType>(kind: DocumentKind<S>, te
     data = JSON.parse(text);
   } catch (e) {
     const detail = e instanceof Error ? e.message : String(e);
-    throw new CutoverError('BAD_INPUT', `${file}: not valid JSON (${detail}); the file may be truncated or not a ${kind.label}`, {
+    throw new CutoverError(
+      'BAD_INPUT',
+      `${file}: not valid JSON (${detail}); the file may be truncated or not a ${kind.label}`,
+      {
+        suggestions: kind.howToMake ? [kind.howToMake] : [],
+        cause: e,
+      },
+    );
+  }
+  return validateDocument(kind, data, file);
+}
+
+/**
+ * Parses YAML text (the rollout policy, simulator scenarios) and validates it. YAML syntax errors name the line and
+ * column. Aliases are limited so that a hostile file cannot expand into gigabytes (billion laughs).
+ */
+export function parseYamlDocument<S extends z.ZodType>(kind: DocumentKind<S>, text: string, file: string): z.infer<S> {
+  const doc = parseYamlDoc(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const where = first.linePos?.[0] ? ` at line ${first.linePos[0].line}, column ${first.linePos[0].col}` : '';
+    throw new CutoverError('BAD_INPUT', `${file}: not valid YAML${where}: ${first.message.split('\n')[0]}`, {
       suggestions: kind.howToMake ? [kind.howToMake] : [],
-      cause: e,
+      cause: first,
     });
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new CutoverError(
+      'BAD_INPUT',
+      `${file}: YAML could not be read (${e instanceof Error ? e.message : String(e)})`,
+      {
+        cause: e,
+      },
+    );
   }
   return validateDocument(kind, data, file);
 }

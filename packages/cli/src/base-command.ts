@@ -1,0 +1,60 @@
+import type { Interfaces } from '@oclif/core';
+import { Command, Errors, Flags } from '@oclif/core';
+import { isCutoverError } from '@imdsv2-cutover/core';
+import { CliReporter } from './lib/reporter.js';
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>;
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
+
+/**
+ * What every command shares: `--json` (oclif's JSON flag: the command's return value is printed as JSON on stdout),
+ * `--verbose`/`--quiet` for the progress stream on stderr, a reporter that turns engine events into terminal lines,
+ * and the mapping of the engine's `CutoverError` onto oclif errors with the design's exit codes.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true;
+
+  static override baseFlags = {
+    quiet: Flags.boolean({ description: 'Print only warnings and errors on stderr.', helpGroup: 'OUTPUT' }),
+    verbose: Flags.boolean({ description: 'Print debug detail on stderr.', helpGroup: 'OUTPUT' }),
+  };
+
+  protected flags!: BaseFlags<T>;
+  protected args!: BaseArgs<T>;
+  protected reporter!: CliReporter;
+
+  public override async init(): Promise<void> {
+    await super.init();
+    const { args, flags } = await this.parse({
+      args: this.ctor.args,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      flags: this.ctor.flags,
+      strict: this.ctor.strict,
+    });
+    this.flags = flags as BaseFlags<T>;
+    this.args = args as BaseArgs<T>;
+    this.reporter = new CliReporter({ verbose: this.flags.verbose, quiet: this.flags.quiet || this.jsonEnabled() });
+  }
+
+  protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
+    this.reporter?.flush();
+    if (isCutoverError(err)) {
+      const cliError = new Errors.CLIError(err.message, {
+        code: err.code,
+        exit: err.exitCode,
+        suggestions: err.suggestions.length > 0 ? err.suggestions : undefined,
+      });
+      if (err.cause !== undefined) Object.assign(cliError, { cause: err.cause });
+      return super.catch(cliError);
+    }
+    return super.catch(err);
+  }
+
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    this.reporter?.flush();
+    return super.finally(err);
+  }
+}
