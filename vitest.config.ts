@@ -9,10 +9,14 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
+    // oclif writes command output through console.log; vitest's interception would swallow it before
+    // @oclif/test's captureOutput sees it.
+    disableConsoleIntercept: true,
     projects: [
       {
         test: {
           name: 'unit',
+          disableConsoleIntercept: true,
           include: ['packages/*/src/**/*.test.ts'],
           environment: 'node',
         },
