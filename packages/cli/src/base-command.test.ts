@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { Config, Errors, Flags } from '@oclif/core';
+import type { Errors } from '@oclif/core';
+import { Config, Flags } from '@oclif/core';
 import { CutoverError } from '@imdsv2-cutover/core';
 import { captureOutput } from '@oclif/test';
 import { beforeAll, describe, expect, it } from 'vitest';
