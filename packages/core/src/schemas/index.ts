@@ -5,3 +5,4 @@ export * from './assessment.js';
 export * from './policy.js';
 export * from './plan.js';
 export * from './journal.js';
+export * from './scenario.js';
