@@ -17,13 +17,19 @@ export function accountForKey(fleet: Fleet, issued: Map<string, string>, accessK
   const m = /^A[KS]IA(\d{12})/.exec(accessKey);
   if (m) {
     if (fleet.account(m[1]!)) return m[1]!;
-    throw new ServiceError('AuthFailure', `The access key ${accessKey} names account ${m[1]!}, which is not in this scenario.`, { status: 401 });
+    throw new ServiceError(
+      'AuthFailure',
+      `The access key ${accessKey} names account ${m[1]!}, which is not in this scenario.`,
+      { status: 401 },
+    );
   }
   return fleet.accounts[0]!.id;
 }
 
 /** Access key, region and service from a SigV4 `Authorization` header. */
-export function parseAuthorization(header: string | undefined): { accessKey: string; region: string; service: string } | undefined {
+export function parseAuthorization(
+  header: string | undefined,
+): { accessKey: string; region: string; service: string } | undefined {
   if (!header) return undefined;
   const m = /Credential=([^/,\s]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(header);
   if (!m) return undefined;

@@ -19,7 +19,8 @@ export interface FaultConfig {
   seed?: number;
 }
 
-export type FaultDecision = { kind: 'none' } | { kind: 'error' | 'unavailable' | 'reset' | 'regionDown' } | { kind: 'slow'; ms: number };
+export type FaultDecision =
+  { kind: 'none' } | { kind: 'error' | 'unavailable' | 'reset' | 'regionDown' } | { kind: 'slow'; ms: number };
 
 export class Faults {
   private config: FaultConfig;

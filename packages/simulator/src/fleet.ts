@@ -231,7 +231,12 @@ export class Fleet {
       return;
     }
     inst.appliesAtMs = nowMs + applyDelayMs;
-    this.pushSegment(inst, { at: inst.appliesAtMs, running: true, httpTokens: next.httpTokens, httpEndpoint: next.httpEndpoint });
+    this.pushSegment(inst, {
+      at: inst.appliesAtMs,
+      running: true,
+      httpTokens: next.httpTokens,
+      httpEndpoint: next.httpEndpoint,
+    });
   }
 
   /** Starts a stopped instance at `nowMs`; pending options apply with the start. */
@@ -239,7 +244,12 @@ export class Fleet {
     if (inst.running) return;
     inst.running = true;
     if (inst.appliesAtMs === Number.POSITIVE_INFINITY) inst.appliesAtMs = nowMs;
-    this.pushSegment(inst, { at: nowMs, running: true, httpTokens: inst.options.httpTokens, httpEndpoint: inst.options.httpEndpoint });
+    this.pushSegment(inst, {
+      at: nowMs,
+      running: true,
+      httpTokens: inst.options.httpTokens,
+      httpEndpoint: inst.options.httpEndpoint,
+    });
   }
 
   stop(inst: SimInstance, nowMs: number): void {
@@ -283,7 +293,10 @@ export class Fleet {
     for (const g of s.autoScalingGroups) {
       const rs = this.mustRegion(g.account, g.region, `auto scaling group ${g.name}`);
       const lt = rs.launchTemplates.find((t) => t.name === g.launchTemplate.name);
-      if (!lt) throw new RangeError(`auto scaling group ${g.name}: no launch template ${g.launchTemplate.name} in ${g.account}/${g.region}`);
+      if (!lt)
+        throw new RangeError(
+          `auto scaling group ${g.name}: no launch template ${g.launchTemplate.name} in ${g.account}/${g.region}`,
+        );
       rs.autoScalingGroups.push({
         name: g.name,
         account: g.account,
@@ -300,12 +313,20 @@ export class Fleet {
     const s = this.scenario;
     const rs = this.mustRegion(g.account, g.region, `instance group ${g.name}`);
     const lt = g.launchTemplate ? rs.launchTemplates.find((t) => t.name === g.launchTemplate!.name) : undefined;
-    if (g.launchTemplate && !lt) throw new RangeError(`instance group ${g.name}: no launch template ${g.launchTemplate.name}`);
+    if (g.launchTemplate && !lt)
+      throw new RangeError(`instance group ${g.name}: no launch template ${g.launchTemplate.name}`);
     const asg = g.autoScalingGroup ? rs.autoScalingGroups.find((a) => a.name === g.autoScalingGroup) : undefined;
-    if (g.autoScalingGroup && !asg) throw new RangeError(`instance group ${g.name}: no auto scaling group ${g.autoScalingGroup}`);
-    const ltRef = lt ? { id: lt.id, name: lt.name, version: asg ? asg.launchTemplate.version : g.launchTemplate!.version } : undefined;
+    if (g.autoScalingGroup && !asg)
+      throw new RangeError(`instance group ${g.name}: no auto scaling group ${g.autoScalingGroup}`);
+    const ltRef = lt
+      ? { id: lt.id, name: lt.name, version: asg ? asg.launchTemplate.version : g.launchTemplate!.version }
+      : undefined;
     const ltVersion = lt ? resolveLaunchTemplateVersion(lt, ltRef!.version) : undefined;
-    const imageId = g.imageId ?? ltVersion?.imageId ?? rs.images.find((i) => i.platform === g.platform)?.id ?? `ami-${hexId(`ami/${g.platform}`, s.seed, 17)}`;
+    const imageId =
+      g.imageId ??
+      ltVersion?.imageId ??
+      rs.images.find((i) => i.platform === g.platform)?.id ??
+      `ami-${hexId(`ami/${g.platform}`, s.seed, 17)}`;
     const image = rs.images.find((i) => i.id === imageId);
     const options = resolveLaunchOptions(g.metadataOptions, ltVersion?.metadataOptions, rs.defaults, image);
     const instanceType = ltVersion?.instanceType ?? g.instanceType;
@@ -329,7 +350,9 @@ export class Fleet {
       const running = g.state === 'running' && !(g.stoppedShare > 0 && unit(`stopped/${key}`, s.seed) < g.stoppedShare);
       let mine = callers;
       if (g.callers.some((c) => c.share < 1)) {
-        const mask = g.callers.map((c, ci) => (c.share >= 1 || unit(`caller/${ci}/${key}`, s.seed) < c.share ? '1' : '0')).join('');
+        const mask = g.callers
+          .map((c, ci) => (c.share >= 1 || unit(`caller/${ci}/${key}`, s.seed) < c.share ? '1' : '0'))
+          .join('');
         let subset = subsets.get(mask);
         if (!subset) {
           subset = callers.filter((_, ci) => mask[ci] === '1');
@@ -354,7 +377,9 @@ export class Fleet {
         running,
         options: { ...options },
         appliesAtMs: Number.NEGATIVE_INFINITY,
-        history: [{ at: Number.NEGATIVE_INFINITY, running, httpTokens: options.httpTokens, httpEndpoint: options.httpEndpoint }],
+        history: [
+          { at: Number.NEGATIVE_INFINITY, running, httpTokens: options.httpTokens, httpEndpoint: options.httpEndpoint },
+        ],
         callers: mine,
         ssm: { ...g.ssm },
         containerHost: g.containerHost,
@@ -370,7 +395,10 @@ export class Fleet {
 }
 
 /** Resolves `$Default`, `$Latest` or a version number. */
-export function resolveLaunchTemplateVersion(lt: SimLaunchTemplate, version: string): SimLaunchTemplateVersion | undefined {
+export function resolveLaunchTemplateVersion(
+  lt: SimLaunchTemplate,
+  version: string,
+): SimLaunchTemplateVersion | undefined {
   const n = version === '$Latest' ? lt.versions.length : version === '$Default' ? lt.defaultVersion : Number(version);
   return lt.versions.find((v) => v.versionNumber === n);
 }
@@ -382,14 +410,21 @@ function resolveLaunchOptions(
   defaults: SimAccountDefaults,
   image: SimImage | undefined,
 ): MetadataOptionValues {
-  const fromImage: Partial<MetadataOptionValues> = image?.imdsSupport === 'v2.0' ? { httpTokens: 'required', httpPutResponseHopLimit: 2 } : {};
+  const fromImage: Partial<MetadataOptionValues> =
+    image?.imdsSupport === 'v2.0' ? { httpTokens: 'required', httpPutResponseHopLimit: 2 } : {};
   const fromDefaults: Partial<MetadataOptionValues> = {};
   if (defaults.httpTokens) fromDefaults.httpTokens = defaults.httpTokens;
   if (defaults.httpPutResponseHopLimit !== undefined && defaults.httpPutResponseHopLimit > 0)
     fromDefaults.httpPutResponseHopLimit = defaults.httpPutResponseHopLimit;
   if (defaults.httpEndpoint) fromDefaults.httpEndpoint = defaults.httpEndpoint;
   if (defaults.instanceMetadataTags) fromDefaults.instanceMetadataTags = defaults.instanceMetadataTags;
-  return { ...awsDefaultOptions, ...fromImage, ...fromDefaults, ...stripUndefined(template ?? {}), ...stripUndefined(explicit) };
+  return {
+    ...awsDefaultOptions,
+    ...fromImage,
+    ...fromDefaults,
+    ...stripUndefined(template ?? {}),
+    ...stripUndefined(explicit),
+  };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -34,7 +34,9 @@ export const callerMetricSource: MetricSource = {
     const end = Math.min(w.startMs + w.buckets * w.periodMs, w.nowMs);
     if (end <= w.startMs) return out;
     const v1 = inst.callers.filter((c) => c.imds === 'v1');
-    const fires = v1.map((c) => (c.cron ? cronFires(c.cron, Math.max(w.startMs, c.sinceMs ?? inst.launchTimeMs), Math.min(end, c.untilMs)) : null));
+    const fires = v1.map((c) =>
+      c.cron ? cronFires(c.cron, Math.max(w.startMs, c.sinceMs ?? inst.launchTimeMs), Math.min(end, c.untilMs)) : null,
+    );
     const wantTokens = metric === 'MetadataNoToken' ? 'optional' : 'required';
     const h = inst.history;
     for (let k = 0; k < w.buckets; k++) {

@@ -30,10 +30,14 @@ export async function loadScenario(nameOrPath: string): Promise<Scenario> {
   try {
     text = await readFile(url ?? nameOrPath, 'utf8');
   } catch (e) {
-    throw new CutoverError('BAD_INPUT', `cannot read scenario ${nameOrPath}: ${e instanceof Error ? e.message : String(e)}`, {
-      suggestions: [`Give a scenario file path or one of the bundled scenarios: ${bundledScenarios.join(', ')}.`],
-      cause: e,
-    });
+    throw new CutoverError(
+      'BAD_INPUT',
+      `cannot read scenario ${nameOrPath}: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        suggestions: [`Give a scenario file path or one of the bundled scenarios: ${bundledScenarios.join(', ')}.`],
+        cause: e,
+      },
+    );
   }
   return parseScenario(text, bundled ? `scenario ${nameOrPath}` : nameOrPath);
 }

@@ -27,7 +27,10 @@ export interface ServerEnv {
 const throttleErrors: Record<string, ServiceError> = {
   ec2: new ServiceError('RequestLimitExceeded', 'Request limit exceeded.', { status: 503 }),
   ssm: new ServiceError('ThrottlingException', 'Rate exceeded'),
-  organizations: new ServiceError('TooManyRequestsException', 'You have sent too many requests in too short a period of time.'),
+  organizations: new ServiceError(
+    'TooManyRequestsException',
+    'You have sent too many requests in too short a period of time.',
+  ),
 };
 const defaultThrottle = new ServiceError('Throttling', 'Rate exceeded');
 
@@ -72,7 +75,11 @@ export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: S
   };
   const sendError = (e: ServiceError): void => {
     if (json) {
-      const payload = JSON.stringify({ __type: `${json.svc.namespace}#${e.jsonType ?? e.code}`, message: e.message, ...e.extra });
+      const payload = JSON.stringify({
+        __type: `${json.svc.namespace}#${e.jsonType ?? e.code}`,
+        message: e.message,
+        ...e.extra,
+      });
       const headers: Record<string, string> = { 'x-amzn-ErrorType': e.jsonType ?? e.code };
       if (json.svc.queryCompatible) headers['x-amzn-query-error'] = `${e.code};${e.fault}`;
       send(e.status, json.svc.contentType, payload, headers);
@@ -92,7 +99,12 @@ export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: S
   };
 
   if (!serviceName) {
-    sendError(new ServiceError('InvalidAction', 'The action or operation requested is not valid. Unknown protocol, service or API version.'));
+    sendError(
+      new ServiceError(
+        'InvalidAction',
+        'The action or operation requested is not valid. Unknown protocol, service or API version.',
+      ),
+    );
     return;
   }
   const op = (json?.op ?? query?.op)!;
@@ -100,7 +112,8 @@ export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: S
   env.counters.call(key);
   try {
     const auth = parseAuthorization(req.headers.authorization);
-    if (!auth) throw new ServiceError('MissingAuthenticationToken', 'Request is missing Authentication Token', { status: 403 });
+    if (!auth)
+      throw new ServiceError('MissingAuthenticationToken', 'Request is missing Authentication Token', { status: 403 });
     const region = env.globalServices.has(serviceName) ? 'us-east-1' : auth.region;
 
     const fault = env.faults.decide(key, auth.region);
@@ -117,26 +130,44 @@ export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: S
     if (fault.kind === 'error' || fault.kind === 'unavailable') {
       env.counters.fault(fault.kind);
       throw fault.kind === 'error'
-        ? new ServiceError(json ? 'InternalServerError' : 'InternalError', 'An internal error has occurred', { status: 500 })
-        : new ServiceError('ServiceUnavailable', 'The service is unavailable. Please try again shortly.', { status: 503 });
+        ? new ServiceError(json ? 'InternalServerError' : 'InternalError', 'An internal error has occurred', {
+            status: 500,
+          })
+        : new ServiceError('ServiceUnavailable', 'The service is unavailable. Please try again shortly.', {
+            status: 503,
+          });
     }
 
     const account = accountForKey(env.state.fleet, env.state.issuedKeys, auth.accessKey);
     if (!env.globalServices.has(serviceName) && !env.state.fleet.region(account, region)) {
-      throw new ServiceError('AuthFailure', `AWS was not able to validate the provided access credentials: region ${region} is not enabled for account ${account}.`, {
-        status: 401,
-        jsonType: 'UnrecognizedClientException',
-      });
+      throw new ServiceError(
+        'AuthFailure',
+        `AWS was not able to validate the provided access credentials: region ${region} is not enabled for account ${account}.`,
+        {
+          status: 401,
+          jsonType: 'UnrecognizedClientException',
+        },
+      );
     }
     const category = json ? json.svc.category(op, {}) : query!.svc.category(op, query!.params);
     if (!env.throttler.take(account, region, category)) {
       env.counters.throttled(key);
       throw throttleErrors[serviceName] ?? defaultThrottle;
     }
-    const call: Call = { sim: env.state, account, region, accessKey: auth.accessKey, nowMs: env.state.clock.nowMs(), requestId };
+    const call: Call = {
+      sim: env.state,
+      account,
+      region,
+      accessKey: auth.accessKey,
+      nowMs: env.state.clock.nowMs(),
+      requestId,
+    };
     if (json) {
       const handler = json.svc.handlers[op];
-      if (!handler) throw new ServiceError('UnknownOperationException', `Unknown operation ${op}`, { jsonType: 'UnknownOperationException' });
+      if (!handler)
+        throw new ServiceError('UnknownOperationException', `Unknown operation ${op}`, {
+          jsonType: 'UnknownOperationException',
+        });
       let input: Record<string, unknown> = {};
       if (body.trim() !== '') {
         try {
@@ -159,6 +190,11 @@ export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: S
     }
   } catch (e) {
     if (e instanceof ServiceError) sendError(e);
-    else sendError(new ServiceError(json ? 'InternalServerError' : 'InternalError', e instanceof Error ? e.message : String(e), { status: 500 }));
+    else
+      sendError(
+        new ServiceError(json ? 'InternalServerError' : 'InternalError', e instanceof Error ? e.message : String(e), {
+          status: 500,
+        }),
+      );
   }
 }

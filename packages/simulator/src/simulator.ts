@@ -105,7 +105,16 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     ['AmazonSSM', ssmService],
     ['AWSOrganizationsV20161128', organizationsService],
   ]);
-  const env = { state, queryServices, jsonServices, counters, throttler, faults, latencyMs: opts.latencyMs ?? 0, globalServices: new Set(['sts', 'organizations']) };
+  const env = {
+    state,
+    queryServices,
+    jsonServices,
+    counters,
+    throttler,
+    faults,
+    latencyMs: opts.latencyMs ?? 0,
+    globalServices: new Set(['sts', 'organizations']),
+  };
   const server: Server = createServer((req, res) => {
     handleRequest(env, req, res).catch(() => res.destroy());
   });

@@ -1,5 +1,16 @@
 import { z } from 'zod';
-import { AccountId, EnabledDisabled, HopLimit, HttpEndpoint, HttpTokens, InstanceId, IsoDateTime, Region, schemaHeader, Tags } from './common.js';
+import {
+  AccountId,
+  EnabledDisabled,
+  HopLimit,
+  HttpEndpoint,
+  HttpTokens,
+  InstanceId,
+  IsoDateTime,
+  Region,
+  schemaHeader,
+  Tags,
+} from './common.js';
 import type { DocumentKind } from './validate.js';
 
 /**
@@ -25,11 +36,15 @@ export const CallerSchedule = z.union([
   z.literal('continuous'),
   z.object({ daily: z.string().regex(HhMm, 'expected HH:MM') }).strict(),
   z
-    .object({ weekly: z.string().regex(/^(sun|mon|tue|wed|thu|fri|sat) ([01]\d|2[0-3]):[0-5]\d$/i, 'expected e.g. "mon 03:00"') })
+    .object({
+      weekly: z.string().regex(/^(sun|mon|tue|wed|thu|fri|sat) ([01]\d|2[0-3]):[0-5]\d$/i, 'expected e.g. "mon 03:00"'),
+    })
     .strict(),
   z
     .object({
-      monthly: z.string().regex(/^(last|[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d$/, 'expected e.g. "last 23:30" or "1 02:00"'),
+      monthly: z
+        .string()
+        .regex(/^(last|[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d$/, 'expected e.g. "last 23:30" or "1 02:00"'),
     })
     .strict(),
   z.object({ cron: z.string().regex(/^\S+ \S+ \S+ \S+ \S+$/, 'expected a 5-field cron expression') }).strict(),
@@ -67,7 +82,19 @@ export type ScenarioCaller = z.infer<typeof ScenarioCaller>;
 
 export const ScenarioPackage = z
   .object({
-    ecosystem: z.enum(['python', 'node', 'java', 'ruby', 'php', 'go', 'dotnet', 'powershell', 'cli', 'agent', 'vendor']),
+    ecosystem: z.enum([
+      'python',
+      'node',
+      'java',
+      'ruby',
+      'php',
+      'go',
+      'dotnet',
+      'powershell',
+      'cli',
+      'agent',
+      'vendor',
+    ]),
     name: z.string().min(1),
     version: z.string().optional(),
     path: z.string().optional(),
@@ -174,7 +201,10 @@ export const ScenarioInstanceGroup = z
     platform: z.enum(['linux', 'windows']).default('linux'),
     instanceType: z.string().default('t3.medium'),
     imageId: z.string().optional(),
-    launchTemplate: z.object({ name: z.string(), version: z.string().default('$Default') }).strict().optional(),
+    launchTemplate: z
+      .object({ name: z.string(), version: z.string().default('$Default') })
+      .strict()
+      .optional(),
     autoScalingGroup: z.string().optional(),
     state: z.enum(['running', 'stopped']).default('running'),
     /** Share of the group that is stopped (overrides `state` for that share). */
@@ -196,7 +226,9 @@ export const ScenarioInstanceGroup = z
     callers: z.array(ScenarioCaller).default([]),
   })
   .strict()
-  .refine((g) => g.ids === undefined || g.ids.length === g.count, { message: 'ids must list exactly `count` instance ids' });
+  .refine((g) => g.ids === undefined || g.ids.length === g.count, {
+    message: 'ids must list exactly `count` instance ids',
+  });
 export type ScenarioInstanceGroup = z.infer<typeof ScenarioInstanceGroup>;
 
 export const Scenario = z

@@ -11,7 +11,11 @@ export class ServiceError extends Error {
   /** Extra JSON members (for JSON protocols). */
   readonly extra: Record<string, unknown> | undefined;
 
-  constructor(code: string, message: string, opts: { status?: number; fault?: 'Sender' | 'Receiver'; jsonType?: string; extra?: Record<string, unknown> } = {}) {
+  constructor(
+    code: string,
+    message: string,
+    opts: { status?: number; fault?: 'Sender' | 'Receiver'; jsonType?: string; extra?: Record<string, unknown> } = {},
+  ) {
     super(message);
     this.name = 'ServiceError';
     this.code = code;
@@ -22,14 +26,24 @@ export class ServiceError extends Error {
   }
 }
 
-export const invalidParameterValue = (message: string): ServiceError => new ServiceError('InvalidParameterValue', message);
+export const invalidParameterValue = (message: string): ServiceError =>
+  new ServiceError('InvalidParameterValue', message);
 
 /** Checks an integer parameter against AWS's range and answers as EC2 does. */
-export function intInRange(name: string, raw: string | number | undefined, min: number, max: number, code = 'InvalidParameterValue'): number | undefined {
+export function intInRange(
+  name: string,
+  raw: string | number | undefined,
+  min: number,
+  max: number,
+  code = 'InvalidParameterValue',
+): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const v = typeof raw === 'number' ? raw : Number(raw);
   if (!Number.isInteger(v) || v < min || v > max) {
-    throw new ServiceError(code, `Value ( ${String(raw)} ) for parameter ${name} is invalid. Expecting a value between ${min} and ${max}.`);
+    throw new ServiceError(
+      code,
+      `Value ( ${String(raw)} ) for parameter ${name} is invalid. Expecting a value between ${min} and ${max}.`,
+    );
   }
   return v;
 }

@@ -40,7 +40,7 @@ export function objectToXml(value: unknown): string {
     for (const [k, v] of Object.entries(value)) if (v !== undefined) out += `<${k}>${objectToXml(v)}</${k}>`;
     return out;
   }
-  return escapeXml(String(value));
+  return escapeXml(typeof value === 'string' ? value : JSON.stringify(value));
 }
 
 /** JSON text for AWS JSON protocols: Dates as epoch seconds. */

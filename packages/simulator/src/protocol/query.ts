@@ -14,7 +14,8 @@ export class QueryParams {
 
   require(name: string): string {
     const v = this.map.get(name);
-    if (v === undefined || v === '') throw new ServiceError('MissingParameter', `The request must contain the parameter ${name}`);
+    if (v === undefined || v === '')
+      throw new ServiceError('MissingParameter', `The request must contain the parameter ${name}`);
     return v;
   }
 

@@ -14,7 +14,8 @@ export const autoScalingService: QueryService = {
       const rs = call.sim.fleet.region(call.account, call.region)!;
       const names = p.members('AutoScalingGroupNames');
       const max = intInRange('MaxRecords', p.get('MaxRecords'), 1, 100, 'ValidationError') ?? 50;
-      const groups = names.length > 0 ? rs.autoScalingGroups.filter((g) => names.includes(g.name)) : rs.autoScalingGroups;
+      const groups =
+        names.length > 0 ? rs.autoScalingGroups.filter((g) => names.includes(g.name)) : rs.autoScalingGroups;
       const start = decodeToken(p.get('NextToken'), 'DescribeAutoScalingGroups', 'InvalidNextToken');
       const page = groups.slice(start, start + max);
       const members = rs.instances.filter((i) => i.autoScalingGroup !== undefined);
@@ -48,15 +49,25 @@ export const autoScalingService: QueryService = {
       const rs = call.sim.fleet.region(call.account, call.region)!;
       const name = p.require('AutoScalingGroupName');
       const g = rs.autoScalingGroups.find((x) => x.name === name);
-      if (!g) throw new ServiceError('ValidationError', `AutoScalingGroup name not found - AutoScalingGroup ${name} not found`);
+      if (!g)
+        throw new ServiceError(
+          'ValidationError',
+          `AutoScalingGroup name not found - AutoScalingGroup ${name} not found`,
+        );
       const ltId = p.get('LaunchTemplate.LaunchTemplateId');
       const ltName = p.get('LaunchTemplate.LaunchTemplateName');
       if (ltId !== undefined || ltName !== undefined) {
         const lt = rs.launchTemplates.find((t) => (ltId !== undefined ? t.id === ltId : t.name === ltName));
         if (!lt) throw new ServiceError('ValidationError', `The launch template ${ltId ?? ltName} does not exist.`);
         const version = p.get('LaunchTemplate.Version') ?? '$Default';
-        if (!['$Default', '$Latest'].includes(version) && !lt.versions.some((v) => String(v.versionNumber) === version)) {
-          throw new ServiceError('ValidationError', `The launch template version ${version} of ${lt.name} does not exist.`);
+        if (
+          !['$Default', '$Latest'].includes(version) &&
+          !lt.versions.some((v) => String(v.versionNumber) === version)
+        ) {
+          throw new ServiceError(
+            'ValidationError',
+            `The launch template version ${version} of ${lt.name} does not exist.`,
+          );
         }
         g.launchTemplate = { id: lt.id, name: lt.name, version };
       }

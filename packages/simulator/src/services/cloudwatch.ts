@@ -14,7 +14,9 @@ const MAX_STATISTICS_DATAPOINTS = 1440;
 const invalid = (message: string): ServiceError =>
   new ServiceError('InvalidParameterValue', message, { jsonType: 'InvalidParameterValueException' });
 const missing = (name: string): ServiceError =>
-  new ServiceError('MissingParameter', `The parameter ${name} is required.`, { jsonType: 'MissingRequiredParameterException' });
+  new ServiceError('MissingParameter', `The parameter ${name} is required.`, {
+    jsonType: 'MissingRequiredParameterException',
+  });
 
 /** Retention by period (facts sheet): how far back datapoints of this period exist. */
 export function retentionMs(periodSeconds: number): number {
@@ -27,8 +29,13 @@ export function retentionMs(periodSeconds: number): number {
 
 function timeArg(v: unknown, name: string): number {
   if (v === undefined || v === null || v === '') throw missing(name);
-  const ms = typeof v === 'number' ? v * 1000 : typeof v === 'string' && /^\d+(\.\d+)?$/.test(v) ? Number(v) * 1000 : Date.parse(String(v));
-  if (Number.isNaN(ms)) throw invalid(`The parameter ${name} is not a valid timestamp: ${String(v)}`);
+  const ms =
+    typeof v === 'number'
+      ? v * 1000
+      : typeof v === 'string' && /^\d+(\.\d+)?$/.test(v)
+        ? Number(v) * 1000
+        : Date.parse(typeof v === 'string' ? v : JSON.stringify(v));
+  if (Number.isNaN(ms)) throw invalid(`The parameter ${name} is not a valid timestamp: ${JSON.stringify(v)}`);
   return ms;
 }
 
@@ -59,7 +66,14 @@ type Stat = 'Sum' | 'SampleCount' | 'Average' | 'Minimum' | 'Maximum';
 const stats: Stat[] = ['Sum', 'SampleCount', 'Average', 'Minimum', 'Maximum'];
 
 /** The series' datapoints (timestamp ms, value) ascending, honouring retention and zero publishing. */
-function datapoints(call: Call, ref: MetricRef, periodS: number, stat: Stat, startMs: number, endMs: number): [number, number][] {
+function datapoints(
+  call: Call,
+  ref: MetricRef,
+  periodS: number,
+  stat: Stat,
+  startMs: number,
+  endMs: number,
+): [number, number][] {
   const series = resolveSeries(call, ref);
   if (!series) return [];
   const periodMs = periodS * 1000;
@@ -68,7 +82,12 @@ function datapoints(call: Call, ref: MetricRef, periodS: number, stat: Stat, sta
   const last = Math.min(endMs, call.nowMs);
   if (last <= first) return [];
   const buckets = Math.ceil((last - first) / periodMs);
-  const sums = call.sim.metrics.sums(series.inst, series.metric, { startMs: first, periodMs, buckets, nowMs: call.nowMs });
+  const sums = call.sim.metrics.sums(series.inst, series.metric, {
+    startMs: first,
+    periodMs,
+    buckets,
+    nowMs: call.nowMs,
+  });
   const samplesPerPeriod = Math.max(1, periodS / (series.inst.detailedMonitoring ? 60 : 300));
   const out: [number, number][] = [];
   for (let k = 0; k < buckets; k++) {
@@ -92,7 +111,11 @@ function statValue(stat: Stat, sum: number, samples: number): number {
 }
 
 function metricRef(raw: unknown): MetricRef {
-  const m = (raw ?? {}) as { Namespace?: string; MetricName?: string; Dimensions?: { Name?: string; Value?: string }[] };
+  const m = (raw ?? {}) as {
+    Namespace?: string;
+    MetricName?: string;
+    Dimensions?: { Name?: string; Value?: string }[];
+  };
   return { namespace: m.Namespace, metricName: m.MetricName, dimensions: m.Dimensions ?? [] };
 }
 
@@ -107,21 +130,29 @@ interface QueryInput {
 const getMetricData: JsonHandler = (call, body) => {
   const queries = (body.MetricDataQueries ?? []) as QueryInput[];
   if (queries.length === 0) throw missing('MetricDataQueries');
-  if (queries.length > MAX_QUERIES) throw invalid(`The collection MetricDataQueries must not have a size greater than ${MAX_QUERIES}.`);
+  if (queries.length > MAX_QUERIES)
+    throw invalid(`The collection MetricDataQueries must not have a size greater than ${MAX_QUERIES}.`);
   const startMs = timeArg(body.StartTime, 'StartTime');
   const endMs = timeArg(body.EndTime, 'EndTime');
   if (endMs <= startMs) throw invalid('The parameter StartTime must be less than the parameter EndTime.');
-  const pageSize = Math.min(MAX_DATAPOINTS, body.MaxDatapoints === undefined ? MAX_DATAPOINTS : Number(body.MaxDatapoints));
+  const pageSize = Math.min(
+    MAX_DATAPOINTS,
+    body.MaxDatapoints === undefined ? MAX_DATAPOINTS : Number(body.MaxDatapoints),
+  );
   const descending = (body.ScanBy ?? 'TimestampDescending') === 'TimestampDescending';
   const ids = new Set<string>();
   const series = queries.map((q) => {
-    if (!q.Id || !/^[a-z][a-zA-Z0-9_]*$/.test(q.Id)) throw invalid(`The value ${String(q.Id)} for parameter MetricDataQueries.member.Id is not valid: it must start with a lowercase letter and contain only letters, digits and underscores.`);
+    if (!q.Id || !/^[a-z][a-zA-Z0-9_]*$/.test(q.Id))
+      throw invalid(
+        `The value ${String(q.Id)} for parameter MetricDataQueries.member.Id is not valid: it must start with a lowercase letter and contain only letters, digits and underscores.`,
+      );
     if (ids.has(q.Id)) throw invalid(`The value ${q.Id} for parameter MetricDataQueries.member.Id is duplicated.`);
     ids.add(q.Id);
     if (q.Expression !== undefined) throw invalid('The simulator supports MetricStat queries only, not Expression.');
     if (!q.MetricStat) throw missing('MetricDataQueries.member.MetricStat');
     const stat = (q.MetricStat.Stat ?? '') as Stat;
-    if (!stats.includes(stat)) throw invalid(`The simulator supports the statistics ${stats.join(', ')}; got ${String(q.MetricStat.Stat)}.`);
+    if (!stats.includes(stat))
+      throw invalid(`The simulator supports the statistics ${stats.join(', ')}; got ${String(q.MetricStat.Stat)}.`);
     const ref = metricRef(q.MetricStat.Metric);
     const points = datapoints(call, ref, periodArg(q.MetricStat.Period), stat, startMs, endMs);
     if (descending) points.reverse();
@@ -148,7 +179,10 @@ const getMetricData: JsonHandler = (call, body) => {
     });
   }
   const served = offset + pageSize - room;
-  const total = series.reduce((n, s) => n + (s.q.ReturnData === false || s.q.ReturnData === 'false' ? 0 : s.points.length), 0);
+  const total = series.reduce(
+    (n, s) => n + (s.q.ReturnData === false || s.q.ReturnData === 'false' ? 0 : s.points.length),
+    0,
+  );
   return {
     MetricDataResults: results,
     NextToken: served < total ? encodeToken('GetMetricData', served) : undefined,
@@ -163,9 +197,13 @@ const getMetricStatistics: JsonHandler = (call, body) => {
   const period = periodArg(body.Period);
   const requested = Math.ceil((endMs - startMs) / (period * 1000));
   if (requested > MAX_STATISTICS_DATAPOINTS) {
-    throw new ServiceError('InvalidParameterCombination', `You have requested up to ${requested} datapoints, which exceeds the limit of ${MAX_STATISTICS_DATAPOINTS}. You may reduce the datapoints requested by increasing Period, or decreasing the time range.`, {
-      jsonType: 'InvalidParameterCombinationException',
-    });
+    throw new ServiceError(
+      'InvalidParameterCombination',
+      `You have requested up to ${requested} datapoints, which exceeds the limit of ${MAX_STATISTICS_DATAPOINTS}. You may reduce the datapoints requested by increasing Period, or decreasing the time range.`,
+      {
+        jsonType: 'InvalidParameterCombinationException',
+      },
+    );
   }
   const wanted = (body.Statistics ?? []) as Stat[];
   if (wanted.length === 0) throw missing('Statistics');
@@ -198,8 +236,14 @@ const listMetrics: JsonHandler = (call, body) => {
     const inst = instances[k]!;
     if (wantedId !== undefined && inst.id !== wantedId) continue;
     for (const n of names) {
-      const s = call.sim.metrics.sums(inst, n, { startMs: call.nowMs - lookback, periodMs: lookback, buckets: 1, nowMs: call.nowMs });
-      if (s[0]! > 0) metrics.push({ Namespace: 'AWS/EC2', MetricName: n, Dimensions: [{ Name: 'InstanceId', Value: inst.id }] });
+      const s = call.sim.metrics.sums(inst, n, {
+        startMs: call.nowMs - lookback,
+        periodMs: lookback,
+        buckets: 1,
+        nowMs: call.nowMs,
+      });
+      if (s[0]! > 0)
+        metrics.push({ Namespace: 'AWS/EC2', MetricName: n, Dimensions: [{ Name: 'InstanceId', Value: inst.id }] });
     }
   }
   return { Metrics: metrics, NextToken: k < instances.length ? encodeToken('ListMetrics', k) : undefined };

@@ -1,5 +1,11 @@
 import type { Call, QueryService } from '../context.js';
-import { type EnabledDisabledValue, type MetadataOptionValues, type RegionState, type SimInstance, type SimLaunchTemplate, resolveLaunchTemplateVersion } from '../fleet.js';
+import {
+  type MetadataOptionValues,
+  type RegionState,
+  type SimInstance,
+  type SimLaunchTemplate,
+  resolveLaunchTemplateVersion,
+} from '../fleet.js';
 import { ServiceError, intInRange } from '../protocol/errors.js';
 import type { QueryParams } from '../protocol/query.js';
 import { el, escapeXml, isoTime, list, wrap } from '../protocol/xml.js';
@@ -14,7 +20,8 @@ function regionState(call: Call): RegionState {
 }
 
 function dryRunCheck(p: QueryParams): void {
-  if (p.bool('DryRun')) throw new ServiceError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', { status: 412 });
+  if (p.bool('DryRun'))
+    throw new ServiceError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', { status: 412 });
 }
 
 function findInstance(call: Call, id: string): SimInstance {
@@ -29,7 +36,10 @@ function findInstance(call: Call, id: string): SimInstance {
 function enumValue<T extends string>(name: string, raw: string | undefined, allowed: readonly T[]): T | undefined {
   if (raw === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ServiceError('InvalidParameterValue', `Value (${raw}) for parameter ${name} is invalid. Valid values: ${allowed.join(', ')}.`);
+    throw new ServiceError(
+      'InvalidParameterValue',
+      `Value (${raw}) for parameter ${name} is invalid. Valid values: ${allowed.join(', ')}.`,
+    );
   }
   return raw as T;
 }
@@ -39,7 +49,16 @@ function valueMatcher(values: string[]): (v: string | undefined) => boolean {
   const exact = new Set<string>();
   const patterns: RegExp[] = [];
   for (const v of values) {
-    if (/[*?]/.test(v)) patterns.push(new RegExp(`^${v.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's'));
+    if (/[*?]/.test(v))
+      patterns.push(
+        new RegExp(
+          `^${v
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '.*')
+            .replace(/\?/g, '.')}$`,
+          's',
+        ),
+      );
     else exact.add(v);
   }
   return (v) => v !== undefined && (exact.has(v) || patterns.some((p) => p.test(v)));
@@ -113,10 +132,14 @@ function instanceXml(call: Call, i: SimInstance): string {
     `<privateDnsName>ip-${ipDash}.${dnsSuffix}</privateDnsName><dnsName/>${i.running ? '<reason/>' : '<reason>User initiated</reason>'}` +
     `<amiLaunchIndex>0</amiLaunchIndex><productCodes/>${el('instanceType', i.instanceType)}<launchTime>${isoTime(i.launchTimeMs)}</launchTime>` +
     `<placement><availabilityZone>${i.availabilityZone}</availabilityZone><groupName/><tenancy>default</tenancy></placement>` +
-    (i.platform === 'windows' ? '<platform>windows</platform><platformDetails>Windows</platformDetails>' : '<platformDetails>Linux/UNIX</platformDetails>') +
+    (i.platform === 'windows'
+      ? '<platform>windows</platform><platformDetails>Windows</platformDetails>'
+      : '<platformDetails>Linux/UNIX</platformDetails>') +
     `<monitoring><state>${i.detailedMonitoring ? 'enabled' : 'disabled'}</state></monitoring>` +
     `<privateIpAddress>${i.privateIp}</privateIpAddress><architecture>x86_64</architecture><rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName>` +
-    (i.ssm.managed ? `<iamInstanceProfile><arn>arn:aws:iam::${i.account}:instance-profile/ssm-managed</arn><id>AIPA${i.account}SSM</id></iamInstanceProfile>` : '') +
+    (i.ssm.managed
+      ? `<iamInstanceProfile><arn>arn:aws:iam::${i.account}:instance-profile/ssm-managed</arn><id>AIPA${i.account}SSM</id></iamInstanceProfile>`
+      : '') +
     tagSetXml(i.tags) +
     `<metadataOptions>${metadataOptionsXml(i.options, call.sim.fleet.optionsState(i, call.nowMs))}</metadataOptions>` +
     `</item></instancesSet></item>`
@@ -127,7 +150,10 @@ function describeInstances(call: Call, p: QueryParams): string {
   const ids = p.list('InstanceId');
   const maxRaw = p.get('MaxResults');
   if (ids.length > 0 && maxRaw !== undefined) {
-    throw new ServiceError('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults');
+    throw new ServiceError(
+      'InvalidParameterCombination',
+      'The parameter instancesSet cannot be used with the parameter maxResults',
+    );
   }
   const max = intInRange('MaxResults', maxRaw, 5, 1000) ?? 1000;
   const predicates = p.filters().map((f) => instanceFilter(call, f.name, f.values));
@@ -141,8 +167,10 @@ function describeInstances(call: Call, p: QueryParams): string {
       if (!inst || inst.account !== call.account || inst.region !== call.region) missing.push(id);
       else candidates.push(inst);
     }
-    if (missing.length === 1) throw new ServiceError('InvalidInstanceID.NotFound', `The instance ID '${missing[0]!}' does not exist`);
-    if (missing.length > 1) throw new ServiceError('InvalidInstanceID.NotFound', `The instance IDs '${missing.join(', ')}' do not exist`);
+    if (missing.length === 1)
+      throw new ServiceError('InvalidInstanceID.NotFound', `The instance ID '${missing[0]!}' does not exist`);
+    if (missing.length > 1)
+      throw new ServiceError('InvalidInstanceID.NotFound', `The instance IDs '${missing.join(', ')}' do not exist`);
   } else candidates = regionState(call).instances;
   const start = decodeToken(p.get('NextToken'), 'DescribeInstances');
   let out = '<reservationSet>';
@@ -171,7 +199,10 @@ function modifyInstanceMetadataOptions(call: Call, p: QueryParams): string {
   const ipv6 = enumValue('HttpProtocolIpv6', p.get('HttpProtocolIpv6'), ed);
   const tags = enumValue('InstanceMetadataTags', p.get('InstanceMetadataTags'), ed);
   if ([httpTokens, hop, httpEndpoint, ipv6, tags].every((v) => v === undefined)) {
-    throw new ServiceError('InvalidParameterCombination', 'At least one of HttpTokens, HttpPutResponseHopLimit, HttpEndpoint, HttpProtocolIpv6 or InstanceMetadataTags must be specified.');
+    throw new ServiceError(
+      'InvalidParameterCombination',
+      'At least one of HttpTokens, HttpPutResponseHopLimit, HttpEndpoint, HttpProtocolIpv6 or InstanceMetadataTags must be specified.',
+    );
   }
   dryRunCheck(p);
   const next: MetadataOptionValues = {
@@ -194,7 +225,9 @@ function getInstanceMetadataDefaults(call: Call, _p: QueryParams): string {
       el('httpEndpoint', d.httpEndpoint) +
       el('instanceMetadataTags', d.instanceMetadataTags) +
       el('managedBy', d.managedBy) +
-      (d.managedBy === 'declarative-policy' ? el('managedExceptionMessage', 'Managed by a declarative policy of your organization.') : '') +
+      (d.managedBy === 'declarative-policy'
+        ? el('managedExceptionMessage', 'Managed by a declarative policy of your organization.')
+        : '') +
       el('httpTokensEnforced', d.httpTokensEnforced),
   );
 }
@@ -204,7 +237,11 @@ function modifyInstanceMetadataDefaults(call: Call, p: QueryParams): string {
   const np = 'no-preference';
   const httpTokens = enumValue('HttpTokens', p.get('HttpTokens'), ['optional', 'required', np] as const);
   const hop = intInRange('HttpPutResponseHopLimit', p.get('HttpPutResponseHopLimit'), -1, 64);
-  if (hop === 0) throw new ServiceError('InvalidParameterValue', 'Value ( 0 ) for parameter HttpPutResponseHopLimit is invalid. Expecting -1 or a value between 1 and 64.');
+  if (hop === 0)
+    throw new ServiceError(
+      'InvalidParameterValue',
+      'Value ( 0 ) for parameter HttpPutResponseHopLimit is invalid. Expecting -1 or a value between 1 and 64.',
+    );
   const endpoint = enumValue('HttpEndpoint', p.get('HttpEndpoint'), ['enabled', 'disabled', np] as const);
   const mdTags = enumValue('InstanceMetadataTags', p.get('InstanceMetadataTags'), ['enabled', 'disabled', np] as const);
   const enforced = enumValue('HttpTokensEnforced', p.get('HttpTokensEnforced'), ['enabled', 'disabled', np] as const);
@@ -212,15 +249,22 @@ function modifyInstanceMetadataDefaults(call: Call, p: QueryParams): string {
     throw new ServiceError('InvalidParameterCombination', 'At least one instance metadata default must be specified.');
   }
   if (d.managedBy === 'declarative-policy') {
-    throw new ServiceError('UnauthorizedOperation', 'The instance metadata defaults of this account are managed by a declarative policy and cannot be changed in the account.', { status: 403 });
+    throw new ServiceError(
+      'UnauthorizedOperation',
+      'The instance metadata defaults of this account are managed by a declarative policy and cannot be changed in the account.',
+      { status: 403 },
+    );
   }
   dryRunCheck(p);
-  const pick = <T extends string>(v: T | undefined, cur: Exclude<T, 'no-preference'> | undefined): Exclude<T, 'no-preference'> | undefined =>
+  const pick = <T extends string>(
+    v: T | undefined,
+    cur: Exclude<T, 'no-preference'> | undefined,
+  ): Exclude<T, 'no-preference'> | undefined =>
     v === undefined ? cur : v === np ? undefined : (v as Exclude<T, 'no-preference'>);
   d.httpTokens = pick(httpTokens, d.httpTokens);
-  d.httpEndpoint = pick(endpoint, d.httpEndpoint) as EnabledDisabledValue | undefined;
-  d.instanceMetadataTags = pick(mdTags, d.instanceMetadataTags) as EnabledDisabledValue | undefined;
-  d.httpTokensEnforced = pick(enforced, d.httpTokensEnforced) as EnabledDisabledValue | undefined;
+  d.httpEndpoint = pick(endpoint, d.httpEndpoint);
+  d.instanceMetadataTags = pick(mdTags, d.instanceMetadataTags);
+  d.httpTokensEnforced = pick(enforced, d.httpTokensEnforced);
   if (hop !== undefined) d.httpPutResponseHopLimit = hop === -1 ? undefined : hop;
   return '<return>true</return>';
 }
@@ -231,22 +275,38 @@ function describeRegions(call: Call, p: QueryParams): string {
   const unknown = wanted.filter((r) => !acct.regions.includes(r));
   if (unknown.length > 0) throw new ServiceError('InvalidParameterValue', `Invalid region: ${unknown.join(', ')}`);
   const regions = wanted.length > 0 ? wanted : acct.regions;
-  return list('regionInfo', regions, (r) => `${el('regionName', r)}${el('regionEndpoint', `ec2.${r}.amazonaws.com`)}<optInStatus>opt-in-not-required</optInStatus>`);
+  return list(
+    'regionInfo',
+    regions,
+    (r) =>
+      `${el('regionName', r)}${el('regionEndpoint', `ec2.${r}.amazonaws.com`)}<optInStatus>opt-in-not-required</optInStatus>`,
+  );
 }
 
 function findTemplate(call: Call, id: string | undefined, name: string | undefined): SimLaunchTemplate {
   const rs = regionState(call);
   if (id !== undefined) {
     const lt = rs.launchTemplates.find((t) => t.id === id);
-    if (!lt) throw new ServiceError('InvalidLaunchTemplateId.NotFound', `The specified launch template, with template ID ${id}, does not exist.`);
+    if (!lt)
+      throw new ServiceError(
+        'InvalidLaunchTemplateId.NotFound',
+        `The specified launch template, with template ID ${id}, does not exist.`,
+      );
     return lt;
   }
   if (name !== undefined) {
     const lt = rs.launchTemplates.find((t) => t.name === name);
-    if (!lt) throw new ServiceError('InvalidLaunchTemplateName.NotFoundException', `The specified launch template, with template name ${name}, does not exist.`);
+    if (!lt)
+      throw new ServiceError(
+        'InvalidLaunchTemplateName.NotFoundException',
+        `The specified launch template, with template name ${name}, does not exist.`,
+      );
     return lt;
   }
-  throw new ServiceError('MissingParameter', 'The request must include either a launch template ID or a launch template name.');
+  throw new ServiceError(
+    'MissingParameter',
+    'The request must include either a launch template ID or a launch template name.',
+  );
 }
 
 function launchTemplateXml(lt: SimLaunchTemplate): string {
@@ -264,7 +324,10 @@ function describeLaunchTemplates(call: Call, p: QueryParams): string {
   const max = intInRange('MaxResults', p.get('MaxResults'), 1, 200) ?? 200;
   let items = rs.launchTemplates;
   if (ids.length > 0 || names.length > 0) {
-    items = [...ids.map((id) => findTemplate(call, id, undefined)), ...names.map((n) => findTemplate(call, undefined, n))];
+    items = [
+      ...ids.map((id) => findTemplate(call, id, undefined)),
+      ...names.map((n) => findTemplate(call, undefined, n)),
+    ];
   }
   for (const f of p.filters()) {
     const m = valueMatcher(f.values);
@@ -300,7 +363,11 @@ function describeLaunchTemplateVersions(call: Call, p: QueryParams): string {
   if (wanted.length > 0) {
     versions = wanted.map((w) => {
       const v = resolveLaunchTemplateVersion(lt, w);
-      if (!v) throw new ServiceError('InvalidLaunchTemplateId.VersionNotFound', `Could not find launch template version ${w} for template ${lt.id}.`);
+      if (!v)
+        throw new ServiceError(
+          'InvalidLaunchTemplateId.VersionNotFound',
+          `Could not find launch template version ${w} for template ${lt.id}.`,
+        );
       return v;
     });
   }
@@ -308,7 +375,8 @@ function describeLaunchTemplateVersions(call: Call, p: QueryParams): string {
   if (maxV !== undefined) versions = versions.filter((v) => v.versionNumber <= Number(maxV));
   const start = decodeToken(p.get('NextToken'), 'DescribeLaunchTemplateVersions');
   const page = versions.slice(start, start + max);
-  const next = start + max < versions.length ? el('nextToken', encodeToken('DescribeLaunchTemplateVersions', start + max)) : '';
+  const next =
+    start + max < versions.length ? el('nextToken', encodeToken('DescribeLaunchTemplateVersions', start + max)) : '';
   return list('launchTemplateVersionSet', page, (v) => templateVersionXml(lt, v)) + next;
 }
 
@@ -316,7 +384,11 @@ function createLaunchTemplateVersion(call: Call, p: QueryParams): string {
   const lt = findTemplate(call, p.get('LaunchTemplateId'), p.get('LaunchTemplateName'));
   const source = p.get('SourceVersion');
   const base = source === undefined ? undefined : resolveLaunchTemplateVersion(lt, source);
-  if (source !== undefined && !base) throw new ServiceError('InvalidLaunchTemplateId.VersionNotFound', `Could not find launch template version ${source} for template ${lt.id}.`);
+  if (source !== undefined && !base)
+    throw new ServiceError(
+      'InvalidLaunchTemplateId.VersionNotFound',
+      `Could not find launch template version ${source} for template ${lt.id}.`,
+    );
   const d = 'LaunchTemplateData.';
   const mo = `${d}MetadataOptions.`;
   const ed = ['enabled', 'disabled'] as const;
@@ -329,9 +401,10 @@ function createLaunchTemplateVersion(call: Call, p: QueryParams): string {
   };
   dryRunCheck(p);
   const hasGiven = Object.values(given).some((v) => v !== undefined);
-  const metadataOptions = hasGiven || base?.metadataOptions
-    ? { ...base?.metadataOptions, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) }
-    : undefined;
+  const metadataOptions =
+    hasGiven || base?.metadataOptions
+      ? { ...base?.metadataOptions, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) }
+      : undefined;
   const v = {
     versionNumber: lt.versions.length + 1,
     description: p.get('VersionDescription'),
@@ -349,7 +422,11 @@ function modifyLaunchTemplate(call: Call, p: QueryParams): string {
   const def = p.get('SetDefaultVersion');
   if (def !== undefined) {
     const v = resolveLaunchTemplateVersion(lt, def);
-    if (!v) throw new ServiceError('InvalidLaunchTemplateId.VersionNotFound', `Could not find launch template version ${def} for template ${lt.id}.`);
+    if (!v)
+      throw new ServiceError(
+        'InvalidLaunchTemplateId.VersionNotFound',
+        `Could not find launch template version ${def} for template ${lt.id}.`,
+      );
     dryRunCheck(p);
     lt.defaultVersion = v.versionNumber;
   } else dryRunCheck(p);
@@ -358,7 +435,8 @@ function modifyLaunchTemplate(call: Call, p: QueryParams): string {
 
 function findImage(call: Call, id: string): RegionState['images'][number] {
   const img = regionState(call).images.find((i) => i.id === id);
-  if (!/^ami-[0-9a-f]{8,17}$/.test(id)) throw new ServiceError('InvalidAMIID.Malformed', `Invalid id: "${id}" (expecting "ami-...")`);
+  if (!/^ami-[0-9a-f]{8,17}$/.test(id))
+    throw new ServiceError('InvalidAMIID.Malformed', `Invalid id: "${id}" (expecting "ami-...")`);
   if (!img) throw new ServiceError('InvalidAMIID.NotFound', `The image id '[${id}]' does not exist`);
   return img;
 }
@@ -379,14 +457,29 @@ function describeImages(call: Call, p: QueryParams): string {
 function modifyImageAttribute(call: Call, p: QueryParams): string {
   const img = findImage(call, p.require('ImageId'));
   const value = p.get('ImdsSupport.Value') ?? (p.get('Attribute') === 'imdsSupport' ? p.get('Value') : undefined);
-  if (value === undefined) throw new ServiceError('InvalidParameterCombination', 'The simulator supports only the imdsSupport attribute (ImdsSupport.Value=v2.0).');
-  if (value !== 'v2.0') throw new ServiceError('InvalidParameterValue', `Value (${value}) for parameter ImdsSupport is invalid. The only valid value is v2.0, and it cannot be removed once set.`);
+  if (value === undefined)
+    throw new ServiceError(
+      'InvalidParameterCombination',
+      'The simulator supports only the imdsSupport attribute (ImdsSupport.Value=v2.0).',
+    );
+  if (value !== 'v2.0')
+    throw new ServiceError(
+      'InvalidParameterValue',
+      `Value (${value}) for parameter ImdsSupport is invalid. The only valid value is v2.0, and it cannot be removed once set.`,
+    );
   dryRunCheck(p);
   img.imdsSupport = 'v2.0';
   return '<return>true</return>';
 }
 
-const describeOps = new Set(['DescribeInstances', 'DescribeRegions', 'DescribeLaunchTemplates', 'DescribeLaunchTemplateVersions', 'DescribeImages', 'GetInstanceMetadataDefaults']);
+const describeOps = new Set([
+  'DescribeInstances',
+  'DescribeRegions',
+  'DescribeLaunchTemplates',
+  'DescribeLaunchTemplateVersions',
+  'DescribeImages',
+  'GetInstanceMetadataDefaults',
+]);
 
 export const ec2Service: QueryService = {
   kind: 'query',
@@ -408,7 +501,8 @@ export const ec2Service: QueryService = {
   },
   category(op, p) {
     if (op === 'DescribeInstances') {
-      const unbounded = p.get('MaxResults') === undefined && p.list('InstanceId').length === 0 && p.filters().length === 0;
+      const unbounded =
+        p.get('MaxResults') === undefined && p.list('InstanceId').length === 0 && p.filters().length === 0;
       return unbounded ? 'ec2.describe-unfiltered' : 'ec2.describe';
     }
     if (describeOps.has(op)) return 'ec2.describe';

@@ -14,7 +14,9 @@ export const stsService: QueryService = {
   handlers: {
     GetCallerIdentity(call) {
       const assumed = call.accessKey.startsWith('ASIA') && call.sim.issuedKeys.has(call.accessKey);
-      const arn = assumed ? `arn:aws:sts::${call.account}:assumed-role/simulated/session` : `arn:aws:iam::${call.account}:user/simulator`;
+      const arn = assumed
+        ? `arn:aws:sts::${call.account}:assumed-role/simulated/session`
+        : `arn:aws:iam::${call.account}:user/simulator`;
       return `${el('Arn', arn)}${el('UserId', assumed ? 'AROASIMULATED:session' : 'AIDASIMULATOR')}${el('Account', call.account)}`;
     },
     AssumeRole(call, p) {
@@ -25,11 +27,18 @@ export const stsService: QueryService = {
       const [, account, role] = m as unknown as [string, string, string];
       const target = call.sim.fleet.account(account);
       if (!target || target.deniedRoles.includes(role)) {
-        throw new ServiceError('AccessDenied', `User: arn:aws:iam::${call.account}:user/simulator is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, { status: 403 });
+        throw new ServiceError(
+          'AccessDenied',
+          `User: arn:aws:iam::${call.account}:user/simulator is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+          { status: 403 },
+        );
       }
       const duration = Number(p.get('DurationSeconds') ?? 3600);
       if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
-        throw new ServiceError('ValidationError', `1 validation error detected: Value '${p.get('DurationSeconds')}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
+        throw new ServiceError(
+          'ValidationError',
+          `1 validation error detected: Value '${p.get('DurationSeconds')}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`,
+        );
       }
       const accessKeyId = `ASIA${account}${randomBytes(2).toString('hex').toUpperCase()}`;
       call.sim.issuedKeys.set(accessKeyId, account);
@@ -53,10 +62,16 @@ export const organizationsService: JsonService = {
     ListAccounts(call, body) {
       const fleet = call.sim.fleet;
       if (call.account !== fleet.organizationMaster) {
-        throw new ServiceError('AccessDeniedException', 'You don\'t have permissions to access this resource: only the management account can list accounts.');
+        throw new ServiceError(
+          'AccessDeniedException',
+          "You don't have permissions to access this resource: only the management account can list accounts.",
+        );
       }
       const max = body.MaxResults === undefined ? 20 : Number(body.MaxResults);
-      if (!Number.isInteger(max) || max < 1 || max > 20) throw new ServiceError('InvalidInputException', 'MaxResults must be between 1 and 20.', { extra: { Reason: 'INVALID_INPUT' } });
+      if (!Number.isInteger(max) || max < 1 || max > 20)
+        throw new ServiceError('InvalidInputException', 'MaxResults must be between 1 and 20.', {
+          extra: { Reason: 'INVALID_INPUT' },
+        });
       const start = decodeToken(body.NextToken as string | undefined, 'ListAccounts', 'InvalidInputException');
       const page = fleet.accounts.slice(start, start + max);
       return {

@@ -6,7 +6,10 @@ import { decodeToken, encodeToken } from './paging.js';
 
 /** SSM (JSON 1.1): managed-instance inventory and Run Command, with the invocation lifecycle on the simulated clock. */
 
-const documents: Record<string, string> = { 'AWS-RunShellScript': 'aws:runShellScript', 'AWS-RunPowerShellScript': 'aws:runPowerShellScript' };
+const documents: Record<string, string> = {
+  'AWS-RunShellScript': 'aws:runShellScript',
+  'AWS-RunPowerShellScript': 'aws:runPowerShellScript',
+};
 const DELIVERY_MS = 500;
 /** GetCommandInvocation answers InvocationDoesNotExist for this long after SendCommand (simulated ms), as AWS does briefly. */
 export const INVOCATION_VISIBILITY_MS = 1000;
@@ -50,7 +53,9 @@ function maxResults(raw: unknown, min: number, max: number, dflt: number): numbe
   if (raw === undefined) return dflt;
   const v = Number(raw);
   if (!Number.isInteger(v) || v < min || v > max) {
-    throw validation(`1 validation error detected: Value '${String(raw)}' at 'maxResults' failed to satisfy constraint: Member must have value ${v < min ? `greater than or equal to ${min}` : `less than or equal to ${max}`}`);
+    throw validation(
+      `1 validation error detected: Value '${JSON.stringify(raw)}' at 'maxResults' failed to satisfy constraint: Member must have value ${v < min ? `greater than or equal to ${min}` : `less than or equal to ${max}`}`,
+    );
   }
   return v;
 }
@@ -81,24 +86,41 @@ function elapsed(ms: number): string {
 
 async function sendCommand(call: Call, body: Record<string, unknown>): Promise<unknown> {
   const documentName = body.DocumentName as string | undefined;
-  if (!documentName) throw validation("1 validation error detected: Value null at 'documentName' failed to satisfy constraint: Member must not be null");
-  if (!documents[documentName]) throw new ServiceError('InvalidDocument', `Document ${documentName} does not exist in the simulator (it knows ${Object.keys(documents).join(', ')}).`);
-  if (body.Targets !== undefined) throw new ServiceError('InvalidParameters', 'The simulator supports InstanceIds, not Targets.');
+  if (!documentName)
+    throw validation(
+      "1 validation error detected: Value null at 'documentName' failed to satisfy constraint: Member must not be null",
+    );
+  if (!documents[documentName])
+    throw new ServiceError(
+      'InvalidDocument',
+      `Document ${documentName} does not exist in the simulator (it knows ${Object.keys(documents).join(', ')}).`,
+    );
+  if (body.Targets !== undefined)
+    throw new ServiceError('InvalidParameters', 'The simulator supports InstanceIds, not Targets.');
   const ids = (body.InstanceIds ?? []) as string[];
   if (ids.length === 0) throw validation('Either InstanceIds or Targets must be given.');
-  if (ids.length > 50) throw validation(`1 validation error detected: Value '[${ids.length} ids]' at 'instanceIds' failed to satisfy constraint: Member must have length less than or equal to 50`);
+  if (ids.length > 50)
+    throw validation(
+      `1 validation error detected: Value '[${ids.length} ids]' at 'instanceIds' failed to satisfy constraint: Member must have length less than or equal to 50`,
+    );
   const instances = ids.map((id) => managedInstance(call, id));
   const parameters = (body.Parameters ?? {}) as Record<string, string[]>;
   const commands = parameters.commands;
-  if (!Array.isArray(commands) || commands.length === 0) throw new ServiceError('InvalidParameters', 'Parameter "commands" is required.');
+  if (!Array.isArray(commands) || commands.length === 0)
+    throw new ServiceError('InvalidParameters', 'Parameter "commands" is required.');
   const execRaw = parameters.executionTimeout?.[0] ?? '3600';
   const execTimeout = Number(execRaw);
   if (!/^\d+$/.test(execRaw) || execTimeout < 1 || execTimeout > 172_800) {
-    throw new ServiceError('InvalidParameters', `Parameter "executionTimeout" must be between 1 and 172800 seconds, got "${execRaw}".`);
+    throw new ServiceError(
+      'InvalidParameters',
+      `Parameter "executionTimeout" must be between 1 and 172800 seconds, got "${execRaw}".`,
+    );
   }
   const timeoutSeconds = body.TimeoutSeconds === undefined ? 3600 : Number(body.TimeoutSeconds);
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 30 || timeoutSeconds > 2_592_000) {
-    throw validation(`1 validation error detected: Value '${String(body.TimeoutSeconds)}' at 'timeoutSeconds' failed to satisfy constraint: Member must have value between 30 and 2592000`);
+    throw validation(
+      `1 validation error detected: Value '${String(body.TimeoutSeconds)}' at 'timeoutSeconds' failed to satisfy constraint: Member must have value between 30 and 2592000`,
+    );
   }
   const maxConcurrency = (body.MaxConcurrency as string | undefined) ?? '50';
   const maxErrors = (body.MaxErrors as string | undefined) ?? '0';
@@ -109,8 +131,10 @@ async function sendCommand(call: Call, body: Record<string, unknown>): Promise<u
   const results: CommandRunResult[] = await Promise.all(
     instances.map((instance) =>
       !instance.running || instance.ssm.pingStatus !== 'Online'
-        ? ({ status: 'DeliveryTimedOut' } as const)
-        : call.sim.commandRunner({ instance, documentName, commands, executionTimeoutSeconds: execTimeout }),
+        ? Promise.resolve<CommandRunResult>({ status: 'DeliveryTimedOut' })
+        : Promise.resolve(
+            call.sim.commandRunner({ instance, documentName, commands, executionTimeoutSeconds: execTimeout }),
+          ),
     ),
   );
   // Slots model MaxConcurrency; once more than MaxErrors invocations have failed, the rest are not started.
@@ -128,7 +152,12 @@ async function sendCommand(call: Call, body: Record<string, unknown>): Promise<u
     if ('status' in r) {
       const endMs = r.status === 'DeliveryTimedOut' ? t0 + timeoutSeconds * 1000 : startMs;
       const status = r.status === 'DeliveryTimedOut' || r.status === 'TimedOut' ? 'TimedOut' : 'Failed';
-      const details = { DeliveryTimedOut: 'Delivery Timed Out', TimedOut: 'Execution Timed Out', Undeliverable: 'Undeliverable', Terminated: 'Terminated' }[r.status];
+      const details = {
+        DeliveryTimedOut: 'Delivery Timed Out',
+        TimedOut: 'Execution Timed Out',
+        Undeliverable: 'Undeliverable',
+        Terminated: 'Terminated',
+      }[r.status];
       inv = { ...base, startMs, endMs, status, statusDetails: details, responseCode: -1 };
     } else {
       const duration = r.durationMs ?? 1500;
@@ -167,7 +196,8 @@ async function sendCommand(call: Call, body: Record<string, unknown>): Promise<u
 }
 
 function invocationStatus(inv: Invocation, nowMs: number): { status: string; details: string; done: boolean } {
-  if (nowMs >= inv.endMs && (inv.status !== 'Cancelled' || nowMs >= inv.startMs)) return { status: inv.status, details: inv.statusDetails, done: true };
+  if (nowMs >= inv.endMs && (inv.status !== 'Cancelled' || nowMs >= inv.startMs))
+    return { status: inv.status, details: inv.statusDetails, done: true };
   if (nowMs < inv.startMs) return { status: 'Pending', details: 'Pending', done: false };
   return { status: 'InProgress', details: 'InProgress', done: false };
 }
@@ -176,7 +206,16 @@ function commandView(cmd: Command, nowMs: number): Record<string, unknown> {
   const st = cmd.invocations.map((i) => invocationStatus(i, nowMs));
   const done = st.filter((s) => s.done);
   const errors = done.filter((s) => s.status !== 'Success');
-  const status = done.length < st.length ? (nowMs < cmd.requestedMs + DELIVERY_MS ? 'Pending' : 'InProgress') : errors.length === 0 ? 'Success' : errors.every((e) => e.status === 'TimedOut') ? 'TimedOut' : 'Failed';
+  const status =
+    done.length < st.length
+      ? nowMs < cmd.requestedMs + DELIVERY_MS
+        ? 'Pending'
+        : 'InProgress'
+      : errors.length === 0
+        ? 'Success'
+        : errors.every((e) => e.status === 'TimedOut')
+          ? 'TimedOut'
+          : 'Failed';
   return {
     CommandId: cmd.id,
     DocumentName: cmd.documentName,
@@ -220,22 +259,32 @@ export const ssmService: JsonService = {
       const max = maxResults(body.MaxResults, 5, 50, 10);
       let list = call.sim.fleet.region(call.account, call.region)!.instances.filter((i) => i.ssm.managed && i.running);
       const filters: { key: string; values: string[] }[] = [
-        ...((body.InstanceInformationFilterList ?? []) as { key: string; valueSet: string[] }[]).map((f) => ({ key: f.key, values: f.valueSet })),
+        ...((body.InstanceInformationFilterList ?? []) as { key: string; valueSet: string[] }[]).map((f) => ({
+          key: f.key,
+          values: f.valueSet,
+        })),
         ...((body.Filters ?? []) as { Key: string; Values: string[] }[]).map((f) => ({ key: f.Key, values: f.Values })),
       ];
       for (const f of filters) {
         const v = new Set(f.values);
         if (f.key === 'InstanceIds') {
-          for (const id of f.values) if (!call.sim.fleet.instance(id)) throw new ServiceError('InvalidInstanceId', `Instance ${id} is not valid.`);
+          for (const id of f.values)
+            if (!call.sim.fleet.instance(id))
+              throw new ServiceError('InvalidInstanceId', `Instance ${id} is not valid.`);
           list = list.filter((i) => v.has(i.id));
         } else if (f.key === 'PingStatus') list = list.filter((i) => v.has(i.ssm.pingStatus));
-        else if (f.key === 'PlatformTypes') list = list.filter((i) => v.has(i.platform === 'windows' ? 'Windows' : 'Linux'));
+        else if (f.key === 'PlatformTypes')
+          list = list.filter((i) => v.has(i.platform === 'windows' ? 'Windows' : 'Linux'));
         else if (f.key === 'AgentVersion') list = list.filter((i) => v.has(i.ssm.agentVersion));
         else if (f.key.startsWith('tag:')) list = list.filter((i) => v.has(i.tags[f.key.slice(4)] ?? '\u0000'));
         else if (f.key === 'tag-key') list = list.filter((i) => f.values.some((k) => k in i.tags));
         else throw new ServiceError('InvalidInstanceInformationFilterValue', `The filter key ${f.key} is not valid.`);
       }
-      const start = decodeToken(body.NextToken as string | undefined, 'DescribeInstanceInformation', 'InvalidNextToken');
+      const start = decodeToken(
+        body.NextToken as string | undefined,
+        'DescribeInstanceInformation',
+        'InvalidNextToken',
+      );
       const page = list.slice(start, start + max);
       return {
         InstanceInformationList: page.map((i) => ({
@@ -256,12 +305,18 @@ export const ssmService: JsonService = {
     },
     SendCommand: sendCommand,
     GetCommandInvocation(call, body) {
-      const cmd = commandsOf(call.sim).find((c) => c.id === body.CommandId && c.account === call.account && c.region === call.region);
+      const cmd = commandsOf(call.sim).find(
+        (c) => c.id === body.CommandId && c.account === call.account && c.region === call.region,
+      );
       const inv = cmd?.invocations.find((i) => i.instance.id === body.InstanceId);
       if (!cmd || !inv || call.nowMs < cmd.requestedMs + INVOCATION_VISIBILITY_MS) {
-        throw new ServiceError('InvocationDoesNotExist', 'The command ID and instance ID you specified did not match any invocations.');
+        throw new ServiceError(
+          'InvocationDoesNotExist',
+          'The command ID and instance ID you specified did not match any invocations.',
+        );
       }
-      if (body.PluginName !== undefined && body.PluginName !== pluginName(cmd)) throw new ServiceError('InvalidPluginName', `Plugin ${String(body.PluginName)} is not valid.`);
+      if (body.PluginName !== undefined && body.PluginName !== pluginName(cmd))
+        throw new ServiceError('InvalidPluginName', `Plugin ${JSON.stringify(body.PluginName)} is not valid.`);
       const s = invocationStatus(inv, call.nowMs);
       const started = call.nowMs >= inv.startMs && inv.responseCode !== -1;
       return {
@@ -285,8 +340,15 @@ export const ssmService: JsonService = {
     },
     ListCommandInvocations(call, body) {
       const max = maxResults(body.MaxResults, 1, 50, 50);
-      const cmds = body.CommandId !== undefined ? [findCommand(call, body.CommandId)] : commandsOf(call.sim).filter((c) => c.account === call.account && c.region === call.region);
-      const all = cmds.flatMap((c) => c.invocations.filter((i) => body.InstanceId === undefined || i.instance.id === body.InstanceId).map((i) => ({ c, i })));
+      const cmds =
+        body.CommandId !== undefined
+          ? [findCommand(call, body.CommandId)]
+          : commandsOf(call.sim).filter((c) => c.account === call.account && c.region === call.region);
+      const all = cmds.flatMap((c) =>
+        c.invocations
+          .filter((i) => body.InstanceId === undefined || i.instance.id === body.InstanceId)
+          .map((i) => ({ c, i })),
+      );
       const start = decodeToken(body.NextToken as string | undefined, 'ListCommandInvocations', 'InvalidNextToken');
       const page = all.slice(start, start + max);
       return {
@@ -325,8 +387,12 @@ export const ssmService: JsonService = {
     },
     ListCommands(call, body) {
       const max = maxResults(body.MaxResults, 1, 50, 50);
-      let cmds = body.CommandId !== undefined ? [findCommand(call, body.CommandId)] : commandsOf(call.sim).filter((c) => c.account === call.account && c.region === call.region);
-      if (body.InstanceId !== undefined) cmds = cmds.filter((c) => c.invocations.some((i) => i.instance.id === body.InstanceId));
+      let cmds =
+        body.CommandId !== undefined
+          ? [findCommand(call, body.CommandId)]
+          : commandsOf(call.sim).filter((c) => c.account === call.account && c.region === call.region);
+      if (body.InstanceId !== undefined)
+        cmds = cmds.filter((c) => c.invocations.some((i) => i.instance.id === body.InstanceId));
       const start = decodeToken(body.NextToken as string | undefined, 'ListCommands', 'InvalidNextToken');
       return {
         Commands: cmds.slice(start, start + max).map((c) => commandView(c, call.nowMs)),
@@ -334,5 +400,10 @@ export const ssmService: JsonService = {
       };
     },
   },
-  category: (op) => (op === 'SendCommand' ? 'ssm.SendCommand' : op === 'DescribeInstanceInformation' ? 'ssm.describe' : 'ssm.invocations'),
+  category: (op) =>
+    op === 'SendCommand'
+      ? 'ssm.SendCommand'
+      : op === 'DescribeInstanceInformation'
+        ? 'ssm.describe'
+        : 'ssm.invocations',
 };
