@@ -11,6 +11,8 @@ import {
   schemaHeader,
   Tags,
 } from './common.js';
+import { TemplateMetadataOptions } from './assessment.js';
+import { InstalledPackage } from './probe-report.js';
 import type { DocumentKind } from './validate.js';
 
 /**
@@ -82,19 +84,7 @@ export type ScenarioCaller = z.infer<typeof ScenarioCaller>;
 
 export const ScenarioPackage = z
   .object({
-    ecosystem: z.enum([
-      'python',
-      'node',
-      'java',
-      'ruby',
-      'php',
-      'go',
-      'dotnet',
-      'powershell',
-      'cli',
-      'agent',
-      'vendor',
-    ]),
+    ecosystem: InstalledPackage.shape.ecosystem,
     name: z.string().min(1),
     version: z.string().optional(),
     path: z.string().optional(),
@@ -102,15 +92,8 @@ export const ScenarioPackage = z
   .strict();
 export type ScenarioPackage = z.infer<typeof ScenarioPackage>;
 
-const PartialMetadataOptions = z
-  .object({
-    httpTokens: HttpTokens.optional(),
-    httpPutResponseHopLimit: HopLimit.optional(),
-    httpEndpoint: HttpEndpoint.optional(),
-    httpProtocolIpv6: EnabledDisabled.optional(),
-    instanceMetadataTags: EnabledDisabled.optional(),
-  })
-  .strict();
+/** Launch parameters as a launch template states them: any option may be absent. */
+const PartialMetadataOptions = TemplateMetadataOptions;
 
 /** Account-level defaults for new launches in one region (GetInstanceMetadataDefaults). */
 export const ScenarioAccountDefaults = z
