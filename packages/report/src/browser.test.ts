@@ -42,7 +42,14 @@ describePrivileged('the HTML report in headless Chromium', { chromium: true }, (
   beforeAll(async () => {
     browser = await chromium.launch({
       executablePath: chromiumPath(),
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   }, 60_000);
   afterAll(async () => {
@@ -51,7 +58,9 @@ describePrivileged('the HTML report in headless Chromium', { chromium: true }, (
 
   it('runs no hostile script, opens no dialog, sends no request, and its own script still works', async () => {
     const f = demoFleet({ hostile: true });
-    const html = renderHtml(buildReportModel({ assessment: f.assessment, plan: f.plan, journal: summarizeJournal(f.journal) }, opts));
+    const html = renderHtml(
+      buildReportModel({ assessment: f.assessment, plan: f.plan, journal: summarizeJournal(f.journal) }, opts),
+    );
     const { page, seen } = await open(browser, html, 'hostile.html');
     // Click through what a reviewer would touch, so that any injected handler would get its chance to fire.
     await page.locator('#instances thead th button').first().click();
@@ -71,7 +80,9 @@ describePrivileged('the HTML report in headless Chromium', { chromium: true }, (
 
   it('filters, sorts and pages the appendix, and renders the fixture fleet for a screenshot', async () => {
     const f = demoFleet();
-    const html = renderHtml(buildReportModel({ assessment: f.assessment, plan: f.plan, journal: summarizeJournal(f.journal) }, opts));
+    const html = renderHtml(
+      buildReportModel({ assessment: f.assessment, plan: f.plan, journal: summarizeJournal(f.journal) }, opts),
+    );
     const { page, seen } = await open(browser, html, 'report.html');
     expect(await rowCount(page)).toBe(40);
     await page.selectOption('#status-filter', 'blocked');
@@ -83,6 +94,7 @@ describePrivileged('the HTML report in headless Chromium', { chromium: true }, (
     expect(await rowCount(page)).toBe(billing);
     expect(await page.locator('#match-count').innerText()).toBe(`${billing} of 40 instance(s) match`);
     await page.locator('#q').fill('');
+    await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: path.join(outDir, 'report.png'), fullPage: false });
     await page.screenshot({ path: path.join(outDir, 'report-full.png'), fullPage: true });
     await page.pdf({ path: path.join(outDir, 'report.pdf'), format: 'A4', printBackground: true });
@@ -96,7 +108,7 @@ describePrivileged('the HTML report in headless Chromium', { chromium: true }, (
     const { page } = await open(browser, html, 'large.html');
     expect(await rowCount(page)).toBe(100);
     expect(await page.locator('#page-info').innerText()).toBe('page 1 of 25');
-    await page.locator('#q').fill('i-000010000000009c3'); // the 2500th instance, not among the 2000 inline rows
+    await page.locator('#q').fill('i-000010000000009c3'); // the 2500th instance, not among the inline rows
     expect(await rowCount(page)).toBe(1);
     await page.close();
   });

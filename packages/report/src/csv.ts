@@ -30,5 +30,5 @@ export const CSV_COLUMNS: readonly (keyof InstanceRow)[] = [
  */
 export function renderCsv(m: ReportModel): string {
   const rows = m.rows.map((r) => CSV_COLUMNS.map((k) => csvCell(r[k])));
-  return stringify([CSV_COLUMNS as string[], ...rows], { record_delimiter: 'windows' });
+  return stringify([CSV_COLUMNS, ...rows], { record_delimiter: 'windows' });
 }

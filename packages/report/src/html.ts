@@ -90,7 +90,7 @@ export function contentSecurityPolicy(css: string, js: string): string {
 /** Renders the model as one self-contained HTML document. */
 export function renderHtml(model: ReportModel, options: HtmlOptions = {}): string {
   const { body, css, js } = assets();
-  const limit = options.inlineRows ?? 2000;
+  const limit = options.inlineRows ?? 1000;
   // Control and bidi characters become visible escapes in every string before any formatting.
   const m = visibleDeep(model);
   const cols = columns(m.journal !== null);

@@ -57,6 +57,8 @@ export interface ReportInput {
   journal?: JournalSummary | null;
   /** Warnings met while reading inputs (a half-written journal line). */
   inputWarnings?: string[];
+  /** `contentHash(assessment)` when the caller has it already (hashing 10k instances takes about a second). */
+  assessmentSha256?: string;
 }
 
 export interface StatusCount {
@@ -298,7 +300,7 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
   const owner = (i: Instance) => i.tags[ownerKey] ?? '';
   const total = instances.length;
   const share = (n: number) => (total === 0 ? 0 : n / total);
-  const assessmentSha256 = contentHash(assessment);
+  const assessmentSha256 = input.assessmentSha256 ?? contentHash(assessment);
 
   // Plan lookups: which wave each instance is in, who is held.
   const waveOf = new Map<string, string>();

@@ -33,7 +33,14 @@ describe('summarizeJournal', () => {
     expect(s.header?.planContentHash).toBe(f.plan.contentHash);
     const [w0, w1] = s.waves;
     expect(w0).toMatchObject({ wave: 0, applied: 2, verified: 2, rolledBack: 0, failed: 0, outcome: 'completed' });
-    expect(w1).toMatchObject({ wave: 1, applied: 4, verified: 4, rolledBack: 4, outcome: 'rolled-back', guardTripped: true });
+    expect(w1).toMatchObject({
+      wave: 1,
+      applied: 4,
+      verified: 4,
+      rolledBack: 4,
+      outcome: 'rolled-back',
+      guardTripped: true,
+    });
     const w1ids = f.plan.waves[1]!.instances.map((e) => e.instanceId);
     for (const t of s.targets) expect(t.state).toBe(w1ids.includes(t.key) ? 'rolled-back' : 'verified');
   });
@@ -98,7 +105,15 @@ describe('buildReportModel', () => {
   it('warns loudly about incomplete data and a plan made from another assessment', () => {
     const a = makeAssessment([makeInstance()], {
       complete: false,
-      regions: [{ accountId: '111111111111', region: 'us-east-1', status: 'failed', error: { code: 'AccessDenied', message: 'no access' }, accountDefaults: null }],
+      regions: [
+        {
+          accountId: '111111111111',
+          region: 'us-east-1',
+          status: 'failed',
+          error: { code: 'AccessDenied', message: 'no access' },
+          accountDefaults: null,
+        },
+      ],
     });
     const other = planFor(makeAssessment([makeInstance(), makeInstance({ instanceId: 'i-0000000000000002' })]));
     const m = buildReportModel({ assessment: a, plan: other }, opts);
@@ -175,7 +190,7 @@ describe('renderMarkdown', () => {
 describe('renderCsv', () => {
   it('writes one row per instance, quoted per RFC 4180, with formula cells defused', () => {
     const csv = renderCsv(model(true));
-    const rows = parse(csv, { relax_column_count: false }) as string[][];
+    const rows = parse<string[]>(csv, { relax_column_count: false });
     expect(rows[0]).toEqual(CSV_COLUMNS);
     expect(rows).toHaveLength(41);
     for (const row of rows.slice(1)) for (const cell of row) expect(cell).not.toMatch(/^[=+\-@\t\r]/);

@@ -1,7 +1,13 @@
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import type { JournalSummary, ReportFormat } from '@imdsv2-cutover/report';
-import { REPORT_FILES, buildReportModel, parseJournalText, renderReports, summarizeJournal } from '@imdsv2-cutover/report';
+import {
+  REPORT_FILES,
+  buildReportModel,
+  parseJournalText,
+  renderReports,
+  summarizeJournal,
+} from '@imdsv2-cutover/report';
 import { CutoverError, assessmentKind, planKind } from '@imdsv2-cutover/core';
 import { BaseCommand } from '../base-command.js';
 import { readInputText, readJsonDocument, writeTextAtomic } from '../lib/files.js';
@@ -31,9 +37,16 @@ export default class Report extends BaseCommand<typeof Report> {
       description: `Formats to write, comma-separated: ${FORMATS.join(', ')}.`,
       default: FORMATS.join(','),
     }),
-    journal: Flags.string({ description: 'Enforcement journal (journal.jsonl): adds what was applied, verified, rolled back.' }),
-    out: Flags.string({ description: 'Directory to write report.html, report.md and instances.csv into.', default: './report' }),
-    plan: Flags.string({ description: 'Plan file written by `imdsv2 plan`: adds waves, held instances, lock-in and rollback.' }),
+    journal: Flags.string({
+      description: 'Enforcement journal (journal.jsonl): adds what was applied, verified, rolled back.',
+    }),
+    out: Flags.string({
+      description: 'Directory to write report.html, report.md and instances.csv into.',
+      default: './report',
+    }),
+    plan: Flags.string({
+      description: 'Plan file written by `imdsv2 plan`: adds waves, held instances, lock-in and rollback.',
+    }),
     'start-date': Flags.string({ description: 'First day of the rollout (YYYY-MM-DD): gives every wave a date.' }),
   };
 
