@@ -326,6 +326,11 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
       ? 'No instances in scope.'
       : `${pct(c('enforced'))} of ${total} instances already require IMDSv2; ${c('ready')} more (${pct(c('ready'))}) can be enforced now; ${c('blocked')} (${pct(c('blocked'))}) are blocked by IMDSv1 callers and ${c('unknown')} (${pct(c('unknown'))}) lack data.`;
 
+  const planned = (plan?.waves ?? []).reduce((n, w) => n + w.instances.length, 0);
+  const planLine = plan
+    ? ` This change enforces IMDSv2 on ${planned} instance(s) in ${plan.waves.length} wave(s)${options.startDate ? ` from ${options.startDate}` : ''}; ${plan.held.length} instance(s) are held back.`
+    : '';
+
   // By account and region.
   const loc = new Map<string, { accountId: string; region: string; counts: number[] }>();
   for (const i of instances) {
@@ -564,7 +569,7 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
       clearShare: share(c('enforced') + c('ready') + c('imds-disabled')),
       blocked: c('blocked'),
       unknown: c('unknown'),
-      headline,
+      headline: `${headline}${planLine}`,
     },
     byLocation,
     blockers,
