@@ -2,3 +2,5 @@ export * from './errors.js';
 export * from './events.js';
 export * from './hash.js';
 export * from './schemas/index.js';
+export * from './redact.js';
+export * from './knowledge/index.js';

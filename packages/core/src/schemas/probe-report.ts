@@ -103,10 +103,17 @@ export const ProbeReport = z
       .array(z.object({ pid: z.number().int().nonnegative(), comm: z.string(), exe: z.string().optional(), requests: z.number().int().nonnegative() }).strict())
       .default([]),
     tokenRequests: z.number().int().nonnegative().default(0),
+    /**
+     * HTTP requests to IMDS the tracer saw start but could not classify (the window closed mid-request, or the header
+     * block was longer than the probe reads). Never counted as IMDSv1.
+     */
+    undecidedRequests: z.number().int().nonnegative().default(0),
     packages: z.array(InstalledPackage).default([]),
     containers: z
       .object({ detected: z.boolean(), runtimes: z.array(z.string()).default([]) })
       .strict(),
+    /** What the probe itself said about its run (a step timed out, a tracer could not start). Untrusted text. */
+    notes: z.array(z.string()).default([]),
     historicLog: z
       .object({ path: z.string(), v1Lines: z.number().int().nonnegative(), v2Lines: z.number().int().nonnegative() })
       .strict()
