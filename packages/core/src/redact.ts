@@ -26,20 +26,25 @@ const SECRET_LONG_OPTIONS = [
 ];
 
 /** Tools whose short `-p` means a password (mysql -pSECRET / -p SECRET, sshpass -p, redis-cli -a...). */
-const SHORT_PASSWORD_TOOLS = new Map<string, string[]>(Object.entries({
-  mysql: ['-p'],
-  mysqldump: ['-p'],
-  mysqladmin: ['-p'],
-  mariadb: ['-p'],
-  sshpass: ['-p'],
-  'redis-cli': ['-a'],
-  smbclient: ['-U'],
-}));
+const SHORT_PASSWORD_TOOLS = new Map<string, string[]>(
+  Object.entries({
+    mysql: ['-p'],
+    mysqldump: ['-p'],
+    mysqladmin: ['-p'],
+    mariadb: ['-p'],
+    sshpass: ['-p'],
+    'redis-cli': ['-a'],
+    smbclient: ['-U'],
+  }),
+);
 
-const ENV_SECRETS = /\b((?:AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|AWS_SECURITY_TOKEN|[A-Z0-9_]*(?:PASSWORD|SECRET|TOKEN|API_KEY))=)(\S+)/g;
-const HEADERS = /\b(Authorization:\s*(?:Bearer|Basic|Token)?\s*|X-aws-ec2-metadata-token:\s*|X-Amz-Security-Token:\s*)([^\s'"]+)/gi;
+const ENV_SECRETS =
+  /\b((?:AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|AWS_SECURITY_TOKEN|[A-Z0-9_]*(?:PASSWORD|SECRET|TOKEN|API_KEY))=)(\S+)/g;
+const HEADERS =
+  /\b(Authorization:\s*(?:Bearer|Basic|Token)?\s*|X-aws-ec2-metadata-token:\s*|X-Amz-Security-Token:\s*)([^\s'"]+)/gi;
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]+):([^\s/@]+)@/gi;
-const QUERY_SECRETS = /([?&;](?:token|secret|apikey|api_key|access_token|password|sig|signature|X-Amz-Signature|X-Amz-Security-Token)=)([^&\s#'"]+)/gi;
+const QUERY_SECRETS =
+  /([?&;](?:token|secret|apikey|api_key|access_token|password|sig|signature|X-Amz-Signature|X-Amz-Security-Token)=)([^&\s#'"]+)/gi;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

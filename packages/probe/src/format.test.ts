@@ -9,7 +9,13 @@ function sampleReport(): ProbeReportT {
     formatVersion: 1,
     probeVersion: '0.1.0',
     status: 'ok',
-    host: { hostname: 'web-1', instanceId: 'i-0123456789abcdef0', os: 'Amazon Linux 2023', kernel: '6.1.0', platform: 'linux' },
+    host: {
+      hostname: 'web-1',
+      instanceId: 'i-0123456789abcdef0',
+      os: 'Amazon Linux 2023',
+      kernel: '6.1.0',
+      platform: 'linux',
+    },
     tracer: 'bpftrace',
     windowSeconds: 60,
     startedAt: '2025-01-01T00:00:00Z',
@@ -34,7 +40,15 @@ function sampleReport(): ProbeReportT {
     v2Callers: [{ pid: 7, comm: 'amazon-ssm-agen', exe: '/usr/bin/amazon-ssm-agent', requests: 4 }],
     tokenRequests: 2,
     packages: [
-      { ecosystem: 'python', name: 'botocore', version: '1.12.0', path: '/usr/lib/python3/dist-packages/botocore-1.12.0.egg-info', minimumVersion: '1.13.25', status: 'outdated', advice: 'Upgrade botocore to 1.13.25 or later.' },
+      {
+        ecosystem: 'python',
+        name: 'botocore',
+        version: '1.12.0',
+        path: '/usr/lib/python3/dist-packages/botocore-1.12.0.egg-info',
+        minimumVersion: '1.13.25',
+        status: 'outdated',
+        advice: 'Upgrade botocore to 1.13.25 or later.',
+      },
     ],
     containers: { detected: true, runtimes: ['containerd', 'docker'] },
     historicLog: { path: '/var/log/imds/imds-trace.log', v1Lines: 3, v2Lines: 10 },
@@ -88,7 +102,11 @@ describe('render and parse', () => {
 
   it('caps output to the budget, marks truncation and the parser reports it', () => {
     const r = sampleReport();
-    r.v1Callers = Array.from({ length: 400 }, (_, i) => ({ ...r.v1Callers[0]!, pid: i + 1, argv: `worker ${'x'.repeat(100)} ${i}` }));
+    r.v1Callers = Array.from({ length: 400 }, (_, i) => ({
+      ...r.v1Callers[0]!,
+      pid: i + 1,
+      argv: `worker ${'x'.repeat(100)} ${i}`,
+    }));
     const text = renderProbeOutput(r);
     expect(text.length).toBeLessThanOrEqual(24_000);
     expect(text).toMatch(/^TRUNCATED omitted=\d+$/m);
@@ -109,7 +127,11 @@ describe('render and parse', () => {
     ['empty output', '', /printed nothing/],
     ['not probe output', 'bash: line 1: sh: command not found\n', /not probe output/],
     ['a newer format', 'IMDSV2PROBE 2 probe=9.0 platform=linux\nEND records=0\n', /version 2 is not supported/],
-    ['a forged record line', 'IMDSV2PROBE 1 probe=0.1.0 platform=linux\nV1 pid=1 comm=a b\nEND records=1\n', /not a record/],
+    [
+      'a forged record line',
+      'IMDSV2PROBE 1 probe=0.1.0 platform=linux\nV1 pid=1 comm=a b\nEND records=1\n',
+      /not a record/,
+    ],
   ])('%s is invalid with a reason', (_name, text, reason) => {
     const back = parseProbeOutput(text);
     expect(back.status).toBe('invalid');
@@ -154,14 +176,28 @@ describe('render and parse', () => {
   it('round-trips arbitrary callers (fuzz)', () => {
     const text = fc.string({ unit: 'grapheme', maxLength: 60 });
     fc.assert(
-      fc.property(fc.array(fc.record({ comm: text, exe: text, argv: text, path: text, n: fc.nat(1_000_000) }), { maxLength: 5 }), (cs) => {
-        const r = sampleReport();
-        r.v1Callers = cs.map((c, i) => ({ pid: i, comm: c.comm || '?', exe: c.exe || undefined, argv: c.argv || undefined, parents: [], requests: c.n, paths: c.path ? [c.path] : [], evidence: 'confirmed' as const }));
-        for (const c of r.v1Callers) for (const k of ['exe', 'argv'] as const) if (c[k] === undefined) delete c[k];
-        const back = parseProbeOutput(renderProbeOutput(r));
-        expect(back.status).toBe('ok');
-        expect(back.v1Callers.map((c) => [c.comm, c.exe, c.requests, c.paths])).toEqual(r.v1Callers.map((c) => [c.comm, c.exe, c.requests, c.paths]));
-      }),
+      fc.property(
+        fc.array(fc.record({ comm: text, exe: text, argv: text, path: text, n: fc.nat(1_000_000) }), { maxLength: 5 }),
+        (cs) => {
+          const r = sampleReport();
+          r.v1Callers = cs.map((c, i) => ({
+            pid: i,
+            comm: c.comm || '?',
+            exe: c.exe || undefined,
+            argv: c.argv || undefined,
+            parents: [],
+            requests: c.n,
+            paths: c.path ? [c.path] : [],
+            evidence: 'confirmed' as const,
+          }));
+          for (const c of r.v1Callers) for (const k of ['exe', 'argv'] as const) if (c[k] === undefined) delete c[k];
+          const back = parseProbeOutput(renderProbeOutput(r));
+          expect(back.status).toBe('ok');
+          expect(back.v1Callers.map((c) => [c.comm, c.exe, c.requests, c.paths])).toEqual(
+            r.v1Callers.map((c) => [c.comm, c.exe, c.requests, c.paths]),
+          );
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -85,15 +85,16 @@ export interface RenderOptions {
  */
 export function renderProbeOutput(report: ProbeReportT, opts: RenderOptions = {}): string {
   const max = opts.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS;
-  const header = line(`${FORMAT_MAGIC} ${FORMAT_VERSION}`, { probe: report.probeVersion, platform: report.host.platform });
+  const header = line(`${FORMAT_MAGIC} ${FORMAT_VERSION}`, {
+    probe: report.probeVersion,
+    platform: report.host.platform,
+  });
   const records: string[] = [];
   const h = report.host;
   records.push(line('HOST', { hostname: h.hostname, instance: h.instanceId, os: h.os, kernel: h.kernel }));
   records.push(line('TRACER', { name: report.tracer, note: report.tracerNote }));
   records.push(line('WINDOW', { seconds: report.windowSeconds, start: report.startedAt, end: report.endedAt }));
-  records.push(
-    line('CONTAINERS', { detected: report.containers.detected, runtimes: report.containers.runtimes }),
-  );
+  records.push(line('CONTAINERS', { detected: report.containers.detected, runtimes: report.containers.runtimes }));
   records.push(line('TOKENS', { n: report.tokenRequests, undecided: report.undecidedRequests }));
   if (report.historicLog) {
     const l = report.historicLog;
@@ -123,7 +124,8 @@ export function renderProbeOutput(report: ProbeReportT, opts: RenderOptions = {}
     );
     for (const p of c.parents) records.push(line('PARENT', { of: id, pid: p.pid, comm: p.comm, argv: p.argv }));
   });
-  for (const c of report.v2Callers) records.push(line('V2', { pid: c.pid, comm: c.comm, exe: c.exe, requests: c.requests }));
+  for (const c of report.v2Callers)
+    records.push(line('V2', { pid: c.pid, comm: c.comm, exe: c.exe, requests: c.requests }));
   for (const p of report.packages) {
     records.push(
       line('PKG', {
@@ -307,7 +309,10 @@ function parseInto(p: Parser, text: string): void {
   const lines = text.split(/\r?\n/);
   let i = lines.findIndex((l) => l.startsWith(`${FORMAT_MAGIC} `));
   if (i < 0) {
-    p.fail('invalid', text.trim() === '' ? 'the probe printed nothing' : `no "${FORMAT_MAGIC}" header line: not probe output`);
+    p.fail(
+      'invalid',
+      text.trim() === '' ? 'the probe printed nothing' : `no "${FORMAT_MAGIC}" header line: not probe output`,
+    );
     return;
   }
   if (i > 0) p.problem(`${i} line(s) before the header ignored`);
@@ -319,7 +324,10 @@ function parseInto(p: Parser, text: string): void {
   const version = Number(hm[1]);
   r.formatVersion = version > 0 && Number.isSafeInteger(version) ? version : FORMAT_VERSION;
   if (version !== FORMAT_VERSION) {
-    p.fail('invalid', `probe output format version ${hm[1]} is not supported (this tool reads ${FORMAT_VERSION}): upgrade imdsv2`);
+    p.fail(
+      'invalid',
+      `probe output format version ${hm[1]} is not supported (this tool reads ${FORMAT_VERSION}): upgrade imdsv2`,
+    );
     return;
   }
   const header = splitRecord(`H${hm[2] ?? ''}`, i + 1)!;
@@ -342,7 +350,8 @@ function parseInto(p: Parser, text: string): void {
     if (rec.type === 'END') {
       const n = p.int(rec, 'records');
       if (n === undefined) p.fail('invalid', 'END line has no record count');
-      else if (n !== count) p.fail('truncated', `END says ${n} records but ${count} arrived: output was cut or altered`);
+      else if (n !== count)
+        p.fail('truncated', `END says ${n} records but ${count} arrived: output was cut or altered`);
       ended = true;
       if (lines.slice(i + 1).some((l) => l.trim() !== '')) p.problem('text after END ignored');
       break;
@@ -361,11 +370,13 @@ function applyRecord(p: Parser, rec: RawRecord, callerById: Map<string, ImdsCall
       r.host.instanceId = p.str(rec, 'instance');
       r.host.os = p.str(rec, 'os');
       r.host.kernel = p.str(rec, 'kernel');
-      for (const k of ['hostname', 'instanceId', 'os', 'kernel'] as const) if (r.host[k] === undefined) delete r.host[k];
+      for (const k of ['hostname', 'instanceId', 'os', 'kernel'] as const)
+        if (r.host[k] === undefined) delete r.host[k];
       return;
     case 'TRACER': {
       const name = p.str(rec, 'name');
-      if (name === 'bpftrace' || name === 'proc-sampling' || name === 'netstat-sampling' || name === 'none') r.tracer = name;
+      if (name === 'bpftrace' || name === 'proc-sampling' || name === 'netstat-sampling' || name === 'none')
+        r.tracer = name;
       else p.problem(`line ${rec.lineNo}: unknown tracer ${JSON.stringify(name ?? '')}`);
       const note = p.str(rec, 'note');
       if (note !== undefined) r.tracerNote = note;
@@ -408,7 +419,11 @@ function applyRecord(p: Parser, rec: RawRecord, callerById: Map<string, ImdsCall
         evidence,
       };
       if (rec.fields.get('container') === '1') {
-        cand.container = dropUndefined({ id: p.str(rec, 'cid'), runtime: p.str(rec, 'runtime'), cgroup: p.str(rec, 'cgroup') });
+        cand.container = dropUndefined({
+          id: p.str(rec, 'cid'),
+          runtime: p.str(rec, 'runtime'),
+          cgroup: p.str(rec, 'cgroup'),
+        });
       }
       const parsed = ImdsCaller.safeParse(dropUndefined(cand));
       if (!parsed.success) {
@@ -427,12 +442,19 @@ function applyRecord(p: Parser, rec: RawRecord, callerById: Map<string, ImdsCall
         return;
       }
       if (caller.parents.length >= 16) return;
-      caller.parents.push(dropUndefined({ pid: p.int(rec, 'pid') ?? 0, comm: p.str(rec, 'comm') ?? '?', argv: p.argv(rec, 'argv') }));
+      caller.parents.push(
+        dropUndefined({ pid: p.int(rec, 'pid') ?? 0, comm: p.str(rec, 'comm') ?? '?', argv: p.argv(rec, 'argv') }),
+      );
       return;
     }
     case 'V2':
       r.v2Callers.push(
-        dropUndefined({ pid: p.int(rec, 'pid') ?? 0, comm: p.str(rec, 'comm') ?? '?', exe: p.str(rec, 'exe'), requests: p.int(rec, 'requests') ?? 0 }),
+        dropUndefined({
+          pid: p.int(rec, 'pid') ?? 0,
+          comm: p.str(rec, 'comm') ?? '?',
+          exe: p.str(rec, 'exe'),
+          requests: p.int(rec, 'requests') ?? 0,
+        }),
       );
       return;
     case 'PKG': {

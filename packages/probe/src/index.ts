@@ -12,5 +12,11 @@ export {
   type ParseOptions,
   type RenderOptions,
 } from './format.js';
-export { DEFAULT_MAX_WINDOW_SECONDS, PROBE_VERSION, linuxProbeScript, windowsProbeScript, type ProbeScriptOptions } from './scripts.js';
+export {
+  DEFAULT_MAX_WINDOW_SECONDS,
+  PROBE_VERSION,
+  linuxProbeScript,
+  windowsProbeScript,
+  type ProbeScriptOptions,
+} from './scripts.js';
 export { runLocalProbe, type LocalProbeOptions } from './run-local.js';

@@ -23,7 +23,11 @@ describe('static inventory (linux probe against a planted tree)', () => {
     plant(root, 'srv/new/node_modules/aws-sdk/package.json', '{\n  "name": "aws-sdk",\n  "version": "2.1500.0"\n}\n');
     plant(root, 'opt/svc/lib/aws-java-sdk-core-1.11.500.jar');
     plant(root, 'opt/svc2/lib/aws-java-sdk-core-1.12.600.jar');
-    plant(root, 'var/www/vendor/aws/aws-sdk-php/src/Sdk.php', "<?php\nclass Sdk {\n    const VERSION = '3.100.0';\n}\n");
+    plant(
+      root,
+      'var/www/vendor/aws/aws-sdk-php/src/Sdk.php',
+      "<?php\nclass Sdk {\n    const VERSION = '3.100.0';\n}\n",
+    );
 
     const r = await runLocalProbe({ windowSeconds: 1, root });
     expect(r.status, r.problems.join('; ')).toBe('ok');
@@ -63,7 +67,12 @@ describe('static inventory (linux probe against a planted tree)', () => {
     expect(r.historicLog).toEqual({ path: '/var/log/imds/imds-trace.log', v1Lines: 2, v2Lines: 1 });
     const hist = r.v1Callers.filter((c) => c.evidence === 'historic-log');
     expect(hist).toHaveLength(1);
-    expect(hist[0]).toMatchObject({ comm: 'curl', argv: 'curl http://169.254.169.254/latest/meta-data/', requests: 2, paths: ['/latest/meta-data/'] });
+    expect(hist[0]).toMatchObject({
+      comm: 'curl',
+      argv: 'curl http://169.254.169.254/latest/meta-data/',
+      requests: 2,
+      paths: ['/latest/meta-data/'],
+    });
     expect(hist[0]!.parents.map((p) => p.comm)).toEqual(['makeCalls.sh', 'zsh']);
   }, 60_000);
 });

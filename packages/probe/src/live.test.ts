@@ -73,82 +73,92 @@ function probeEventsStarted(): boolean {
   return false;
 }
 
-describePrivileged('linux probe against real IMDS clients', { root: true, bpftrace: true, netns: true, curl: true, python3: true }, () => {
-  let ns: ImdsNamespace;
-  let report: ProbeReport;
-  let keepAliveOut = '';
+describePrivileged(
+  'linux probe against real IMDS clients',
+  { root: true, bpftrace: true, netns: true, curl: true, python3: true },
+  () => {
+    let ns: ImdsNamespace;
+    let report: ProbeReport;
+    let keepAliveOut = '';
 
-  beforeAll(async () => {
-    ns = await ImdsNamespace.create();
-    const inDir = (body: string) => ['sh', '-c', `cd ${ns.dir} && ${body}`];
-    for (const [name, body] of Object.entries({ v1: PY_V1, v2: PY_V2, keepalive: PY_KEEPALIVE, split: PY_SPLIT })) {
-      writeFileSync(path.join(ns.dir, `caller_${name}.py`), body);
-    }
-    const ka = ns.spawn(inDir('exec python3 caller_keepalive.py'));
-    ka.stdout?.on('data', (b: Buffer) => (keepAliveOut += b.toString()));
-    for (const body of Object.values(CALLERS)) ns.spawn(inDir(body));
-    for (const name of ['v1', 'v2', 'split']) ns.spawn(inDir(`exec python3 caller_${name}.py`));
-    // Let the keep-alive client open its connection before the probe starts.
-    for (let i = 0; i < 50 && ns.log().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    beforeAll(async () => {
+      ns = await ImdsNamespace.create();
+      const inDir = (body: string) => ['sh', '-c', `cd ${ns.dir} && ${body}`];
+      for (const [name, body] of Object.entries({ v1: PY_V1, v2: PY_V2, keepalive: PY_KEEPALIVE, split: PY_SPLIT })) {
+        writeFileSync(path.join(ns.dir, `caller_${name}.py`), body);
+      }
+      const ka = ns.spawn(inDir('exec python3 caller_keepalive.py'));
+      ka.stdout?.on('data', (b: Buffer) => (keepAliveOut += b.toString()));
+      for (const body of Object.values(CALLERS)) ns.spawn(inDir(body));
+      for (const name of ['v1', 'v2', 'split']) ns.spawn(inDir(`exec python3 caller_${name}.py`));
+      // Let the keep-alive client open its connection before the probe starts.
+      for (let i = 0; i < 50 && ns.log().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
 
-    const probe = runLocalProbe({ windowSeconds: 12, root: ns.dir });
-    for (let i = 0; i < 300 && !probeEventsStarted(); i++) await new Promise((r) => setTimeout(r, 100));
-    writeFileSync(path.join(ns.dir, 'GO'), '');
-    report = await probe;
-  }, 120_000);
+      const probe = runLocalProbe({ windowSeconds: 12, root: ns.dir });
+      for (let i = 0; i < 300 && !probeEventsStarted(); i++) await new Promise((r) => setTimeout(r, 100));
+      writeFileSync(path.join(ns.dir, 'GO'), '');
+      report = await probe;
+    }, 120_000);
 
-  afterAll(() => ns?.close());
+    afterAll(() => ns?.close());
 
-  it('traced with bpftrace and parsed cleanly', () => {
-    expect(report.tracer, report.tracerNote).toBe('bpftrace');
-    expect(report.status, report.problems.join('; ')).toBe('ok');
-    expect(keepAliveOut).toContain('same-connection');
-  });
+    it('traced with bpftrace and parsed cleanly', () => {
+      expect(report.tracer, report.tracerNote).toBe('bpftrace');
+      expect(report.status, report.problems.join('; ')).toBe('ok');
+      expect(keepAliveOut).toContain('same-connection');
+    });
 
-  it('names exactly the IMDSv1 callers, with their counts and paths', () => {
-    const summary = report.v1Callers
-      .map((c) => ({ comm: c.comm, exeBase: path.basename(c.exe ?? ''), argv: c.argv ?? '', requests: c.requests, paths: c.paths }))
-      .sort((a, b) => a.paths.join().localeCompare(b.paths.join()));
-    expect(summary).toEqual([
-      {
-        comm: 'python3',
-        exeBase: expect.stringMatching(/^python3/),
-        argv: expect.stringMatching(/python3 caller_keepalive\.py$/),
-        requests: 3,
-        paths: ['/latest/dynamic/instance-identity/document'],
-      },
-      {
-        comm: 'curl',
-        exeBase: 'curl',
-        argv: `curl -s -o /dev/null ${URL_BASE}/latest/meta-data/instance-id`,
-        requests: 5,
-        paths: ['/latest/meta-data/instance-id'],
-      },
-      {
-        comm: 'python3',
-        exeBase: expect.stringMatching(/^python3/),
-        argv: expect.stringMatching(/python3 caller_v1\.py$/),
-        requests: 4,
-        paths: ['/latest/meta-data/local-ipv4'],
-      },
-    ]);
-    const log = ns.log();
-    expect(log.filter((e) => e.kind === 'v1' && e.path === '/latest/meta-data/instance-id')).toHaveLength(5);
-    for (const c of report.v1Callers) {
-      expect(c.evidence).toBe('confirmed');
-      expect(c.uid).toBe(0);
-      expect(c.user).toBe('root');
-      expect(c.parents.length).toBeGreaterThan(0);
-      expect(c.firstSeen).toBeDefined();
-    }
-  });
+    it('names exactly the IMDSv1 callers, with their counts and paths', () => {
+      const summary = report.v1Callers
+        .map((c) => ({
+          comm: c.comm,
+          exeBase: path.basename(c.exe ?? ''),
+          argv: c.argv ?? '',
+          requests: c.requests,
+          paths: c.paths,
+        }))
+        .sort((a, b) => a.paths.join().localeCompare(b.paths.join()));
+      expect(summary).toEqual([
+        {
+          comm: 'python3',
+          exeBase: expect.stringMatching(/^python3/),
+          argv: expect.stringMatching(/python3 caller_keepalive\.py$/),
+          requests: 3,
+          paths: ['/latest/dynamic/instance-identity/document'],
+        },
+        {
+          comm: 'curl',
+          exeBase: 'curl',
+          argv: `curl -s -o /dev/null ${URL_BASE}/latest/meta-data/instance-id`,
+          requests: 5,
+          paths: ['/latest/meta-data/instance-id'],
+        },
+        {
+          comm: 'python3',
+          exeBase: expect.stringMatching(/^python3/),
+          argv: expect.stringMatching(/python3 caller_v1\.py$/),
+          requests: 4,
+          paths: ['/latest/meta-data/local-ipv4'],
+        },
+      ]);
+      const log = ns.log();
+      expect(log.filter((e) => e.kind === 'v1' && e.path === '/latest/meta-data/instance-id')).toHaveLength(5);
+      for (const c of report.v1Callers) {
+        expect(c.evidence).toBe('confirmed');
+        expect(c.uid).toBe(0);
+        expect(c.user).toBe('root');
+        expect(c.parents.length).toBeGreaterThan(0);
+        expect(c.firstSeen).toBeDefined();
+      }
+    });
 
-  it('counts IMDSv2 callers and token requests, never as IMDSv1', () => {
-    const v2 = new Map<string, number>();
-    for (const c of report.v2Callers) v2.set(c.comm, (v2.get(c.comm) ?? 0) + c.requests);
-    // curl: 3 plain + 2 with a 400-byte User-Agent; python3: 3 urllib + 2 split across sends.
-    expect(Object.fromEntries(v2)).toEqual({ curl: 5, python3: 5 });
-    expect(report.tokenRequests).toBe(3 + 2 + 3 + 2);
-    expect(report.undecidedRequests).toBe(0);
-  });
-});
+    it('counts IMDSv2 callers and token requests, never as IMDSv1', () => {
+      const v2 = new Map<string, number>();
+      for (const c of report.v2Callers) v2.set(c.comm, (v2.get(c.comm) ?? 0) + c.requests);
+      // curl: 3 plain + 2 with a 400-byte User-Agent; python3: 3 urllib + 2 split across sends.
+      expect(Object.fromEntries(v2)).toEqual({ curl: 5, python3: 5 });
+      expect(report.tokenRequests).toBe(3 + 2 + 3 + 2);
+      expect(report.undecidedRequests).toBe(0);
+    });
+  },
+);

@@ -37,7 +37,8 @@ export async function runLocalProbe(opts: LocalProbeOptions): Promise<ProbeRepor
     }, limitMs);
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => {
-      for (const l of b.toString('utf8').split('\n')) if (l.trim() !== '') reporter.emit({ type: 'debug', message: `probe: ${l}` });
+      for (const l of b.toString('utf8').split('\n'))
+        if (l.trim() !== '') reporter.emit({ type: 'debug', message: `probe: ${l}` });
     });
     child.on('error', (e) => {
       clearTimeout(timer);

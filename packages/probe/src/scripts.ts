@@ -36,7 +36,10 @@ function checkInt(name: string, v: number, min: number, max: number): number {
 function checkRoot(root: string | undefined): string {
   const r = root ?? '/';
   if (!/^\/[A-Za-z0-9._/-]*$/.test(r) || r.includes('..')) {
-    throw new CutoverError('BAD_USAGE', `inventory root must be an absolute path of letters, digits, . _ - /, got ${JSON.stringify(r)}`);
+    throw new CutoverError(
+      'BAD_USAGE',
+      `inventory root must be an absolute path of letters, digits, . _ - /, got ${JSON.stringify(r)}`,
+    );
   }
   return r === '/' ? '/' : r.replace(/\/+$/, '');
 }
@@ -49,14 +52,25 @@ function fill(template: string, values: Record<string, string>): string {
 function minVersionLines(): string {
   return minimumVersions()
     .map((e) =>
-      [e.id, e.ecosystem, e.name, e.minimum ?? '', e.uncertainBelow ?? '', e.never ? '1' : '', (e.bad ?? []).join(' '), encodeValue(e.advice ?? '')].join('|'),
+      [
+        e.id,
+        e.ecosystem,
+        e.name,
+        e.minimum ?? '',
+        e.uncertainBelow ?? '',
+        e.never ? '1' : '',
+        (e.bad ?? []).join(' '),
+        encodeValue(e.advice ?? ''),
+      ].join('|'),
     )
     .join('\n');
 }
 
 function agentLines(agents: KnownAgent[]): string {
   return agents
-    .map((a) => [encodeValue(a.name), a.processes.join(' '), a.paths.join(' '), a.status, encodeValue(a.advice)].join('|'))
+    .map((a) =>
+      [encodeValue(a.name), a.processes.join(' '), a.paths.join(' '), a.status, encodeValue(a.advice)].join('|'),
+    )
     .join('\n');
 }
 

@@ -11,7 +11,10 @@ describe('shellcheck', () => {
     const a = spawnSync('shellcheck', ['-s', 'sh', file], { encoding: 'utf8' });
     expect(a.stdout + a.stderr).toBe('');
     expect(a.status).toBe(0);
-    const b = spawnSync('shellcheck', ['-s', 'sh', '-'], { input: linuxProbeScript({ windowSeconds: 30 }), encoding: 'utf8' });
+    const b = spawnSync('shellcheck', ['-s', 'sh', '-'], {
+      input: linuxProbeScript({ windowSeconds: 30 }),
+      encoding: 'utf8',
+    });
     expect(b.stdout + b.stderr).toBe('');
     expect(b.status).toBe(0);
   });

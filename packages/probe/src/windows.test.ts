@@ -16,7 +16,13 @@ describe('windows probe output', () => {
     expect(r.host.platform).toBe('windows');
     expect(r.tracer).toBe('netstat-sampling');
     expect(r.v1Callers).toEqual([
-      expect.objectContaining({ pid: 4242, comm: 'legacy-agent', exe: 'C:\\Program Files\\Legacy\\legacy-agent.exe', evidence: 'connection-seen', argv: '"C:\\Program Files\\Legacy\\legacy-agent.exe" --password=***' }),
+      expect.objectContaining({
+        pid: 4242,
+        comm: 'legacy-agent',
+        exe: 'C:\\Program Files\\Legacy\\legacy-agent.exe',
+        evidence: 'connection-seen',
+        argv: '"C:\\Program Files\\Legacy\\legacy-agent.exe" --password=***',
+      }),
     ]);
     expect(r.packages.map((p) => [p.name, p.status])).toEqual([
       ['AWSSDK.Core', 'outdated'],

@@ -10,15 +10,33 @@ import minVersionsData from './min-versions.json' with { type: 'json' };
  * of the same shape as known-agents.json.
  */
 
-const Ecosystem = z.enum(['python', 'node', 'java', 'ruby', 'php', 'go', 'dotnet', 'powershell', 'cli', 'agent', 'vendor']);
+const Ecosystem = z.enum([
+  'python',
+  'node',
+  'java',
+  'ruby',
+  'php',
+  'go',
+  'dotnet',
+  'powershell',
+  'cli',
+  'agent',
+  'vendor',
+]);
 
 export const MinVersionEntry = z
   .object({
     id: z.string().min(1),
     ecosystem: Ecosystem,
     name: z.string().min(1),
-    minimum: z.string().regex(/^\d+(\.\d+)*$/).optional(),
-    uncertainBelow: z.string().regex(/^\d+(\.\d+)*$/).optional(),
+    minimum: z
+      .string()
+      .regex(/^\d+(\.\d+)*$/)
+      .optional(),
+    uncertainBelow: z
+      .string()
+      .regex(/^\d+(\.\d+)*$/)
+      .optional(),
     never: z.boolean().optional(),
     bad: z.array(z.string()).optional(),
     advice: z.string().optional(),
@@ -71,7 +89,11 @@ export function knownAgents(extension?: unknown, source = 'agents extension file
     throw new CutoverError(
       'BAD_INPUT',
       `${source}: ${issue ? `${issue.path.join('.') || '(top level)'}: ${issue.message}` : 'invalid'}`,
-      { suggestions: ['Give a JSON file shaped like {"agents": [{"name": "...", "processes": ["comm"], "paths": ["/opt/x"], "advice": "..."}]}'] },
+      {
+        suggestions: [
+          'Give a JSON file shaped like {"agents": [{"name": "...", "processes": ["comm"], "paths": ["/opt/x"], "advice": "..."}]}',
+        ],
+      },
     );
   }
   const byName = new Map(builtinAgents.map((a) => [a.name, a]));
@@ -104,13 +126,21 @@ export function classifyVersion(
   const minimumVersion = entry.minimum;
   if (entry.never) return { status: 'never-supports', advice: entry.advice, minimumVersion };
   if (version === undefined || !/^v?\d+(\.\d+)*/.test(version) || entry.minimum === undefined) {
-    return { status: 'unknown', advice: entry.advice ?? 'Version could not be compared: check it supports IMDSv2.', minimumVersion };
+    return {
+      status: 'unknown',
+      advice: entry.advice ?? 'Version could not be compared: check it supports IMDSv2.',
+      minimumVersion,
+    };
   }
   if (entry.bad?.some((b) => compareVersions(b, version) === 0)) {
     return { status: 'outdated', advice: entry.advice, minimumVersion };
   }
   if (compareVersions(version, entry.minimum) < 0) {
-    return { status: 'outdated', advice: entry.advice ?? `Upgrade ${entry.name} to ${entry.minimum} or later.`, minimumVersion };
+    return {
+      status: 'outdated',
+      advice: entry.advice ?? `Upgrade ${entry.name} to ${entry.minimum} or later.`,
+      minimumVersion,
+    };
   }
   if (entry.uncertainBelow !== undefined && compareVersions(version, entry.uncertainBelow) < 0) {
     return { status: 'unknown', advice: entry.advice, minimumVersion };

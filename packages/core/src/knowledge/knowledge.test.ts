@@ -26,9 +26,11 @@ describe('knowledge base', () => {
     ['botocore', 'garbage', 'unknown'],
   ])('classifies %s %s as %s', (id, v, status) => expect(classifyVersion(minimumVersion(id), v).status).toBe(status));
   it('merges a user extension and rejects a bad one', () => {
-    const merged = knownAgents({ agents: [{ name: 'Acme EDR', processes: ['acmed'], paths: ['/opt/acme'], advice: 'upgrade' }] });
+    const merged = knownAgents({
+      agents: [{ name: 'Acme EDR', processes: ['acmed'], paths: ['/opt/acme'], advice: 'upgrade' }],
+    });
     expect(merged.find((a) => a.name === 'Acme EDR')?.status).toBe('known-blocker');
     expect(merged.length).toBe(knownAgents().length + 1);
-    expect(() => knownAgents({ agents: [{ name: 'x', paths: ["/opt/$(rm -rf /)"] }] })).toThrow(/agents\.0\.paths\.0/);
+    expect(() => knownAgents({ agents: [{ name: 'x', paths: ['/opt/$(rm -rf /)'] }] })).toThrow(/agents\.0\.paths\.0/);
   });
 });

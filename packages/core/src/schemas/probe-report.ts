@@ -64,7 +64,19 @@ export const PackageStatus = z.enum([
 
 export const InstalledPackage = z
   .object({
-    ecosystem: z.enum(['python', 'node', 'java', 'ruby', 'php', 'go', 'dotnet', 'powershell', 'cli', 'agent', 'vendor']),
+    ecosystem: z.enum([
+      'python',
+      'node',
+      'java',
+      'ruby',
+      'php',
+      'go',
+      'dotnet',
+      'powershell',
+      'cli',
+      'agent',
+      'vendor',
+    ]),
     name: z.string(),
     version: z.string().optional(),
     path: z.string().optional(),
@@ -100,7 +112,16 @@ export const ProbeReport = z
     endedAt: IsoDateTime.optional(),
     v1Callers: z.array(ImdsCaller).default([]),
     v2Callers: z
-      .array(z.object({ pid: z.number().int().nonnegative(), comm: z.string(), exe: z.string().optional(), requests: z.number().int().nonnegative() }).strict())
+      .array(
+        z
+          .object({
+            pid: z.number().int().nonnegative(),
+            comm: z.string(),
+            exe: z.string().optional(),
+            requests: z.number().int().nonnegative(),
+          })
+          .strict(),
+      )
       .default([]),
     tokenRequests: z.number().int().nonnegative().default(0),
     /**
@@ -109,9 +130,7 @@ export const ProbeReport = z
      */
     undecidedRequests: z.number().int().nonnegative().default(0),
     packages: z.array(InstalledPackage).default([]),
-    containers: z
-      .object({ detected: z.boolean(), runtimes: z.array(z.string()).default([]) })
-      .strict(),
+    containers: z.object({ detected: z.boolean(), runtimes: z.array(z.string()).default([]) }).strict(),
     /** What the probe itself said about its run (a step timed out, a tracer could not start). Untrusted text. */
     notes: z.array(z.string()).default([]),
     historicLog: z

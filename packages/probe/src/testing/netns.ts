@@ -51,7 +51,14 @@ export class ImdsNamespace {
       ip('netns', 'exec', name, 'ip', 'addr', 'add', '169.254.169.254/32', 'dev', 'lo');
       writeFileSync(path.join(dir, 'fake_imds.py'), FAKE_IMDS_PY);
       writeFileSync(ns.logPath, '');
-      ns.server = ns.spawn(['python3', path.join(dir, 'fake_imds.py'), '169.254.169.254', '80', opts.httpTokens ?? 'optional', ns.logPath]);
+      ns.server = ns.spawn([
+        'python3',
+        path.join(dir, 'fake_imds.py'),
+        '169.254.169.254',
+        '80',
+        opts.httpTokens ?? 'optional',
+        ns.logPath,
+      ]);
       await ns.waitReady();
       writeFileSync(ns.logPath, '');
       return ns;
@@ -113,5 +120,6 @@ export class ImdsNamespace {
 
 function ip(...args: string[]): void {
   const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) throw new Error(`ip ${args.join(' ')} failed: ${r.stderr || r.error?.message || `status ${r.status}`}`);
+  if (r.status !== 0)
+    throw new Error(`ip ${args.join(' ')} failed: ${r.stderr || r.error?.message || `status ${r.status}`}`);
 }
