@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CutoverError } from '../errors.js';
-import type { InstalledPackage } from '../schemas/probe-report.js';
+import { PackageEcosystem, type InstalledPackage } from '../schemas/probe-report.js';
 import agentsData from './known-agents.json' with { type: 'json' };
 import minVersionsData from './min-versions.json' with { type: 'json' };
 
@@ -10,24 +10,10 @@ import minVersionsData from './min-versions.json' with { type: 'json' };
  * of the same shape as known-agents.json.
  */
 
-const Ecosystem = z.enum([
-  'python',
-  'node',
-  'java',
-  'ruby',
-  'php',
-  'go',
-  'dotnet',
-  'powershell',
-  'cli',
-  'agent',
-  'vendor',
-]);
-
 export const MinVersionEntry = z
   .object({
     id: z.string().min(1),
-    ecosystem: Ecosystem,
+    ecosystem: PackageEcosystem,
     name: z.string().min(1),
     minimum: z
       .string()

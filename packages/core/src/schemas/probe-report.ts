@@ -62,21 +62,24 @@ export const PackageStatus = z.enum([
   'unknown',
 ]);
 
+/** Where a package comes from (which language ecosystem, or an agent/vendor product). */
+export const PackageEcosystem = z.enum([
+  'python',
+  'node',
+  'java',
+  'ruby',
+  'php',
+  'go',
+  'dotnet',
+  'powershell',
+  'cli',
+  'agent',
+  'vendor',
+]);
+
 export const InstalledPackage = z
   .object({
-    ecosystem: z.enum([
-      'python',
-      'node',
-      'java',
-      'ruby',
-      'php',
-      'go',
-      'dotnet',
-      'powershell',
-      'cli',
-      'agent',
-      'vendor',
-    ]),
+    ecosystem: PackageEcosystem,
     name: z.string(),
     version: z.string().optional(),
     path: z.string().optional(),
