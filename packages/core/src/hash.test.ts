@@ -28,6 +28,10 @@ describe('canonicalJson', () => {
     );
   });
 
+  it('keeps a "__proto__" key as a plain property', () => {
+    expect(canonicalJson(JSON.parse('{"z":1,"__proto__":0}'))).toBe('{"__proto__":0,"z":1}');
+  });
+
   it('gives the same hash whatever the key order', () => {
     expect(contentHash({ a: 1, b: { c: 2, d: 3 } })).toBe(contentHash({ b: { d: 3, c: 2 }, a: 1 }));
     expect(contentHash({ a: 1 })).not.toBe(contentHash({ a: 2 }));

@@ -32,7 +32,8 @@ export function canonicalJson(value: unknown): string {
     }
     if (ordered) return v;
     keys.sort();
-    const out: Record<string, unknown> = {};
+    // A null prototype, so that a key named "__proto__" (a tag key can be anything) stays a plain property.
+    const out = Object.create(null) as Record<string, unknown>;
     for (const k of keys) out[k] = (v as Record<string, unknown>)[k];
     return out;
   }) as string | undefined;
