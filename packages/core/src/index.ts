@@ -3,3 +3,5 @@ export * from './events.js';
 export * from './hash.js';
 export * from './schemas/index.js';
 export * from './text.js';
+export * from './diff/index.js';
+export * from './merge/index.js';
