@@ -36,14 +36,16 @@ export function parseGates(list: string): Gate[] {
   return out;
 }
 
-function where(x: { accountId: string; region: string; instanceId: string; name?: string }): string {
+/** `i-... (name) in account/region`, for reasons and summaries. Contains the untrusted Name tag: escape it. */
+export function describeInstance(x: { accountId: string; region: string; instanceId: string; name?: string }): string {
   return `${x.instanceId}${x.name === undefined ? '' : ` (${x.name})`} in ${x.accountId}/${x.region}`;
 }
 
-function describeRegression(r: Regression): string {
+/** One line saying what a regression is. Contains untrusted names: escape before printing. */
+export function describeRegression(r: Regression): string {
   switch (r.kind) {
     case 'instance-back-to-optional':
-      return `${where(r)} is back to HttpTokens=optional`;
+      return `${describeInstance(r)} is back to HttpTokens=optional`;
     case 'launch-template-launches-imdsv1':
       return `${r.isNew ? 'new ' : ''}launch template ${r.launchTemplateId} (${r.name}) in ${r.accountId}/${r.region} launches instances with IMDSv1 enabled`;
     case 'asg-launches-imdsv1':
@@ -65,10 +67,11 @@ function findings(diff: AssessmentDiff, gate: Gate): string[] {
     case 'new-v1-callers':
       return [
         ...diff.newV1Callers.map(
-          (c) => `${where(c)}: new IMDSv1 caller ${c.comm}${c.argv === undefined ? '' : ` (${c.argv})`}`,
+          (c) => `${describeInstance(c)}: new IMDSv1 caller ${c.comm}${c.argv === undefined ? '' : ` (${c.argv})`}`,
         ),
         ...diff.callsStarted.map(
-          (c) => `${where(c)}: IMDSv1 calls went from ${c.before === null ? 'unknown/none' : c.before} to ${c.after}`,
+          (c) =>
+            `${describeInstance(c)}: IMDSv1 calls went from ${c.before === null ? 'unknown/none' : c.before} to ${c.after}`,
         ),
       ];
     case 'regressions':
