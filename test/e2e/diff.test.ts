@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Assessment, Instance } from '@imdsv2-cutover/core';
+import type { Assessment, AssessmentDiff, GateResult, Instance } from '@imdsv2-cutover/core';
 import { generateFleet, makeAssessment, makeMetric, makeProbeReport, useTempDirs } from '@imdsv2-cutover/test-utils';
 import { describe, expect, it } from 'vitest';
 
@@ -35,6 +35,12 @@ async function pair(change: (a: Assessment) => void): Promise<[string, string]> 
   await writeFile(oldFile, JSON.stringify(base));
   await writeFile(newFile, JSON.stringify(later(change)));
   return [oldFile, newFile];
+}
+
+/** What `imdsv2 diff --json` prints. */
+interface DiffJson {
+  diff: AssessmentDiff;
+  gates: GateResult;
 }
 
 const ALL = 'new-v1-callers,regressions,blocked-increase,incomplete';
@@ -89,9 +95,9 @@ describe('imdsv2 diff (built CLI)', () => {
     });
     const r = imdsv2('diff', oldFile, newFile, '--fail-on', ALL, '--json');
     expect(r.status).toBe(3);
-    const out = JSON.parse(r.stdout);
+    const out = JSON.parse(r.stdout) as DiffJson & { error: { code: string } };
     expect(out.diff.callsStarted).toHaveLength(1);
-    expect(out.gates.failed.map((f: { gate: string }) => f.gate)).toEqual(['new-v1-callers']);
+    expect(out.gates.failed.map((f) => f.gate)).toEqual(['new-v1-callers']);
     expect(out.error.code).toBe('GATE_FAILED');
   });
 
