@@ -1,5 +1,6 @@
 import type { Assessment, Instance, ReadinessStatus } from '../schemas/assessment.js';
 import type { ImdsCaller } from '../schemas/probe-report.js';
+import { asgKey, byCodeUnit, instanceKey, launchTemplateKey, pairKey } from './keys.js';
 import { sharePercent } from './trend.js';
 
 /**
@@ -106,11 +107,7 @@ export interface AssessmentDiff {
 
 const STATUSES: readonly ReadinessStatus[] = ['enforced', 'ready', 'blocked', 'unknown', 'imds-disabled', 'excluded'];
 
-const collator = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-function instanceKey(i: { accountId: string; region: string; instanceId: string }): string {
-  return `${i.accountId}/${i.region}/${i.instanceId}`;
-}
+const collator = byCodeUnit;
 
 function ref(i: Instance): InstanceRef {
   return i.name === undefined
@@ -167,10 +164,7 @@ function accountsOf(a: Assessment): Set<string> {
 }
 
 function pairsOf(a: Assessment): Set<string> {
-  return new Set([
-    ...a.regions.map((r) => `${r.accountId}/${r.region}`),
-    ...a.instances.map((i) => `${i.accountId}/${i.region}`),
-  ]);
+  return new Set([...a.regions.map(pairKey), ...a.instances.map(pairKey)]);
 }
 
 function newPlaceRegressions(oldA: Assessment, newA: Assessment): Regression[] {
@@ -182,8 +176,8 @@ function newPlaceRegressions(oldA: Assessment, newA: Assessment): Regression[] {
     if (!allowsImdsV1(i)) continue;
     if (!oldAccounts.has(i.accountId)) {
       v1ByAccount.set(i.accountId, (v1ByAccount.get(i.accountId) ?? 0) + 1);
-    } else if (!oldPairs.has(`${i.accountId}/${i.region}`)) {
-      const k = `${i.accountId}/${i.region}`;
+    } else if (!oldPairs.has(pairKey(i))) {
+      const k = pairKey(i);
       v1ByPair.set(k, (v1ByPair.get(k) ?? 0) + 1);
     }
   }
@@ -198,45 +192,41 @@ function newPlaceRegressions(oldA: Assessment, newA: Assessment): Regression[] {
   return out;
 }
 
+/** Records of `now` that launch IMDSv1 and did not in `before` (absent from it, or not launching IMDSv1 there). */
+function startedLaunchingV1<T extends { launchesImdsV1: boolean }>(
+  before: readonly T[],
+  now: readonly T[],
+  key: (x: T) => string,
+): { item: T; isNew: boolean }[] {
+  const old = new Map(before.map((x) => [key(x), x]));
+  return [...now]
+    .sort((a, b) => byCodeUnit(key(a), key(b)))
+    .filter((x) => x.launchesImdsV1 && !old.get(key(x))?.launchesImdsV1)
+    .map((item) => ({ item, isNew: !old.has(key(item)) }));
+}
+
 function launchRegressions(oldA: Assessment, newA: Assessment): Regression[] {
-  const out: Regression[] = [];
-  const oldLts = new Map(oldA.launchTemplates.map((t) => [`${t.accountId}/${t.region}/${t.launchTemplateId}`, t]));
-  const lts = [...newA.launchTemplates].sort(
-    (a, b) =>
-      collator(a.accountId, b.accountId) ||
-      collator(a.region, b.region) ||
-      collator(a.launchTemplateId, b.launchTemplateId),
-  );
-  for (const t of lts) {
-    if (!t.launchesImdsV1) continue;
-    const before = oldLts.get(`${t.accountId}/${t.region}/${t.launchTemplateId}`);
-    if (before?.launchesImdsV1) continue;
-    out.push({
-      kind: 'launch-template-launches-imdsv1',
-      accountId: t.accountId,
-      region: t.region,
-      launchTemplateId: t.launchTemplateId,
-      name: t.name,
-      isNew: before === undefined,
-    });
-  }
-  const oldAsgs = new Map(oldA.autoScalingGroups.map((g) => [`${g.accountId}/${g.region}/${g.name}`, g]));
-  const asgs = [...newA.autoScalingGroups].sort(
-    (a, b) => collator(a.accountId, b.accountId) || collator(a.region, b.region) || collator(a.name, b.name),
-  );
-  for (const g of asgs) {
-    if (!g.launchesImdsV1) continue;
-    const before = oldAsgs.get(`${g.accountId}/${g.region}/${g.name}`);
-    if (before?.launchesImdsV1) continue;
-    out.push({
-      kind: 'asg-launches-imdsv1',
-      accountId: g.accountId,
-      region: g.region,
-      name: g.name,
-      isNew: before === undefined,
-    });
-  }
-  return out;
+  return [
+    ...startedLaunchingV1(oldA.launchTemplates, newA.launchTemplates, launchTemplateKey).map(
+      ({ item: t, isNew }): Regression => ({
+        kind: 'launch-template-launches-imdsv1',
+        accountId: t.accountId,
+        region: t.region,
+        launchTemplateId: t.launchTemplateId,
+        name: t.name,
+        isNew,
+      }),
+    ),
+    ...startedLaunchingV1(oldA.autoScalingGroups, newA.autoScalingGroups, asgKey).map(
+      ({ item: g, isNew }): Regression => ({
+        kind: 'asg-launches-imdsv1',
+        accountId: g.accountId,
+        region: g.region,
+        name: g.name,
+        isNew,
+      }),
+    ),
+  ];
 }
 
 function incompleteParts(a: Assessment): IncompletePart[] {

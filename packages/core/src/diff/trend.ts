@@ -1,4 +1,5 @@
 import type { Assessment } from '../schemas/assessment.js';
+import { byCodeUnit } from './keys.js';
 
 /** One point of the enforced-share trend: one assessment of the history. */
 export interface TrendPoint {
@@ -43,5 +44,5 @@ export function trendPoint(a: Assessment): TrendPoint {
 export function trend(history: readonly (Assessment | TrendPoint)[]): TrendPoint[] {
   return history
     .map((x) => ('instances' in x ? trendPoint(x) : x))
-    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || byCodeUnit(a.id, b.id));
 }

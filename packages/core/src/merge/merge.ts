@@ -1,6 +1,7 @@
 import { CutoverError } from '../errors.js';
 import { canonicalJson, sha256Hex } from '../hash.js';
 import type { AccountResult, Assessment } from '../schemas/assessment.js';
+import { asgKey, byCodeUnit, imageKey, instanceKey, launchTemplateKey, pairKey } from '../diff/keys.js';
 
 /**
  * Combines the assessments of disjoint shards (groups of accounts or regions assessed by separate jobs) into one
@@ -28,7 +29,7 @@ export interface Shard {
   assessment: Assessment;
 }
 
-const collator = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const collator = byCodeUnit;
 
 function refuse(message: string, suggestion: string): never {
   throw new CutoverError('BAD_INPUT', message, { suggestions: [suggestion] });
@@ -122,18 +123,11 @@ export function mergeAssessments(shards: readonly Shard[]): Assessment {
   }
   checkDisjoint(shards, 'assessment ids', (a) => [a.id]);
   checkCompatible(shards);
-  checkDisjoint(shards, '(account, region) pairs', (a) => [
-    ...a.regions.map((r) => `${r.accountId}/${r.region}`),
-    ...a.instances.map((i) => `${i.accountId}/${i.region}`),
-  ]);
+  checkDisjoint(shards, '(account, region) pairs', (a) => [...a.regions.map(pairKey), ...a.instances.map(pairKey)]);
   checkDisjoint(shards, 'instance ids', (a) => a.instances.map((i) => i.instanceId));
-  checkDisjoint(shards, 'launch templates', (a) =>
-    a.launchTemplates.map((t) => `${t.accountId}/${t.region}/${t.launchTemplateId}`),
-  );
-  checkDisjoint(shards, 'Auto Scaling groups', (a) =>
-    a.autoScalingGroups.map((g) => `${g.accountId}/${g.region}/${g.name}`),
-  );
-  checkDisjoint(shards, 'images', (a) => a.images.map((m) => `${m.accountId}/${m.region}/${m.imageId}`));
+  checkDisjoint(shards, 'launch templates', (a) => a.launchTemplates.map(launchTemplateKey));
+  checkDisjoint(shards, 'Auto Scaling groups', (a) => a.autoScalingGroups.map(asgKey));
+  checkDisjoint(shards, 'images', (a) => a.images.map(imageKey));
 
   const all = shards.map((s) => s.assessment);
   const first = all[0]!;
@@ -156,30 +150,10 @@ export function mergeAssessments(shards: readonly Shard[]): Assessment {
     scope,
     complete: all.every((a) => a.complete),
     accounts: mergeAccounts(shards),
-    regions: union(
-      shards,
-      (a) => a.regions,
-      (r) => `${r.accountId}/${r.region}`,
-    ),
-    instances: union(
-      shards,
-      (a) => a.instances,
-      (i) => `${i.accountId}/${i.region}/${i.instanceId}`,
-    ),
-    launchTemplates: union(
-      shards,
-      (a) => a.launchTemplates,
-      (t) => `${t.accountId}/${t.region}/${t.launchTemplateId}`,
-    ),
-    autoScalingGroups: union(
-      shards,
-      (a) => a.autoScalingGroups,
-      (g) => `${g.accountId}/${g.region}/${g.name}`,
-    ),
-    images: union(
-      shards,
-      (a) => a.images,
-      (m) => `${m.accountId}/${m.region}/${m.imageId}`,
-    ),
+    regions: union(shards, (a) => a.regions, pairKey),
+    instances: union(shards, (a) => a.instances, instanceKey),
+    launchTemplates: union(shards, (a) => a.launchTemplates, launchTemplateKey),
+    autoScalingGroups: union(shards, (a) => a.autoScalingGroups, asgKey),
+    images: union(shards, (a) => a.images, imageKey),
   };
 }
