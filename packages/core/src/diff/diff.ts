@@ -292,12 +292,9 @@ export function diffAssessments(oldA: Assessment, newA: Assessment): AssessmentD
       backToOptional.push({ kind: 'instance-back-to-optional', ...ref(i) });
     }
     const known = new Set((prev ? callersOf(prev) : []).map(callerKey));
-    const seen = new Set<string>();
-    const callers = [...callersOf(i)].sort((a, b) => collator(callerKey(a), callerKey(b)));
-    for (const c of callers) {
-      const k = callerKey(c);
-      if (known.has(k) || seen.has(k)) continue;
-      seen.add(k);
+    const callers = new Map(callersOf(i).map((c) => [callerKey(c), c]));
+    for (const [k, c] of [...callers].sort(([a], [b]) => collator(a, b))) {
+      if (known.has(k)) continue;
       newV1Callers.push({
         ...ref(i),
         comm: c.comm,
