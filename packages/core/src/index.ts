@@ -5,3 +5,5 @@ export * from './schemas/index.js';
 export * from './text.js';
 export * from './redact.js';
 export * from './knowledge/index.js';
+export * from './diff/index.js';
+export * from './merge/index.js';
