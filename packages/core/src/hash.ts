@@ -37,9 +37,10 @@ function canonicalReplacer(_key: string, value: unknown): unknown {
  * adopts.
  */
 export function canonicalJson(value: unknown): string {
+  // JSON.stringify returns undefined for undefined (its types do not say so).
   let text: string | undefined;
   try {
-    text = JSON.stringify(value, canonicalReplacer) as string | undefined;
+    text = JSON.stringify(value, canonicalReplacer);
   } catch (e) {
     if (!(e instanceof IndexLikeKey)) throw e;
     try {
