@@ -127,6 +127,10 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
       notes.push(
         `The canary wave has ${canary.picks.length} instances, more than the ${canary.requested} canary.count/percent asks: onePerGroup puts one member of each of ${canary.groups} groups in it.`,
       );
+    } else if (canary.picks.length > policy.waves.maxInstances) {
+      notes.push(
+        `The canary wave has ${canary.picks.length} instances, more than waves.maxInstances (${policy.waves.maxInstances}): onePerGroup puts one member of each of ${canary.groups} groups in it.`,
+      );
     }
   }
   const inCanary = new Set(canary.picks.map((p) => p.candidate));
