@@ -21,13 +21,19 @@ function canonicalReplacer(_key: string, value: unknown): unknown {
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
   const source = value as Record<string, unknown>;
-  const sorted: Record<string, unknown> = {};
-  // Default sort compares UTF-16 code units, which is the order RFC 8785 prescribes.
-  for (const k of Object.keys(source).sort()) {
-    const c = k.charCodeAt(0);
+  const keys = Object.keys(source);
+  let inOrder = true;
+  for (let i = 0; i < keys.length; i++) {
+    const c = keys[i]!.charCodeAt(0);
     if (c >= 48 && c <= 57) throw new IndexLikeKey();
-    sorted[k] = source[k];
+    // String comparison and the default sort both compare UTF-16 code units, the order RFC 8785 prescribes.
+    if (i > 0 && keys[i - 1]! > keys[i]!) inOrder = false;
   }
+  // Objects already in order (many small ones) are serialized as they are: fewer copies, less garbage.
+  if (inOrder) return source;
+  keys.sort();
+  const sorted: Record<string, unknown> = {};
+  for (const k of keys) sorted[k] = source[k];
   return sorted;
 }
 
