@@ -61,51 +61,35 @@ export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function toEntry(c: Candidate, policy: Policy, extraNotes: string[] = []): PlanEntry {
+/** What wave entries and held instances share: where the instance is and who owns it (absent fields left out). */
+function identity(c: Candidate) {
   const i = c.instance;
-  const { target, notes } = instanceTarget(i, policy);
-  const entry: PlanEntry = {
+  return {
     instanceId: i.instanceId,
     accountId: i.accountId,
     region: i.region,
-    name: i.name,
+    ...(i.name !== undefined ? { name: i.name } : {}),
     group: c.group,
-    environment: c.environment,
-    owner: c.owner,
-    planned: { ...i.metadataOptions },
+    ...(c.environment !== undefined ? { environment: c.environment } : {}),
+    ...(c.owner !== undefined ? { owner: c.owner } : {}),
+  };
+}
+
+export function toEntry(c: Candidate, policy: Policy, extraNotes: string[] = []): PlanEntry {
+  const { target, notes } = instanceTarget(c.instance, policy);
+  return {
+    ...identity(c),
+    planned: { ...c.instance.metadataOptions },
     target,
     notes: [...extraNotes, ...notes],
   };
-  return dropUndefined(entry);
 }
 
 export function toHeld(c: Candidate, status: HeldInstance['status'], reasons: Reason[]): HeldInstance {
-  const i = c.instance;
-  const all =
-    reasons.length > 0
-      ? reasons
-      : [
-          {
-            code: 'no-reason-recorded',
-            severity: 'info' as const,
-            message: `Readiness ${status}; the assessment gave no reason.`,
-          },
-        ];
-  return dropUndefined({
-    instanceId: i.instanceId,
-    accountId: i.accountId,
-    region: i.region,
-    name: i.name,
-    group: c.group,
-    environment: c.environment,
-    owner: c.owner,
-    status,
-    reasons: all,
-  });
-}
-
-/** Removes keys whose value is undefined, so the object, its JSON and its hash agree. */
-export function dropUndefined<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
+  const none: Reason = {
+    code: 'no-reason-recorded',
+    severity: 'info',
+    message: `Readiness ${status}; the assessment gave no reason.`,
+  };
+  return { ...identity(c), status, reasons: reasons.length > 0 ? reasons : [none] };
 }
