@@ -44,6 +44,7 @@ describe('plan: who enters waves', () => {
     expect(heldOf(plan(a, noCanary), 1)!.reasons[0]!.code).toBe('stopped-held');
     const p = plan(a, policyOf({ canary: { enabled: false }, stopped: 'include', waves: { maxGroupShare: 1 } }));
     expect(ids(p, 0)).toEqual([iid(0), iid(1)]);
+    expect(entryOf(p, 1).notes).toContain('stopped: the change applies at its next start (policy `stopped: include`)');
   });
 
   it('holds unknown instances by default, or puts them in last waves of their own', () => {

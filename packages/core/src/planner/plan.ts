@@ -172,9 +172,12 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
       .sort((a, b) => byLocation(a.instance, b.instance))
       .map((c) => {
         const extra = g.why?.get(c);
-        const unknownNote =
-          g.kind === 'unknown' ? ['readiness unknown: in a last wave by policy `unknown: last-wave`'] : [];
-        return toEntry(c, policy, extra ? [extra, ...unknownNote] : unknownNote);
+        const notes = extra !== undefined ? [extra] : [];
+        if (g.kind === 'unknown') notes.push('readiness unknown: in a last wave by policy `unknown: last-wave`');
+        if (c.instance.state === 'stopped' || c.instance.state === 'stopping') {
+          notes.push('stopped: the change applies at its next start (policy `stopped: include`)');
+        }
+        return toEntry(c, policy, notes);
       });
     const wave: Wave = {
       index,
