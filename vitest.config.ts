@@ -9,10 +9,15 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
+    // oclif writes command output through console.log; vitest's interception would swallow it before
+    // @oclif/test's captureOutput sees it.
+    disableConsoleIntercept: true,
+    reporters: ['default', './scripts/vitest-summary-reporter.ts'],
     projects: [
       {
         test: {
           name: 'unit',
+          disableConsoleIntercept: true,
           include: ['packages/*/src/**/*.test.ts'],
           environment: 'node',
         },

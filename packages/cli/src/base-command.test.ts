@@ -1,0 +1,62 @@
+import { fileURLToPath } from 'node:url';
+import type { Errors } from '@oclif/core';
+import { Config, Flags } from '@oclif/core';
+import { CutoverError } from '@imdsv2-cutover/core';
+import { captureOutput } from '@oclif/test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BaseCommand } from './base-command.js';
+
+class Failing extends BaseCommand<typeof Failing> {
+  static override flags = { code: Flags.string({ required: true }) };
+  async run(): Promise<void> {
+    throw new CutoverError(this.flags.code as 'BAD_INPUT', 'plan.json: contentHash does not match the content', {
+      suggestions: ['Regenerate the plan with imdsv2 plan.'],
+    });
+  }
+}
+
+class Succeeding extends BaseCommand<typeof Succeeding> {
+  async run(): Promise<{ ok: true }> {
+    return { ok: true };
+  }
+}
+
+let config: Config;
+beforeAll(async () => {
+  config = await Config.load(fileURLToPath(new URL('..', import.meta.url)));
+});
+
+async function exitOf(argv: string[]): Promise<{ exit: number | undefined; message: string; suggestions?: string[] }> {
+  try {
+    await Failing.run(argv, config);
+  } catch (e) {
+    const err = e as Errors.CLIError;
+    return {
+      exit: err.oclif?.exit,
+      message: err.message,
+      suggestions: (err as { suggestions?: string[] }).suggestions,
+    };
+  }
+  throw new Error('expected the command to fail');
+}
+
+describe('BaseCommand', () => {
+  it.each([
+    ['BAD_INPUT', 2],
+    ['HASH_MISMATCH', 2],
+    ['GATE_FAILED', 3],
+    ['GUARD_HALTED', 4],
+    ['AWS_ERROR', 1],
+  ])('maps %s to exit code %i and keeps the message and suggestions', async (code, exit) => {
+    const r = await exitOf(['--code', code]);
+    expect(r.exit).toBe(exit);
+    expect(r.message).toContain('plan.json: contentHash does not match');
+    expect(r.suggestions).toEqual(['Regenerate the plan with imdsv2 plan.']);
+  });
+
+  it('prints the returned result as JSON on stdout with --json', async () => {
+    const { stdout, error } = await captureOutput(() => Succeeding.run(['--json'], config));
+    expect(error).toBeUndefined();
+    expect(JSON.parse(stdout)).toEqual({ ok: true });
+  });
+});
