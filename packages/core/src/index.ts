@@ -7,3 +7,4 @@ export * from './redact.js';
 export * from './knowledge/index.js';
 export * from './diff/index.js';
 export * from './merge/index.js';
+export * from './planner/index.js';
