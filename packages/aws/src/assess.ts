@@ -251,7 +251,14 @@ async function assessRegion(
 
   const launchTemplates = templates ? templateResults(accountId, region, templates, defaults ?? null, images) : [];
   const autoScalingGroups = groups
-    ? groupResults(accountId, region, groups, templates ?? new Map(), defaults ?? null, images)
+    ? groupResults(
+        accountId,
+        region,
+        groups,
+        templates ?? new Map<string, TemplateVersions>(),
+        defaults ?? null,
+        images,
+      )
     : [];
   reporter.emit({
     type: 'info',

@@ -89,7 +89,7 @@ export async function queryMetrics(
                 series.timestamps.push(ts[k]!.getTime());
                 series.values.push(vs[k]!);
               }
-              if (r.StatusCode) series.status = r.StatusCode as SeriesResult['status'];
+              if (r.StatusCode) series.status = r.StatusCode;
             }
             nextToken = out.NextToken;
           } while (nextToken);
