@@ -88,9 +88,11 @@ function assumeRoleProvider(sts: STSClient, roleArn: string, sessionName: string
   return async () => {
     if (cached && (cached.expiration === undefined || cached.expiration.getTime() - Date.now() > 300_000))
       return cached;
-    pending ??= sts
-      .send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: 3600 }))
-      .then((out) => {
+    pending ??= (async () => {
+      try {
+        const out = await sts.send(
+          new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: 3600 }),
+        );
         const c = out.Credentials;
         if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
         cached = {
@@ -100,10 +102,10 @@ function assumeRoleProvider(sts: STSClient, roleArn: string, sessionName: string
           expiration: c.Expiration,
         };
         return cached;
-      })
-      .finally(() => {
+      } finally {
         pending = undefined;
-      });
+      }
+    })();
     return pending;
   };
 }
