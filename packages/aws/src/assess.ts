@@ -11,7 +11,13 @@ import type {
   RegionResult,
   Reporter,
 } from '@imdsv2-cutover/core';
-import { classifyReadiness, launchesImdsV1, resolveEffectiveSettings, silentReporter } from '@imdsv2-cutover/core';
+import {
+  CutoverError,
+  classifyReadiness,
+  launchesImdsV1,
+  resolveEffectiveSettings,
+  silentReporter,
+} from '@imdsv2-cutover/core';
 import pLimit from 'p-limit';
 import type { AwsClients } from './clients.js';
 import { getAccountDefaults } from './discovery/defaults.js';
@@ -75,7 +81,25 @@ export async function assess(opts: AssessOptions): Promise<Assessment> {
   const { clients } = opts;
 
   reporter.emit({ type: 'phase', phase: 'scope', message: 'Resolving accounts and regions' });
-  const targets = await resolveAccounts(clients, opts);
+  let targets: TargetAccount[];
+  try {
+    targets = await resolveAccounts(clients, opts);
+  } catch (e) {
+    const { code, message } = errorInfo(e);
+    throw new CutoverError(
+      code === 'AccessDenied' || code === 'AccessDeniedException' ? 'ACCESS_DENIED' : 'AWS_ERROR',
+      `Cannot resolve the accounts to assess (${opts.organization ? 'Organizations ListAccounts' : 'STS GetCallerIdentity'}): ${code}: ${message}`,
+      {
+        cause: e,
+        suggestions: [
+          'Check the credentials (--profile, AWS_PROFILE, environment) and --endpoint-url.',
+          ...(opts.organization
+            ? ['--org needs organizations:ListAccounts in the management or a delegated account.']
+            : []),
+        ],
+      },
+    );
+  }
   const accounts: AccountResult[] = [];
   const outputs: RegionOutput[] = [];
 
