@@ -52,6 +52,7 @@ export interface AssessOptions extends AccountScope {
   /** Query at 60 s resolution within 15 days (instances with detailed monitoring). */
   detailedMonitoring?: boolean;
   reporter?: Reporter;
+  /** The time the window ends at; default the service's clock (`AwsClients.serviceNow`). */
   now?: () => Date;
   tool: { name: string; version: string };
 }
@@ -75,8 +76,6 @@ const METRIC_DELAY_MS = 15 * 60_000;
  */
 export async function assess(opts: AssessOptions): Promise<Assessment> {
   const reporter = opts.reporter ?? silentReporter;
-  const now = (opts.now ?? (() => new Date()))();
-  const window = metricWindow(now, opts.lookbackDays, opts.detailedMonitoring);
   const regionLimit = pLimit(opts.concurrency ?? 8);
   const { clients } = opts;
 
@@ -100,6 +99,8 @@ export async function assess(opts: AssessOptions): Promise<Assessment> {
       },
     );
   }
+  const now = opts.now ? opts.now() : clients.serviceNow();
+  const window = metricWindow(now, opts.lookbackDays, opts.detailedMonitoring);
   const accounts: AccountResult[] = [];
   const outputs: RegionOutput[] = [];
 

@@ -159,6 +159,17 @@ export class AwsClients {
     return out.Account;
   }
 
+  /**
+   * The service's current time: local time corrected by the clock offset the SDK learnt from the `Date` header of the
+   * last STS response (call `callerAccount()` first). Metric windows are set on this clock, so a skewed local clock,
+   * or a simulator running on simulated time, still gets the window it asked for.
+   */
+  serviceNow(): Date {
+    const offset = (this.sts({ region: this.config.region }).config as { systemClockOffset?: number })
+      .systemClockOffset;
+    return new Date(Date.now() + (offset ?? 0));
+  }
+
   ec2(scope: ClientScope): EC2Client {
     return this.client('ec2', scope);
   }
