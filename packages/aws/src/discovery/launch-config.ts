@@ -4,6 +4,7 @@ import type { EC2Client, LaunchTemplateVersion } from '@aws-sdk/client-ec2';
 import {
   DescribeImagesCommand,
   DescribeLaunchTemplateVersionsCommand,
+  paginateDescribeLaunchTemplates,
   paginateDescribeLaunchTemplateVersions,
 } from '@aws-sdk/client-ec2';
 import type { TemplateMetadataOptions } from '@imdsv2-cutover/core';
@@ -66,17 +67,37 @@ export interface TemplateVersions {
  */
 export async function discoverTemplateVersions(ec2: EC2Client): Promise<Map<string, TemplateVersions>> {
   const all = new Map<string, TemplateVersionInfo[]>();
-  const pages = paginateDescribeLaunchTemplateVersions(
-    { client: ec2, pageSize: LT_VERSIONS_PAGE },
-    { Versions: ['$Default', '$Latest'] },
-  );
-  for await (const page of pages) {
-    for (const v of page.LaunchTemplateVersions ?? []) {
+  const add = (versions: LaunchTemplateVersion[] | undefined) => {
+    for (const v of versions ?? []) {
       const info = versionInfo(v);
       if (!info) continue;
       const list = all.get(info.launchTemplateId) ?? [];
       if (!list.some((x) => x.versionNumber === info.versionNumber)) list.push(info);
       all.set(info.launchTemplateId, list);
+    }
+  };
+  try {
+    const pages = paginateDescribeLaunchTemplateVersions(
+      { client: ec2, pageSize: LT_VERSIONS_PAGE },
+      { Versions: ['$Default', '$Latest'] },
+    );
+    for await (const page of pages) add(page.LaunchTemplateVersions);
+  } catch (e) {
+    // Endpoints that only implement the per-template form (some emulators) refuse the account-wide one with
+    // MissingParameter: list the templates, then ask for each one's default and latest version.
+    if ((e as Error).name !== 'MissingParameter') throw e;
+    all.clear();
+    for await (const page of paginateDescribeLaunchTemplates({ client: ec2, pageSize: LT_VERSIONS_PAGE }, {})) {
+      for (const t of page.LaunchTemplates ?? []) {
+        if (!t.LaunchTemplateId) continue;
+        const out = await ec2.send(
+          new DescribeLaunchTemplateVersionsCommand({
+            LaunchTemplateId: t.LaunchTemplateId,
+            Versions: ['$Default', '$Latest'],
+          }),
+        );
+        add(out.LaunchTemplateVersions);
+      }
     }
   }
   const out = new Map<string, TemplateVersions>();
