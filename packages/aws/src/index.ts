@@ -1,1 +1,9 @@
-export {};
+export * from './assess.js';
+export * from './clients.js';
+export * from './errors.js';
+export * from './scope.js';
+export * from './discovery/defaults.js';
+export * from './discovery/instances.js';
+export * from './discovery/launch-config.js';
+export * from './metrics/query.js';
+export * from './metrics/window.js';

@@ -8,3 +8,6 @@ export * from './knowledge/index.js';
 export * from './diff/index.js';
 export * from './merge/index.js';
 export * from './planner/index.js';
+export * from './effective-settings.js';
+export * from './readiness.js';
+export * from './summary.js';
