@@ -1,4 +1,4 @@
-import type { Assessment, AutoScalingGroup, Instance, JournalLine, LaunchTemplate, Plan } from '@imdsv2-cutover/core';
+import type { Assessment, AutoScalingGroup, JournalLine, LaunchTemplate, Plan } from '@imdsv2-cutover/core';
 import { Policy, plan } from '@imdsv2-cutover/core';
 import { FIXTURE_NOW, generateFleet, makeAssessment, makeMetric, makeProbeReport } from '@imdsv2-cutover/test-utils';
 
