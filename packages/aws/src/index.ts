@@ -1,1 +1,2 @@
-export {};
+export * from './enforce/index.js';
+export * from './journal/index.js';
