@@ -255,7 +255,7 @@ export async function enforce(o: EnforceOptions): Promise<EnforceResult> {
   });
 
   // Preflight: every AWS response also sets the service clock.
-  const clock = new ServiceClock();
+  const clock = new ServiceClock(o.now);
   for (const k of byPair(w.instances).values()) {
     clock.attach(o.clients.ec2(k[0]!.accountId, k[0]!.region));
     clock.attach(o.clients.cloudwatch(k[0]!.accountId, k[0]!.region));
@@ -487,6 +487,7 @@ async function runWave(
     const waited = await waitApplied(o.clients, toWait, {
       timeoutMs: applyTimeoutMs,
       sleep,
+      now: o.now,
       onRound: (n, total) => emit({ type: 'progress', phase: 'verify', done: n, total, unit: 'instances', scope }),
     });
     const byId = new Map(toWait.map((t) => [t.instanceId, t]));
@@ -681,6 +682,7 @@ async function haltWave(
     concurrency: ctx.concurrency,
     reporter: ctx.reporter,
     sleep: ctx.sleep,
+    now: o.now,
     applyTimeoutMs: ctx.applyTimeoutMs,
   });
   const broke = offenders.map((r) => `${r.instanceId} (${r.calls} rejected IMDSv1 call${r.calls === 1 ? '' : 's'})`);

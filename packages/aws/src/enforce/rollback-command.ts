@@ -97,6 +97,7 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
         concurrency: o.concurrency ?? 20,
         reporter,
         sleep,
+        now: o.now,
         applyTimeoutMs: o.applyTimeoutMs ?? 600_000,
       },
     );

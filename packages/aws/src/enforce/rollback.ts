@@ -34,6 +34,7 @@ export interface InstanceRollbackOptions {
   concurrency: number;
   reporter: Reporter;
   sleep: (ms: number) => Promise<void>;
+  now?: () => number;
   applyTimeoutMs: number;
 }
 
@@ -144,7 +145,7 @@ export async function rollbackInstances(
     const w = await waitApplied(
       o.clients,
       changed.map((c) => ({ instanceId: c.instanceId, accountId: c.accountId, region: c.region, desired: c.original })),
-      { timeoutMs: o.applyTimeoutMs, sleep: o.sleep },
+      { timeoutMs: o.applyTimeoutMs, sleep: o.sleep, now: o.now },
     );
     out.notVerified.push(...w.timedOut, ...w.notRunning);
   }

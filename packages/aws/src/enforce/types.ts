@@ -32,6 +32,8 @@ export interface EngineDeps {
   reporter?: Reporter;
   /** Sleeps (tests pass a fast one). */
   sleep?: (ms: number) => Promise<void>;
+  /** The local clock (tests pair it with `sleep` to make time pass instantly). */
+  now?: () => number;
 }
 
 export const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -27,11 +27,17 @@ export interface WaitOutcome {
 export async function waitApplied(
   clients: ClientsFor,
   changes: readonly AwaitedChange[],
-  options: { timeoutMs: number; sleep: (ms: number) => Promise<void>; onRound?: (done: number, total: number) => void },
+  options: {
+    timeoutMs: number;
+    sleep: (ms: number) => Promise<void>;
+    now?: () => number;
+    onRound?: (done: number, total: number) => void;
+  },
 ): Promise<WaitOutcome> {
   const out: WaitOutcome = { applied: [], gone: [], notRunning: [], timedOut: [] };
   let waiting = [...changes];
-  const deadline = Date.now() + options.timeoutMs;
+  const now = options.now ?? Date.now;
+  const deadline = now() + options.timeoutMs;
   let pause = 250;
   while (waiting.length > 0) {
     const still: AwaitedChange[] = [];
@@ -52,11 +58,11 @@ export async function waitApplied(
     waiting = still;
     options.onRound?.(changes.length - waiting.length, changes.length);
     if (waiting.length === 0) break;
-    if (Date.now() >= deadline) {
+    if (now() >= deadline) {
       out.timedOut.push(...waiting.map((c) => c.instanceId));
       break;
     }
-    await options.sleep(Math.min(pause, Math.max(0, deadline - Date.now())));
+    await options.sleep(Math.min(pause, Math.max(0, deadline - now())));
     pause = Math.min(pause * 2, 5000);
   }
   return out;
