@@ -12,6 +12,7 @@ export default defineConfig({
     // oclif writes command output through console.log; vitest's interception would swallow it before
     // @oclif/test's captureOutput sees it.
     disableConsoleIntercept: true,
+    reporters: ['default', './scripts/vitest-summary-reporter.ts'],
     projects: [
       {
         test: {

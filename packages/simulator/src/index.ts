@@ -1,1 +1,23 @@
-export {};
+export {
+  startSimulator,
+  genericCommandRunner,
+  type Simulator,
+  type SimulatorOptions,
+  type FleetAccess,
+} from './simulator.js';
+export { loadScenario, parseScenario, scenarioFrom, bundledScenarios, type BundledScenario } from './scenario.js';
+export { Fleet, type SimInstance, type SimCaller, type MetadataOptionValues, type StateSegment } from './fleet.js';
+export {
+  type MetricSource,
+  type MetricWindow,
+  type ImdsMetricName,
+  callerMetricSource,
+  MetricsEngine,
+} from './metrics.js';
+export type { CommandRunner, CommandRunContext, CommandRunResult } from './context.js';
+export type { FaultConfig } from './faults.js';
+export type { CounterSnapshot } from './counters.js';
+export type { SimClock } from './clock.js';
+export { bucketSpecs } from './throttle.js';
+export { defaultAccessKey } from './accounts.js';
+export { parseCron, cronFires, scheduleToCron } from './schedule.js';

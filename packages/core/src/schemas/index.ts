@@ -6,3 +6,4 @@ export * from './policy.js';
 export * from './plan.js';
 export * from './journal.js';
 export * from './json-schema.js';
+export * from './scenario.js';

@@ -1,0 +1,86 @@
+import { Command, Flags } from '@oclif/core';
+import { bundledScenarios, startSimulator } from '@imdsv2-cutover/simulator';
+
+/** Result of `imdsv2 simulate --json` (printed once the server listens). */
+export interface SimulateResult {
+  endpoint: string;
+  scenario: string;
+  instances: number;
+  accessKeyId: string;
+  secretAccessKey: string;
+  accounts: { id: string; name: string; accessKeyId: string }[];
+  clock: { now: string; speed: number };
+}
+
+export default class Simulate extends Command {
+  static override description =
+    'Run the fleet simulator: an AWS-compatible endpoint (EC2, CloudWatch, SSM, Auto Scaling, STS, Organizations) serving a simulated fleet, for rehearsals with --endpoint-url.';
+
+  static override enableJsonFlag = true;
+
+  static override examples = [
+    '<%= config.bin %> simulate --scenario demo --port 4566',
+    '<%= config.bin %> simulate --scenario large-100k --clock-speed 3600',
+    '<%= config.bin %> simulate --scenario ./my-fleet.yaml --no-throttling',
+  ];
+
+  static override flags = {
+    'apply-delay': Flags.integer({
+      description: 'Simulated seconds from pending to applied after ModifyInstanceMetadataOptions.',
+      default: 5,
+      min: 0,
+    }),
+    'clock-speed': Flags.string({
+      description: 'Simulated seconds per real second (1 = real time, 3600 = an hour a second).',
+      default: '1',
+    }),
+    host: Flags.string({ description: 'Address to listen on.', default: '127.0.0.1' }),
+    'latency-ms': Flags.integer({ description: 'Added latency per call, in milliseconds.', default: 0, min: 0 }),
+    port: Flags.integer({ description: 'Port to listen on (0 picks a free one).', default: 4566, min: 0, max: 65535 }),
+    scenario: Flags.string({
+      description: `A scenario file, or a bundled scenario: ${bundledScenarios.join(', ')}.`,
+      default: 'demo',
+    }),
+    throttling: Flags.boolean({ description: 'Throttle with AWS-like token buckets.', default: true, allowNo: true }),
+  };
+
+  async run(): Promise<SimulateResult | undefined> {
+    const { flags } = await this.parse(Simulate);
+    const speed = Number(flags['clock-speed']);
+    if (!(speed > 0)) this.error(`--clock-speed must be a positive number, got "${flags['clock-speed']}"`, { exit: 2 });
+    const sim = await startSimulator({
+      scenario: flags.scenario,
+      port: flags.port,
+      host: flags.host,
+      clock: { speed },
+      latencyMs: flags['latency-ms'],
+      throttling: flags.throttling,
+      applyDelayMs: flags['apply-delay'] * 1000,
+    });
+    const result: SimulateResult = {
+      endpoint: sim.url,
+      scenario: sim.scenario.name,
+      instances: sim.fleet.instanceCount,
+      accessKeyId: sim.defaultAccessKeyId,
+      secretAccessKey: 'simulated',
+      accounts: sim.fleet.model.accounts.map((a) => ({ id: a.id, name: a.name, accessKeyId: `AKIA${a.id}SIMK` })),
+      clock: { now: sim.clock.now().toISOString(), speed },
+    };
+    if (!this.jsonEnabled()) {
+      this.log(`Simulator "${result.scenario}" (${result.instances} instances) listening on ${result.endpoint}`);
+      this.log(`  export AWS_ENDPOINT_URL=${result.endpoint}`);
+      this.log(`  export AWS_ACCESS_KEY_ID=${result.accessKeyId} AWS_SECRET_ACCESS_KEY=${result.secretAccessKey}`);
+      for (const a of result.accounts) this.log(`  account ${a.id} (${a.name}): access key ${a.accessKeyId}`);
+      this.log(`  simulated time ${result.clock.now} at ${speed}x; Ctrl-C stops`);
+    } else {
+      this.logJson(result);
+    }
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await sim.stop();
+    // The JSON document was printed when the server started listening; do not print it a second time on exit.
+    return this.jsonEnabled() ? undefined : result;
+  }
+}

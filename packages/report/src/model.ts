@@ -1,0 +1,619 @@
+import type { Assessment, Instance, Plan, ReadinessStatus } from '@imdsv2-cutover/core';
+import { contentHash } from '@imdsv2-cutover/core';
+import type { JournalSummary } from './journal.js';
+
+/**
+ * The report model: everything the HTML, Markdown and CSV renderers show, computed once from the assessment, the plan
+ * and the journal. A pure function of its inputs (no clock, no I/O): same inputs and `generatedAt`, same model.
+ * Strings from AWS or hosts are kept verbatim here; each renderer escapes them for its own format.
+ */
+
+export const STATUS_ORDER: readonly ReadinessStatus[] = [
+  'enforced',
+  'ready',
+  'blocked',
+  'unknown',
+  'imds-disabled',
+  'excluded',
+];
+
+const STATUS_LABEL: Record<ReadinessStatus, string> = {
+  enforced: 'Enforced',
+  ready: 'Ready',
+  blocked: 'Blocked',
+  unknown: 'Unknown',
+  'imds-disabled': 'IMDS disabled',
+  excluded: 'Excluded',
+};
+
+const STATUS_MEANING: Record<ReadinessStatus, string> = {
+  enforced: 'IMDSv2 already required',
+  ready: 'no IMDSv1 calls, safe to enforce',
+  blocked: 'IMDSv1 calls or a v1-only component: fix first',
+  unknown: 'not enough data to decide',
+  'imds-disabled': 'metadata endpoint off: nothing to do',
+  excluded: 'excluded by policy',
+};
+
+export interface ReportOptions {
+  /** When the report was made (ISO date-time). Passed in so that output is deterministic. */
+  generatedAt: string;
+  /** Version of the tool rendering the report. */
+  toolVersion: string;
+  /** First day of the rollout (YYYY-MM-DD): waves get dates. */
+  startDate?: string | null;
+  /** Paths shown in the rollback and status commands. */
+  planPath?: string | null;
+  journalPath?: string | null;
+  /** Instances listed by name inside each wave and blocker group before "and N more". */
+  listLimit?: number;
+  /** Blocked instances that get a sparkline (the ones with most IMDSv1 calls). */
+  sparklineLimit?: number;
+}
+
+export interface ReportInput {
+  assessment: Assessment;
+  plan?: Plan | null;
+  journal?: JournalSummary | null;
+  /** Warnings met while reading inputs (a half-written journal line). */
+  inputWarnings?: string[];
+  /** `contentHash(assessment)` when the caller has it already (hashing 10k instances takes about a second). */
+  assessmentSha256?: string;
+}
+
+export interface StatusCount {
+  status: ReadinessStatus;
+  label: string;
+  meaning: string;
+  count: number;
+  /** 0..1 */
+  share: number;
+}
+
+export interface InstanceRow {
+  instanceId: string;
+  name: string;
+  accountId: string;
+  region: string;
+  state: string;
+  status: ReadinessStatus;
+  environment: string;
+  owner: string;
+  autoScalingGroup: string;
+  httpTokens: string;
+  hopLimit: number;
+  /** IMDSv1 calls over the window; null when unknown. */
+  imdsv1Calls: number | null;
+  lastImdsv1Call: string;
+  culprit: string;
+  remediation: string;
+  /** Wave index, `held`, or '' when there is no plan. */
+  wave: string;
+  /** Last journal state, or ''. */
+  journalState: string;
+  reasons: string;
+}
+
+export interface NamedRef {
+  instanceId: string;
+  name: string;
+}
+
+export interface BlockerGroup {
+  kind: 'process' | 'package' | 'unidentified';
+  /** What makes the calls: `python3`, `botocore 1.12.0`, or why it is not known. */
+  culprit: string;
+  detail: string;
+  remediations: string[];
+  instanceCount: number;
+  instances: NamedRef[];
+  more: number;
+  owners: string[];
+}
+
+export interface Sparkline {
+  instanceId: string;
+  name: string;
+  owner: string;
+  total: number;
+  lastNonZeroAt: string;
+  daily: { date: string; sum: number }[];
+}
+
+export interface Launcher {
+  kind: 'Auto Scaling group' | 'Launch template';
+  accountId: string;
+  region: string;
+  name: string;
+  id: string;
+  source: string;
+  note: string;
+}
+
+export interface WaveView {
+  index: number;
+  name: string;
+  kind: string;
+  count: number;
+  soak: string;
+  guard: string;
+  start: string;
+  end: string;
+  instances: NamedRef[];
+  more: number;
+  hopLimitChanges: number;
+}
+
+export interface LockInView {
+  id: string;
+  kind: string;
+  accountId: string;
+  region: string;
+  resourceId: string;
+  description: string;
+  irreversible: boolean;
+  affects: string;
+}
+
+export interface HeldView {
+  instanceId: string;
+  name: string;
+  owner: string;
+  status: ReadinessStatus;
+  reasons: string;
+}
+
+export interface JournalWaveView {
+  wave: string;
+  outcome: string;
+  startedAt: string;
+  endedAt: string;
+  applied: number;
+  verified: number;
+  rolledBack: number;
+  failed: number;
+  pending: number;
+  guard: string;
+}
+
+export interface ReportModel {
+  title: string;
+  generatedAt: string;
+  toolVersion: string;
+  assessment: {
+    id: string;
+    createdAt: string;
+    sha256: string;
+    tool: string;
+    complete: boolean;
+  };
+  scope: {
+    accounts: string[];
+    regions: string[];
+    organization: boolean;
+    lookbackDays: number;
+    probe: string;
+  };
+  plan: { contentHash: string; policySha256: string; assessmentSha256: string; matchesAssessment: boolean } | null;
+  warnings: string[];
+  summary: {
+    total: number;
+    byStatus: StatusCount[];
+    enforcedShare: number;
+    /** Enforced + ready + imds-disabled: the share that is done or can be done now. */
+    clearShare: number;
+    blocked: number;
+    unknown: number;
+    headline: string;
+  };
+  byLocation: { accountId: string; region: string; total: number; counts: number[]; enforcedShare: number }[];
+  blockers: BlockerGroup[];
+  sparklines: Sparkline[];
+  sparklinesOmitted: number;
+  launchers: Launcher[];
+  waves: WaveView[];
+  lockIn: LockInView[];
+  scp: Record<string, unknown> | null;
+  rollback: { commands: { what: string; command: string }[] };
+  held: HeldView[];
+  journal: {
+    journalId: string;
+    createdAt: string;
+    planMatches: boolean | null;
+    waves: JournalWaveView[];
+    failedTargets: { key: string; state: string; error: string }[];
+  } | null;
+  rows: InstanceRow[];
+}
+
+const DAY_MS = 86_400_000;
+
+function byString(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** `3d`, `12h`, `45m`, `30s`: the largest whole unit. */
+export function formatDuration(seconds: number): string {
+  if (seconds === 0) return 'none';
+  for (const [unit, s] of [
+    ['w', 604800],
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
+    if (seconds % s === 0) return `${seconds / s}${unit}`;
+  }
+  return `${seconds}s`;
+}
+
+function culpritsOf(
+  i: Instance,
+): { kind: BlockerGroup['kind']; key: string; culprit: string; detail: string; remediation: string[] }[] {
+  const out: ReturnType<typeof culpritsOf> = [];
+  const reasonFixes = i.readiness.reasons.flatMap((r) => (r.remediation ? [r.remediation] : []));
+  const report = i.probe.report;
+  for (const c of report?.v1Callers ?? []) {
+    out.push({
+      kind: 'process',
+      key: `process\u0000${c.comm}\u0000${c.exe ?? ''}`,
+      culprit: c.comm,
+      detail: c.exe ?? '',
+      remediation: reasonFixes,
+    });
+  }
+  for (const p of report?.packages ?? []) {
+    if (p.status === 'ok' || p.status === 'unknown') continue;
+    out.push({
+      kind: 'package',
+      key: `package\u0000${p.ecosystem}\u0000${p.name}\u0000${p.version ?? ''}`,
+      culprit: `${p.name}${p.version ? ` ${p.version}` : ''}`,
+      detail: `${p.ecosystem} package, ${p.status}${p.minimumVersion ? `; IMDSv2 from ${p.minimumVersion}` : ''}`,
+      remediation: p.advice ? [p.advice] : [],
+    });
+  }
+  if (out.length === 0) {
+    const probe = i.probe.outcome === 'ok' ? 'probe found no caller' : `probe: ${i.probe.outcome}`;
+    out.push({
+      kind: 'unidentified',
+      key: `unidentified\u0000${i.probe.outcome}`,
+      culprit: 'Caller not identified',
+      detail: probe,
+      remediation:
+        reasonFixes.length > 0
+          ? reasonFixes
+          : i.probe.outcome === 'ok'
+            ? ['probe again during the hours the calls happen (see the sparkline)']
+            : ['make the instance SSM-managed and online, then re-run `imdsv2 assess` to probe it'],
+    });
+  }
+  return out;
+}
+
+/** Builds the report model. Pure: the same inputs and options give the same model. */
+export function buildReportModel(input: ReportInput, options: ReportOptions): ReportModel {
+  const { assessment, plan = null, journal = null } = input;
+  const listLimit = options.listLimit ?? 12;
+  const sparklineLimit = options.sparklineLimit ?? 24;
+  const ownerKey = plan?.policy.tags.owner ?? 'Owner';
+  const envKey = plan?.policy.tags.environment ?? 'Environment';
+  const instances = [...assessment.instances].sort((a, b) => byString(a.instanceId, b.instanceId));
+  const owner = (i: Instance) => i.tags[ownerKey] ?? '';
+  const total = instances.length;
+  const share = (n: number) => (total === 0 ? 0 : n / total);
+  const assessmentSha256 = input.assessmentSha256 ?? contentHash(assessment);
+
+  // Plan lookups: which wave each instance is in, who is held.
+  const waveOf = new Map<string, string>();
+  for (const w of plan?.waves ?? []) for (const e of w.instances) waveOf.set(e.instanceId, String(w.index));
+  for (const h of plan?.held ?? []) waveOf.set(h.instanceId, 'held');
+  const journalState = new Map<string, string>();
+  for (const t of journal?.targets ?? []) if (t.target.kind === 'instance') journalState.set(t.key, t.state);
+
+  // Summary.
+  const counts = new Map<ReadinessStatus, number>(STATUS_ORDER.map((s) => [s, 0]));
+  for (const i of instances) counts.set(i.readiness.status, (counts.get(i.readiness.status) ?? 0) + 1);
+  const byStatus = STATUS_ORDER.map((s) => ({
+    status: s,
+    label: STATUS_LABEL[s],
+    meaning: STATUS_MEANING[s],
+    count: counts.get(s) ?? 0,
+    share: share(counts.get(s) ?? 0),
+  }));
+  const c = (s: ReadinessStatus) => counts.get(s) ?? 0;
+  const pct = (n: number) => `${Math.round(share(n) * 1000) / 10}%`;
+  const headline =
+    total === 0
+      ? 'No instances in scope.'
+      : `${pct(c('enforced'))} of ${total} instances already require IMDSv2; ${c('ready')} more (${pct(c('ready'))}) can be enforced now; ${c('blocked')} (${pct(c('blocked'))}) are blocked by IMDSv1 callers and ${c('unknown')} (${pct(c('unknown'))}) lack data.`;
+
+  const planned = (plan?.waves ?? []).reduce((n, w) => n + w.instances.length, 0);
+  const planLine = plan
+    ? ` This change enforces IMDSv2 on ${planned} instance(s) in ${plan.waves.length} wave(s)${options.startDate ? ` from ${options.startDate}` : ''}; ${plan.held.length} instance(s) are held back.`
+    : '';
+
+  // By account and region.
+  const loc = new Map<string, { accountId: string; region: string; counts: number[] }>();
+  for (const i of instances) {
+    const key = `${i.accountId}/${i.region}`;
+    let l = loc.get(key);
+    if (!l) {
+      l = { accountId: i.accountId, region: i.region, counts: STATUS_ORDER.map(() => 0) };
+      loc.set(key, l);
+    }
+    l.counts[STATUS_ORDER.indexOf(i.readiness.status)]!++;
+  }
+  const byLocation = [...loc.entries()]
+    .sort(([a], [b]) => byString(a, b))
+    .map(([, l]) => {
+      const t = l.counts.reduce((x, y) => x + y, 0);
+      return { ...l, total: t, enforcedShare: t === 0 ? 0 : l.counts[0]! / t };
+    });
+
+  // Blockers grouped by culprit; per-instance first culprit for the appendix.
+  const groups = new Map<string, BlockerGroup & { ownerSet: Set<string>; fixSet: Set<string> }>();
+  const culpritOf = new Map<string, { culprit: string; remediation: string }>();
+  const blocked = instances.filter((i) => i.readiness.status === 'blocked');
+  for (const i of blocked) {
+    const cs = culpritsOf(i);
+    culpritOf.set(i.instanceId, {
+      culprit: cs.map((x) => x.culprit).join('; '),
+      remediation: [...new Set(cs.flatMap((x) => x.remediation))].join('; '),
+    });
+    for (const cu of cs) {
+      let g = groups.get(cu.key);
+      if (!g) {
+        g = {
+          kind: cu.kind,
+          culprit: cu.culprit,
+          detail: cu.detail,
+          remediations: [],
+          instanceCount: 0,
+          instances: [],
+          more: 0,
+          owners: [],
+          ownerSet: new Set(),
+          fixSet: new Set(),
+        };
+        groups.set(cu.key, g);
+      }
+      g.instanceCount++;
+      if (g.instances.length < listLimit) g.instances.push({ instanceId: i.instanceId, name: i.name ?? '' });
+      else g.more++;
+      if (owner(i)) g.ownerSet.add(owner(i));
+      for (const r of cu.remediation) g.fixSet.add(r);
+    }
+  }
+  const blockers: BlockerGroup[] = [...groups.entries()]
+    .sort(([ka, a], [kb, b]) => b.instanceCount - a.instanceCount || byString(ka, kb))
+    .map(([, { ownerSet, fixSet, ...g }]) => ({
+      ...g,
+      owners: [...ownerSet].sort(byString),
+      remediations: [...fixSet].sort(byString),
+    }));
+
+  // Sparklines for the blocked instances with the most IMDSv1 calls.
+  const withCalls = blocked
+    .filter((i) => i.metrics.noToken.status === 'observed')
+    .sort(
+      (a, b) => (b.metrics.noToken.total ?? 0) - (a.metrics.noToken.total ?? 0) || byString(a.instanceId, b.instanceId),
+    );
+  const sparklines = withCalls.slice(0, sparklineLimit).map((i) => ({
+    instanceId: i.instanceId,
+    name: i.name ?? '',
+    owner: owner(i),
+    total: i.metrics.noToken.total ?? 0,
+    lastNonZeroAt: i.metrics.noToken.lastNonZeroAt ?? '',
+    daily: i.metrics.noToken.daily.map((d) => ({ date: d.date, sum: d.sum })),
+  }));
+
+  // What still launches IMDSv1.
+  const launchers: Launcher[] = [
+    ...assessment.autoScalingGroups
+      .filter((g) => g.launchesImdsV1)
+      .map((g) => ({
+        kind: 'Auto Scaling group' as const,
+        accountId: g.accountId,
+        region: g.region,
+        name: g.name,
+        id: g.launchTemplate?.launchTemplateId ?? g.launchConfigurationName ?? '',
+        source: g.effective ? `HttpTokens from ${g.effective.httpTokens.source}` : 'launch configuration',
+        note: g.launchConfigurationName
+          ? 'uses a launch configuration: migrate it to a launch template'
+          : `${g.desiredCapacity} desired; fix its launch template`,
+      })),
+    ...assessment.launchTemplates
+      .filter((t) => t.launchesImdsV1)
+      .map((t) => ({
+        kind: 'Launch template' as const,
+        accountId: t.accountId,
+        region: t.region,
+        name: t.name,
+        id: t.launchTemplateId,
+        source: `HttpTokens from ${t.effective.httpTokens.source}`,
+        note: `default version ${t.defaultVersion} of ${t.latestVersion}`,
+      })),
+  ].sort((a, b) =>
+    byString(`${a.accountId}/${a.region}/${a.kind}/${a.name}`, `${b.accountId}/${b.region}/${b.kind}/${b.name}`),
+  );
+
+  // Waves, with dates when a start date is given (each wave starts when the previous one's soak ends).
+  let cursor = options.startDate ? Date.parse(`${options.startDate}T00:00:00Z`) : NaN;
+  const waves: WaveView[] = (plan?.waves ?? []).map((w) => {
+    const start = Number.isNaN(cursor) ? '' : new Date(cursor).toISOString().slice(0, 16).replace('T', ' ');
+    if (!Number.isNaN(cursor)) cursor += Math.max(w.soakSeconds * 1000, DAY_MS / 24);
+    const end = Number.isNaN(cursor) ? '' : new Date(cursor).toISOString().slice(0, 16).replace('T', ' ');
+    return {
+      index: w.index,
+      name: w.name,
+      kind: w.kind,
+      count: w.instances.length,
+      soak: formatDuration(w.soakSeconds),
+      guard: `${w.guard.maxRejectedCalls === 0 ? 'any' : `more than ${w.guard.maxRejectedCalls}`} rejected IMDSv1 call(s) roll back the ${w.guard.rollback}`,
+      start,
+      end,
+      instances: w.instances.slice(0, listLimit).map((e) => ({ instanceId: e.instanceId, name: e.name ?? '' })),
+      more: Math.max(0, w.instances.length - listLimit),
+      hopLimitChanges: w.instances.filter((e) => e.target.httpPutResponseHopLimit !== e.planned.httpPutResponseHopLimit)
+        .length,
+    };
+  });
+
+  const planPath = options.planPath ?? 'plan.json';
+  const journalPath = options.journalPath ?? 'journal.jsonl';
+  const firstWave = plan?.waves[0]?.index ?? 0;
+  const sampleIds = (plan?.waves[0]?.instances ?? []).slice(0, 2).map((e) => e.instanceId);
+  const rollback = {
+    commands: [
+      { what: 'Where the rollout stands', command: `imdsv2 status --plan ${planPath} --journal ${journalPath}` },
+      { what: 'Roll back one wave', command: `imdsv2 rollback --journal ${journalPath} --wave ${firstWave}` },
+      {
+        what: 'Roll back named instances',
+        command: `imdsv2 rollback --journal ${journalPath} --instances ${sampleIds.length > 0 ? sampleIds.join(',') : 'i-0123456789abcdef0'}`,
+      },
+      { what: 'Roll back everything the journal changed', command: `imdsv2 rollback --journal ${journalPath} --all` },
+    ],
+  };
+
+  const held: HeldView[] = (plan?.held ?? []).map((h) => ({
+    instanceId: h.instanceId,
+    name: h.name ?? '',
+    owner: h.owner ?? '',
+    status: h.status,
+    reasons: h.reasons.map((r) => (r.remediation ? `${r.message} Fix: ${r.remediation}` : r.message)).join(' '),
+  }));
+
+  // Data completeness warnings: loud, first.
+  const warnings: string[] = [...(input.inputWarnings ?? [])];
+  if (!assessment.complete) warnings.push('The assessment is INCOMPLETE: some accounts or regions could not be read.');
+  for (const a of assessment.accounts)
+    if (a.status === 'failed') warnings.push(`Account ${a.accountId} failed: ${a.error?.message ?? 'no detail'}`);
+  for (const r of assessment.regions)
+    if (r.status !== 'ok')
+      warnings.push(`${r.accountId}/${r.region} is ${r.status}: ${r.error?.message ?? 'no detail'}`);
+  if (c('unknown') > 0)
+    warnings.push(
+      `${c('unknown')} instance(s) have no usable IMDSv1 metric data (unknown); they are not treated as ready.`,
+    );
+  const probeFailed = instances.filter((i) =>
+    ['offline', 'undeliverable', 'timed-out', 'failed', 'truncated', 'invalid', 'not-managed'].includes(
+      i.probe.outcome,
+    ),
+  ).length;
+  if (probeFailed > 0) warnings.push(`${probeFailed} instance(s) could not be probed on the host.`);
+  const planMatches = plan ? plan.assessment.sha256 === assessmentSha256 : true;
+  if (plan && !planMatches)
+    warnings.push(
+      `The plan was made from a different assessment (${plan.assessment.id}, sha256 ${plan.assessment.sha256.slice(0, 12)}…) than this one.`,
+    );
+  const journalPlanMatches = journal?.header && plan ? journal.header.planContentHash === plan.contentHash : null;
+  if (journalPlanMatches === false) warnings.push('The journal belongs to a different plan than the one given.');
+
+  const rows: InstanceRow[] = instances.map((i) => {
+    const m = i.metrics.noToken;
+    const cu = culpritOf.get(i.instanceId);
+    return {
+      instanceId: i.instanceId,
+      name: i.name ?? '',
+      accountId: i.accountId,
+      region: i.region,
+      state: i.state,
+      status: i.readiness.status,
+      environment: i.tags[envKey] ?? '',
+      owner: owner(i),
+      autoScalingGroup: i.autoScalingGroup ?? '',
+      httpTokens: i.metadataOptions.httpTokens,
+      hopLimit: i.metadataOptions.httpPutResponseHopLimit,
+      imdsv1Calls: m.status === 'observed' ? m.total : null,
+      lastImdsv1Call: m.lastNonZeroAt ?? '',
+      culprit: cu?.culprit ?? '',
+      remediation:
+        cu?.remediation ??
+        [...new Set(i.readiness.reasons.flatMap((r) => (r.remediation ? [r.remediation] : [])))].join('; '),
+      wave: waveOf.get(i.instanceId) ?? '',
+      journalState: journalState.get(i.instanceId) ?? '',
+      reasons: i.readiness.reasons.map((r) => r.message).join(' '),
+    };
+  });
+
+  return {
+    title: 'IMDSv2 cutover: change review',
+    generatedAt: options.generatedAt,
+    toolVersion: options.toolVersion,
+    assessment: {
+      id: assessment.id,
+      createdAt: assessment.createdAt,
+      sha256: assessmentSha256,
+      tool: `${assessment.tool.name} ${assessment.tool.version}`,
+      complete: assessment.complete,
+    },
+    scope: {
+      accounts: [...assessment.scope.accounts],
+      regions: [...assessment.scope.regions],
+      organization: assessment.scope.organization,
+      lookbackDays: assessment.scope.lookbackDays,
+      probe: assessment.scope.probe,
+    },
+    plan: plan
+      ? {
+          contentHash: plan.contentHash,
+          policySha256: plan.policySha256,
+          assessmentSha256: plan.assessment.sha256,
+          matchesAssessment: planMatches,
+        }
+      : null,
+    warnings,
+    summary: {
+      total,
+      byStatus,
+      enforcedShare: share(c('enforced')),
+      clearShare: share(c('enforced') + c('ready') + c('imds-disabled')),
+      blocked: c('blocked'),
+      unknown: c('unknown'),
+      headline: `${headline}${planLine}`,
+    },
+    byLocation,
+    blockers,
+    sparklines,
+    sparklinesOmitted: Math.max(0, withCalls.length - sparklines.length),
+    launchers,
+    waves,
+    lockIn: (plan?.lockIn ?? []).map((s) => ({
+      id: s.id,
+      kind: s.kind,
+      accountId: s.accountId,
+      region: s.region,
+      resourceId: s.resourceId ?? '',
+      description: s.description,
+      irreversible: s.irreversible,
+      affects: (s.affects ?? []).join(', '),
+    })),
+    scp: plan?.scp ?? null,
+    rollback,
+    held,
+    journal: journal
+      ? {
+          journalId: journal.header?.journalId ?? '',
+          createdAt: journal.header?.createdAt ?? '',
+          planMatches: journalPlanMatches,
+          waves: journal.waves.map((w) => ({
+            wave: w.wave === 'lockin' ? 'lock-in' : String(w.wave),
+            outcome: w.outcome ?? (w.dryRun ? 'dry run' : 'in progress'),
+            startedAt: w.startedAt ?? '',
+            endedAt: w.endedAt ?? '',
+            applied: w.applied,
+            verified: w.verified,
+            rolledBack: w.rolledBack,
+            failed: w.failed,
+            pending: w.pending,
+            guard: w.guardTripped
+              ? `tripped: ${w.rejected.map((r) => `${r.instanceId} (${r.calls})`).join(', ')}`
+              : 'not tripped',
+          })),
+          failedTargets: journal.targets
+            .filter((t) => ['apply-failed', 'rollback-failed', 'applying', 'rolling-back'].includes(t.state))
+            .map((t) => ({ key: t.key, state: t.state, error: t.error ?? '' })),
+        }
+      : null,
+    rows,
+  };
+}

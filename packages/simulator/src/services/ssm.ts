@@ -1,0 +1,409 @@
+import { randomUUID } from 'node:crypto';
+import type { Call, CommandRunResult, JsonService, SimState } from '../context.js';
+import type { SimInstance } from '../fleet.js';
+import { ServiceError } from '../protocol/errors.js';
+import { decodeToken, encodeToken } from './paging.js';
+
+/** SSM (JSON 1.1): managed-instance inventory and Run Command, with the invocation lifecycle on the simulated clock. */
+
+const documents: Record<string, string> = {
+  'AWS-RunShellScript': 'aws:runShellScript',
+  'AWS-RunPowerShellScript': 'aws:runPowerShellScript',
+};
+const DELIVERY_MS = 500;
+/** GetCommandInvocation answers InvocationDoesNotExist for this long after SendCommand (simulated ms), as AWS does briefly. */
+export const INVOCATION_VISIBILITY_MS = 1000;
+const STDOUT_CAP = 24_000;
+const STDERR_CAP = 8_000;
+const DETAILS_CAP = 2_500;
+
+interface Invocation {
+  instance: SimInstance;
+  startMs: number;
+  endMs: number;
+  /** Final status once `endMs` has passed. */
+  status: 'Success' | 'Failed' | 'TimedOut' | 'Cancelled';
+  statusDetails: string;
+  responseCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+interface Command {
+  id: string;
+  account: string;
+  region: string;
+  documentName: string;
+  parameters: Record<string, string[]>;
+  comment?: string;
+  requestedMs: number;
+  timeoutSeconds: number;
+  maxConcurrency: string;
+  maxErrors: string;
+  invocations: Invocation[];
+}
+
+function commandsOf(sim: SimState): Command[] {
+  return (sim.services.ssmCommands ??= []) as Command[];
+}
+
+const validation = (message: string): ServiceError => new ServiceError('ValidationException', message);
+
+function maxResults(raw: unknown, min: number, max: number, dflt: number): number {
+  if (raw === undefined) return dflt;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw validation(
+      `1 validation error detected: Value '${JSON.stringify(raw)}' at 'maxResults' failed to satisfy constraint: Member must have value ${v < min ? `greater than or equal to ${min}` : `less than or equal to ${max}`}`,
+    );
+  }
+  return v;
+}
+
+/** "10" or "20%" of `n` targets. */
+function rateLimit(raw: string, n: number, name: string, min: number): number {
+  const m = /^(\d+)(%?)$/.exec(raw);
+  if (!m) throw new ServiceError('InvalidParameters', `${name} must be a number or a percentage, got ${raw}`);
+  const v = Number(m[1]);
+  if (m[2] === '%') {
+    if (v > 100) throw new ServiceError('InvalidParameters', `${name} must be at most 100%, got ${raw}`);
+    return Math.max(min, Math.floor((n * v) / 100));
+  }
+  return v;
+}
+
+function managedInstance(call: Call, id: string): SimInstance {
+  const inst = call.sim.fleet.instance(id);
+  if (!inst || inst.account !== call.account || inst.region !== call.region || !inst.ssm.managed) {
+    throw new ServiceError('InvalidInstanceId', `Instances [[${id}]] not in a valid state for account ${call.account}`);
+  }
+  return inst;
+}
+
+function elapsed(ms: number): string {
+  return `PT${(ms / 1000).toFixed(3).replace(/\.?0+$/, '')}S`;
+}
+
+async function sendCommand(call: Call, body: Record<string, unknown>): Promise<unknown> {
+  const documentName = body.DocumentName as string | undefined;
+  if (!documentName)
+    throw validation(
+      "1 validation error detected: Value null at 'documentName' failed to satisfy constraint: Member must not be null",
+    );
+  if (!documents[documentName])
+    throw new ServiceError(
+      'InvalidDocument',
+      `Document ${documentName} does not exist in the simulator (it knows ${Object.keys(documents).join(', ')}).`,
+    );
+  if (body.Targets !== undefined)
+    throw new ServiceError('InvalidParameters', 'The simulator supports InstanceIds, not Targets.');
+  const ids = (body.InstanceIds ?? []) as string[];
+  if (ids.length === 0) throw validation('Either InstanceIds or Targets must be given.');
+  if (ids.length > 50)
+    throw validation(
+      `1 validation error detected: Value '[${ids.length} ids]' at 'instanceIds' failed to satisfy constraint: Member must have length less than or equal to 50`,
+    );
+  const instances = ids.map((id) => managedInstance(call, id));
+  const parameters = (body.Parameters ?? {}) as Record<string, string[]>;
+  const commands = parameters.commands;
+  if (!Array.isArray(commands) || commands.length === 0)
+    throw new ServiceError('InvalidParameters', 'Parameter "commands" is required.');
+  const execRaw = parameters.executionTimeout?.[0] ?? '3600';
+  const execTimeout = Number(execRaw);
+  if (!/^\d+$/.test(execRaw) || execTimeout < 1 || execTimeout > 172_800) {
+    throw new ServiceError(
+      'InvalidParameters',
+      `Parameter "executionTimeout" must be between 1 and 172800 seconds, got "${execRaw}".`,
+    );
+  }
+  const timeoutSeconds = body.TimeoutSeconds === undefined ? 3600 : Number(body.TimeoutSeconds);
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 30 || timeoutSeconds > 2_592_000) {
+    throw validation(
+      `1 validation error detected: Value '${String(body.TimeoutSeconds)}' at 'timeoutSeconds' failed to satisfy constraint: Member must have value between 30 and 2592000`,
+    );
+  }
+  const maxConcurrency = (body.MaxConcurrency as string | undefined) ?? '50';
+  const maxErrors = (body.MaxErrors as string | undefined) ?? '0';
+  const concurrency = Math.max(1, rateLimit(maxConcurrency, ids.length, 'MaxConcurrency', 1));
+  const errorBudget = rateLimit(maxErrors, ids.length, 'MaxErrors', 0);
+
+  const t0 = call.nowMs;
+  const results: CommandRunResult[] = await Promise.all(
+    instances.map((instance) =>
+      !instance.running || instance.ssm.pingStatus !== 'Online'
+        ? Promise.resolve<CommandRunResult>({ status: 'DeliveryTimedOut' })
+        : Promise.resolve(
+            call.sim.commandRunner({ instance, documentName, commands, executionTimeoutSeconds: execTimeout }),
+          ),
+    ),
+  );
+  // Slots model MaxConcurrency; once more than MaxErrors invocations have failed, the rest are not started.
+  const slots: number[] = new Array<number>(Math.min(concurrency, ids.length)).fill(t0 + DELIVERY_MS);
+  const failures: number[] = [];
+  const invocations: Invocation[] = instances.map((instance, i) => {
+    const r = results[i]!;
+    slots.sort((a, b) => a - b);
+    const startMs = slots[0]!;
+    const base = { instance, stdout: '', stderr: '' };
+    if (failures.filter((f) => f <= startMs).length > errorBudget) {
+      return { ...base, startMs, endMs: startMs, status: 'Cancelled', statusDetails: 'Cancelled', responseCode: -1 };
+    }
+    let inv: Invocation;
+    if ('status' in r) {
+      const endMs = r.status === 'DeliveryTimedOut' ? t0 + timeoutSeconds * 1000 : startMs;
+      const status = r.status === 'DeliveryTimedOut' || r.status === 'TimedOut' ? 'TimedOut' : 'Failed';
+      const details = {
+        DeliveryTimedOut: 'Delivery Timed Out',
+        TimedOut: 'Execution Timed Out',
+        Undeliverable: 'Undeliverable',
+        Terminated: 'Terminated',
+      }[r.status];
+      inv = { ...base, startMs, endMs, status, statusDetails: details, responseCode: -1 };
+    } else {
+      const duration = r.durationMs ?? 1500;
+      const timedOut = duration > execTimeout * 1000;
+      const endMs = startMs + Math.min(duration, execTimeout * 1000);
+      inv = {
+        instance,
+        startMs,
+        endMs,
+        status: timedOut ? 'TimedOut' : r.exitCode === 0 ? 'Success' : 'Failed',
+        statusDetails: timedOut ? 'Execution Timed Out' : r.exitCode === 0 ? 'Success' : 'Failed',
+        responseCode: timedOut ? -1 : r.exitCode,
+        stdout: r.stdout,
+        stderr: r.stderr,
+      };
+      slots[0] = endMs;
+    }
+    if (inv.status !== 'Success') failures.push(inv.endMs);
+    return inv;
+  });
+  const cmd: Command = {
+    id: randomUUID(),
+    account: call.account,
+    region: call.region,
+    documentName,
+    parameters,
+    comment: body.Comment as string | undefined,
+    requestedMs: t0,
+    timeoutSeconds,
+    maxConcurrency,
+    maxErrors,
+    invocations,
+  };
+  commandsOf(call.sim).push(cmd);
+  return { Command: commandView(cmd, t0) };
+}
+
+function invocationStatus(inv: Invocation, nowMs: number): { status: string; details: string; done: boolean } {
+  if (nowMs >= inv.endMs && (inv.status !== 'Cancelled' || nowMs >= inv.startMs))
+    return { status: inv.status, details: inv.statusDetails, done: true };
+  if (nowMs < inv.startMs) return { status: 'Pending', details: 'Pending', done: false };
+  return { status: 'InProgress', details: 'InProgress', done: false };
+}
+
+function commandView(cmd: Command, nowMs: number): Record<string, unknown> {
+  const st = cmd.invocations.map((i) => invocationStatus(i, nowMs));
+  const done = st.filter((s) => s.done);
+  const errors = done.filter((s) => s.status !== 'Success');
+  const status =
+    done.length < st.length
+      ? nowMs < cmd.requestedMs + DELIVERY_MS
+        ? 'Pending'
+        : 'InProgress'
+      : errors.length === 0
+        ? 'Success'
+        : errors.every((e) => e.status === 'TimedOut')
+          ? 'TimedOut'
+          : 'Failed';
+  return {
+    CommandId: cmd.id,
+    DocumentName: cmd.documentName,
+    DocumentVersion: '$DEFAULT',
+    Comment: cmd.comment,
+    Parameters: cmd.parameters,
+    InstanceIds: cmd.invocations.map((i) => i.instance.id),
+    Targets: [],
+    RequestedDateTime: new Date(cmd.requestedMs),
+    ExpiresAfter: new Date(cmd.requestedMs + cmd.timeoutSeconds * 1000),
+    Status: status,
+    StatusDetails: status,
+    MaxConcurrency: cmd.maxConcurrency,
+    MaxErrors: cmd.maxErrors,
+    TargetCount: st.length,
+    CompletedCount: done.length,
+    ErrorCount: errors.filter((e) => e.status === 'Failed').length,
+    DeliveryTimedOutCount: errors.filter((e) => e.details === 'Delivery Timed Out').length,
+    TimeoutSeconds: cmd.timeoutSeconds,
+  };
+}
+
+function findCommand(call: Call, id: unknown): Command {
+  const cmd = commandsOf(call.sim).find((c) => c.id === id && c.account === call.account && c.region === call.region);
+  if (!cmd) throw new ServiceError('InvalidCommandId', `Command ID ${String(id)} is not valid.`);
+  return cmd;
+}
+
+function pluginName(cmd: Command): string {
+  return documents[cmd.documentName]!;
+}
+
+export const ssmService: JsonService = {
+  kind: 'json',
+  name: 'ssm',
+  contentType: 'application/x-amz-json-1.1',
+  namespace: 'com.amazonaws.ssm',
+  queryCompatible: false,
+  handlers: {
+    DescribeInstanceInformation(call, body) {
+      const max = maxResults(body.MaxResults, 5, 50, 10);
+      let list = call.sim.fleet.region(call.account, call.region)!.instances.filter((i) => i.ssm.managed && i.running);
+      const filters: { key: string; values: string[] }[] = [
+        ...((body.InstanceInformationFilterList ?? []) as { key: string; valueSet: string[] }[]).map((f) => ({
+          key: f.key,
+          values: f.valueSet,
+        })),
+        ...((body.Filters ?? []) as { Key: string; Values: string[] }[]).map((f) => ({ key: f.Key, values: f.Values })),
+      ];
+      for (const f of filters) {
+        const v = new Set(f.values);
+        if (f.key === 'InstanceIds') {
+          for (const id of f.values)
+            if (!call.sim.fleet.instance(id))
+              throw new ServiceError('InvalidInstanceId', `Instance ${id} is not valid.`);
+          list = list.filter((i) => v.has(i.id));
+        } else if (f.key === 'PingStatus') list = list.filter((i) => v.has(i.ssm.pingStatus));
+        else if (f.key === 'PlatformTypes')
+          list = list.filter((i) => v.has(i.platform === 'windows' ? 'Windows' : 'Linux'));
+        else if (f.key === 'AgentVersion') list = list.filter((i) => v.has(i.ssm.agentVersion));
+        else if (f.key.startsWith('tag:')) list = list.filter((i) => v.has(i.tags[f.key.slice(4)] ?? '\u0000'));
+        else if (f.key === 'tag-key') list = list.filter((i) => f.values.some((k) => k in i.tags));
+        else throw new ServiceError('InvalidInstanceInformationFilterValue', `The filter key ${f.key} is not valid.`);
+      }
+      const start = decodeToken(
+        body.NextToken as string | undefined,
+        'DescribeInstanceInformation',
+        'InvalidNextToken',
+      );
+      const page = list.slice(start, start + max);
+      return {
+        InstanceInformationList: page.map((i) => ({
+          InstanceId: i.id,
+          PingStatus: i.ssm.pingStatus,
+          LastPingDateTime: new Date(call.nowMs - 60_000),
+          AgentVersion: i.ssm.agentVersion,
+          IsLatestVersion: false,
+          PlatformType: i.platform === 'windows' ? 'Windows' : 'Linux',
+          PlatformName: i.platform === 'windows' ? 'Microsoft Windows Server 2019 Datacenter' : 'Amazon Linux',
+          PlatformVersion: i.platform === 'windows' ? '10.0.17763' : '2023',
+          ResourceType: 'EC2Instance',
+          IPAddress: i.privateIp,
+          ComputerName: `ip-${i.privateIp.replace(/\./g, '-')}`,
+        })),
+        NextToken: start + max < list.length ? encodeToken('DescribeInstanceInformation', start + max) : undefined,
+      };
+    },
+    SendCommand: sendCommand,
+    GetCommandInvocation(call, body) {
+      const cmd = commandsOf(call.sim).find(
+        (c) => c.id === body.CommandId && c.account === call.account && c.region === call.region,
+      );
+      const inv = cmd?.invocations.find((i) => i.instance.id === body.InstanceId);
+      if (!cmd || !inv || call.nowMs < cmd.requestedMs + INVOCATION_VISIBILITY_MS) {
+        throw new ServiceError(
+          'InvocationDoesNotExist',
+          'The command ID and instance ID you specified did not match any invocations.',
+        );
+      }
+      if (body.PluginName !== undefined && body.PluginName !== pluginName(cmd))
+        throw new ServiceError('InvalidPluginName', `Plugin ${JSON.stringify(body.PluginName)} is not valid.`);
+      const s = invocationStatus(inv, call.nowMs);
+      const started = call.nowMs >= inv.startMs && inv.responseCode !== -1;
+      return {
+        CommandId: cmd.id,
+        InstanceId: inv.instance.id,
+        Comment: cmd.comment,
+        DocumentName: cmd.documentName,
+        DocumentVersion: '$DEFAULT',
+        PluginName: pluginName(cmd),
+        ResponseCode: s.done ? inv.responseCode : -1,
+        ExecutionStartDateTime: started ? new Date(inv.startMs).toISOString() : '',
+        ExecutionElapsedTime: started ? elapsed((s.done ? inv.endMs : call.nowMs) - inv.startMs) : '',
+        ExecutionEndDateTime: s.done && started ? new Date(inv.endMs).toISOString() : '',
+        Status: s.status,
+        StatusDetails: s.details,
+        StandardOutputContent: s.done ? inv.stdout.slice(0, STDOUT_CAP) : '',
+        StandardOutputUrl: '',
+        StandardErrorContent: s.done ? inv.stderr.slice(0, STDERR_CAP) : '',
+        StandardErrorUrl: '',
+      };
+    },
+    ListCommandInvocations(call, body) {
+      const max = maxResults(body.MaxResults, 1, 50, 50);
+      const cmds =
+        body.CommandId !== undefined
+          ? [findCommand(call, body.CommandId)]
+          : commandsOf(call.sim).filter((c) => c.account === call.account && c.region === call.region);
+      const all = cmds.flatMap((c) =>
+        c.invocations
+          .filter((i) => body.InstanceId === undefined || i.instance.id === body.InstanceId)
+          .map((i) => ({ c, i })),
+      );
+      const start = decodeToken(body.NextToken as string | undefined, 'ListCommandInvocations', 'InvalidNextToken');
+      const page = all.slice(start, start + max);
+      return {
+        CommandInvocations: page.map(({ c, i }) => {
+          const s = invocationStatus(i, call.nowMs);
+          return {
+            CommandId: c.id,
+            InstanceId: i.instance.id,
+            InstanceName: i.instance.tags.Name ?? '',
+            DocumentName: c.documentName,
+            DocumentVersion: '$DEFAULT',
+            Comment: c.comment,
+            RequestedDateTime: new Date(c.requestedMs),
+            Status: s.status,
+            StatusDetails: s.details,
+            StandardOutputUrl: '',
+            StandardErrorUrl: '',
+            CommandPlugins:
+              body.Details === true
+                ? [
+                    {
+                      Name: pluginName(c),
+                      Status: s.status,
+                      StatusDetails: s.details,
+                      ResponseCode: s.done ? i.responseCode : -1,
+                      ResponseStartDateTime: call.nowMs >= i.startMs ? new Date(i.startMs) : undefined,
+                      ResponseFinishDateTime: s.done ? new Date(i.endMs) : undefined,
+                      Output: s.done ? (i.stdout + i.stderr).slice(0, DETAILS_CAP) : '',
+                    },
+                  ]
+                : [],
+          };
+        }),
+        NextToken: start + max < all.length ? encodeToken('ListCommandInvocations', start + max) : undefined,
+      };
+    },
+    ListCommands(call, body) {
+      const max = maxResults(body.MaxResults, 1, 50, 50);
+      let cmds =
+        body.CommandId !== undefined
+          ? [findCommand(call, body.CommandId)]
+          : commandsOf(call.sim).filter((c) => c.account === call.account && c.region === call.region);
+      if (body.InstanceId !== undefined)
+        cmds = cmds.filter((c) => c.invocations.some((i) => i.instance.id === body.InstanceId));
+      const start = decodeToken(body.NextToken as string | undefined, 'ListCommands', 'InvalidNextToken');
+      return {
+        Commands: cmds.slice(start, start + max).map((c) => commandView(c, call.nowMs)),
+        NextToken: start + max < cmds.length ? encodeToken('ListCommands', start + max) : undefined,
+      };
+    },
+  },
+  category: (op) =>
+    op === 'SendCommand'
+      ? 'ssm.SendCommand'
+      : op === 'DescribeInstanceInformation'
+        ? 'ssm.describe'
+        : 'ssm.invocations',
+};

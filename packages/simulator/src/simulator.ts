@@ -1,0 +1,172 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Scenario } from '@imdsv2-cutover/core';
+import { defaultAccessKey } from './accounts.js';
+import { createClock, type SimClock } from './clock.js';
+import type { CommandRunner, JsonService, QueryService, SimState } from './context.js';
+import { type CounterSnapshot, Counters } from './counters.js';
+import { type FaultConfig, Faults } from './faults.js';
+import { Fleet, type MetadataOptionValues, type SimCaller, type SimInstance } from './fleet.js';
+import { type MetricSource, MetricsEngine } from './metrics.js';
+import { loadScenario } from './scenario.js';
+import { handleRequest } from './server.js';
+import { autoScalingService } from './services/autoscaling.js';
+import { cloudWatchJsonService, cloudWatchQueryService } from './services/cloudwatch.js';
+import { ec2Service } from './services/ec2.js';
+import { organizationsService, stsService } from './services/identity.js';
+import { ssmService } from './services/ssm.js';
+import { Throttler } from './throttle.js';
+
+export interface SimulatorOptions {
+  /** A scenario object, a bundled scenario name (`demo`, `large-10k`, `large-100k`) or a scenario file path. */
+  scenario: Scenario | string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  host?: string;
+  /** Simulated start (default the scenario's `now`) and speed (simulated seconds per real second, default 1). */
+  clock?: { start?: Date | string; speed?: number };
+  /** Added real latency per call. */
+  latencyMs?: number;
+  /** Token-bucket throttling (default on). */
+  throttling?: boolean;
+  faults?: FaultConfig;
+  /** Simulated ms from `pending` to `applied` after ModifyInstanceMetadataOptions (default 5000). */
+  applyDelayMs?: number;
+}
+
+/** Read/write access to the simulated fleet for tests. */
+export interface FleetAccess {
+  readonly instanceCount: number;
+  instance(id: string): SimInstance | undefined;
+  /** Current metadata options with their state (`pending` until applied). */
+  metadataOptions(id: string): (MetadataOptionValues & { state: 'pending' | 'applied' }) | undefined;
+  callers(id: string): SimCaller[] | undefined;
+  setCallers(id: string, callers: SimCaller[]): void;
+  start(id: string): void;
+  stop(id: string): void;
+  /** Plugs a live metric source (e.g. a fake IMDS in a network namespace) into one instance; `undefined` restores the model. */
+  setMetricSource(id: string, source: MetricSource | undefined): void;
+  /** The underlying model, for anything not covered above. */
+  readonly model: Fleet;
+}
+
+export interface Simulator {
+  /** `http://host:port`: give it to the SDK clients as `endpoint`. */
+  url: string;
+  port: number;
+  /** The access key that maps to the scenario's first account (any secret works). */
+  defaultAccessKeyId: string;
+  scenario: Scenario;
+  clock: SimClock;
+  counters: { get(key: string): number; reset(): void; snapshot(): CounterSnapshot };
+  fleet: FleetAccess;
+  setFaults(faults: FaultConfig): void;
+  setThrottling(enabled: boolean): void;
+  setCommandRunner(fn: CommandRunner): void;
+  stop(): Promise<void>;
+}
+
+/** The default SSM command runner: every command succeeds quickly with a generic line of output. */
+export const genericCommandRunner: CommandRunner = ({ instance, commands }) => ({
+  stdout: `simulated: ran ${commands.length} command(s) on ${instance.id}\n`,
+  stderr: '',
+  exitCode: 0,
+  durationMs: 1500,
+});
+
+/** Starts the simulator's HTTP server. */
+export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
+  const scenario = typeof opts.scenario === 'string' ? await loadScenario(opts.scenario) : opts.scenario;
+  const fleet = new Fleet(scenario);
+  const start = opts.clock?.start === undefined ? new Date(fleet.startMs) : new Date(opts.clock.start);
+  const clock = createClock(start, opts.clock?.speed ?? 1);
+  const metrics = new MetricsEngine();
+  const state: SimState = {
+    fleet,
+    clock,
+    metrics,
+    applyDelayMs: opts.applyDelayMs ?? 5000,
+    emitZeroDatapoints: scenario.emitZeroDatapoints,
+    commandRunner: genericCommandRunner,
+    issuedKeys: new Map(),
+    services: {},
+  };
+  const counters = new Counters();
+  const throttler = new Throttler(opts.throttling ?? true);
+  const faults = new Faults(opts.faults);
+  const queryServices = new Map<string, QueryService>([
+    ['2016-11-15', ec2Service],
+    ['2010-08-01', cloudWatchQueryService],
+    ['2011-01-01', autoScalingService],
+    ['2011-06-15', stsService],
+  ]);
+  const jsonServices = new Map<string, JsonService>([
+    ['GraniteServiceVersion20100801', cloudWatchJsonService],
+    ['AmazonSSM', ssmService],
+    ['AWSOrganizationsV20161128', organizationsService],
+  ]);
+  const env = {
+    state,
+    queryServices,
+    jsonServices,
+    counters,
+    throttler,
+    faults,
+    latencyMs: opts.latencyMs ?? 0,
+    globalServices: new Set(['sts', 'organizations']),
+  };
+  const server: Server = createServer((req, res) => {
+    handleRequest(env, req, res).catch(() => res.destroy());
+  });
+  server.keepAliveTimeout = 5000;
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const mustGet = (id: string): SimInstance => {
+    const inst = fleet.instance(id);
+    if (!inst) throw new RangeError(`no instance ${id} in the simulated fleet`);
+    return inst;
+  };
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    defaultAccessKeyId: defaultAccessKey(fleet.accounts[0]!.id),
+    scenario,
+    clock,
+    counters,
+    fleet: {
+      get instanceCount() {
+        return fleet.instanceCount;
+      },
+      instance: (id) => fleet.instance(id),
+      metadataOptions(id) {
+        const inst = fleet.instance(id);
+        return inst ? { ...inst.options, state: fleet.optionsState(inst, clock.nowMs()) } : undefined;
+      },
+      callers: (id) => fleet.instance(id)?.callers,
+      setCallers(id, callers) {
+        mustGet(id).callers = callers;
+      },
+      start: (id) => fleet.start(mustGet(id), clock.nowMs()),
+      stop: (id) => fleet.stop(mustGet(id), clock.nowMs()),
+      setMetricSource: (id, source) => metrics.setSource(id, source),
+      model: fleet,
+    },
+    setFaults: (f) => faults.set(f),
+    setThrottling(enabled) {
+      throttler.enabled = enabled;
+      throttler.reset();
+    },
+    setCommandRunner(fn) {
+      state.commandRunner = fn;
+    },
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((e) => (e ? reject(e) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
