@@ -107,33 +107,31 @@ export class FakeFleet {
           return { InstanceId: input.InstanceId, InstanceMetadataOptions: { State: 'pending' } };
         },
       );
-    this.cwMock
-      .on(GetMetricDataCommand)
-      .callsFake(
-        (input: {
-          MetricDataQueries: {
-            Id: string;
-            Label?: string;
-            MetricStat?: { Metric?: { Dimensions?: { Value?: string }[] } };
-          }[];
-        }) => {
-          this.metricCalls++;
-          return {
-            MetricDataResults: input.MetricDataQueries.map((q) => {
-              const id = q.MetricStat?.Metric?.Dimensions?.[0]?.Value ?? '';
-              const i = this.instances.get(id);
-              const calls = i?.settings.httpTokens === 'required' ? (this.breakers.get(id) ?? 0) : 0;
-              return {
-                Id: q.Id,
-                Label: q.Label,
-                StatusCode: 'Complete',
-                Values: calls > 0 ? [calls] : [],
-                Timestamps: [],
-              };
-            }),
-          };
-        },
-      );
+    this.cwMock.on(GetMetricDataCommand).callsFake(
+      (input: {
+        MetricDataQueries: {
+          Id: string;
+          Label?: string;
+          MetricStat?: { Metric?: { Dimensions?: { Value?: string }[] } };
+        }[];
+      }) => {
+        this.metricCalls++;
+        return {
+          MetricDataResults: input.MetricDataQueries.map((q) => {
+            const id = q.MetricStat?.Metric?.Dimensions?.[0]?.Value ?? '';
+            const i = this.instances.get(id);
+            const calls = i?.settings.httpTokens === 'required' ? (this.breakers.get(id) ?? 0) : 0;
+            return {
+              Id: q.Id,
+              Label: q.Label,
+              StatusCode: 'Complete',
+              Values: calls > 0 ? [calls] : [],
+              Timestamps: [],
+            };
+          }),
+        };
+      },
+    );
   }
 
   realModifies(): number {
