@@ -17,6 +17,10 @@ export function enforcementClients(flags: { profile?: string; 'endpoint-url'?: s
     profile: flags.profile,
     retryMode: 'adaptive',
     maxAttempts: 8,
+    // The simulator's accelerated clock moves the server time between any two responses; with skew correction on, the
+    // SDK takes every error (DryRunOperation included) for a clock-skew fix and retries it to maxAttempts. Against
+    // AWS itself (no endpoint override) skew correction stays on.
+    disableClockSkewCorrection: flags['endpoint-url'] !== undefined,
   });
   function get<T extends EC2Client | CloudWatchClient | AutoScalingClient>(
     kind: string,
