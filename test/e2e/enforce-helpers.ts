@@ -80,7 +80,7 @@ export function planFor(
     lockIn: [],
     scp: null,
   };
-  return { ...body, contentHash: contentHash(body) } as Plan;
+  return { ...body, contentHash: contentHash(body) };
 }
 
 export async function writePlan(file: string, plan: Plan): Promise<void> {

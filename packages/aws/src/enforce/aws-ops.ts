@@ -29,9 +29,9 @@ function toLive(i: Instance): LiveInstance | null {
   const settings: MetadataSettings | null =
     m?.HttpTokens && m.HttpPutResponseHopLimit !== undefined && m.HttpEndpoint
       ? {
-          httpTokens: m.HttpTokens as MetadataSettings['httpTokens'],
+          httpTokens: m.HttpTokens,
           httpPutResponseHopLimit: m.HttpPutResponseHopLimit,
-          httpEndpoint: m.HttpEndpoint as MetadataSettings['httpEndpoint'],
+          httpEndpoint: m.HttpEndpoint,
         }
       : null;
   return {

@@ -96,7 +96,7 @@ describe('journal', () => {
     expect(e).toMatchObject({ code: 'JOURNAL_LOCKED' });
     expect((e as Error).message).toContain(`process ${process.pid}`);
     await w.close();
-    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid;
     await writeFile(`${file}.lock`, JSON.stringify({ pid: dead, hostname: hostname(), startedAt: 'x' }));
     const w2 = await JournalWriter.open({ file, planContentHash: H1, tool });
     await w2.close();

@@ -124,7 +124,7 @@ export class JournalWriter {
   private seq: number;
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
-  private broken: unknown = null;
+  private broken: Error | null = null;
 
   private constructor(
     readonly file: string,
@@ -213,7 +213,7 @@ export class JournalWriter {
       seq: number;
       at: string;
     };
-    this.records.push(full as unknown as JournalRecord);
+    this.records.push(full);
     const text = `${JSON.stringify(full)}\n`;
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ text, resolve, reject });
@@ -232,7 +232,7 @@ export class JournalWriter {
         for (const p of batch) p.resolve();
       } catch (e) {
         // After a failed write the file's tail is unknown: refuse further appends rather than risk a gap.
-        this.broken = e;
+        this.broken = e instanceof Error ? e : new Error(String(e));
         for (const p of [...batch, ...this.queue.splice(0)]) p.reject(e);
       }
     }
