@@ -280,7 +280,8 @@ export async function enforce(o: EnforceOptions): Promise<EnforceResult> {
     decide(e, initial.targets.get(targetKey(instanceTarget(e))), live.get(e.instanceId), onDrift),
   );
   const present = w.instances.filter((e) => !isGone(live.get(e.instanceId)));
-  const permissions = await checkPermissions(o.clients, present);
+  const limiter = new RegionalLimiter(o.modifyBucket ?? MODIFY_BUCKET, sleep);
+  const permissions = await checkPermissions(o.clients, present, limiter);
   const preflight: PreflightSummary = {
     wave: w.index,
     waveName: w.name,
@@ -318,7 +319,7 @@ export async function enforce(o: EnforceOptions): Promise<EnforceResult> {
     reporter,
   });
   try {
-    return await runWave(o, w, journal, clock, preflight, { reporter, sleep, onDrift });
+    return await runWave(o, w, journal, clock, preflight, { reporter, sleep, onDrift, limiter });
   } finally {
     await journal.close();
   }
@@ -330,13 +331,12 @@ async function runWave(
   journal: JournalWriter,
   clock: ServiceClock,
   preflight: PreflightSummary,
-  ctx: { reporter: Reporter; sleep: (ms: number) => Promise<void>; onDrift: OnDrift },
+  ctx: { reporter: Reporter; sleep: (ms: number) => Promise<void>; onDrift: OnDrift; limiter: RegionalLimiter },
 ): Promise<EnforceResult> {
-  const { reporter, sleep, onDrift } = ctx;
+  const { reporter, sleep, onDrift, limiter } = ctx;
   const emit = (e: EngineEvent) => reporter.emit(e);
   const scope = { wave: w.index };
   const result: EnforceResult = { ...emptyResult(w.index, 'completed', ''), preflight };
-  const limiter = new RegionalLimiter(o.modifyBucket ?? MODIFY_BUCKET, sleep);
   const limit = pLimit(o.concurrency ?? 20);
   const applyTimeoutMs = o.applyTimeoutMs ?? 600_000;
   const waveId = w.index;

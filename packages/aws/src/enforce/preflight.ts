@@ -1,5 +1,6 @@
 import type { MetadataSettings, Plan, PlanEntry } from '@imdsv2-cutover/core';
 import { CutoverError, contentHash } from '@imdsv2-cutover/core';
+import type { RegionalLimiter } from './aws-ops.js';
 import {
   awsCode,
   awsMessage,
@@ -139,10 +140,13 @@ export interface PermissionCheck {
 export async function checkPermissions(
   clients: ClientsFor,
   entries: readonly { instanceId: string; accountId: string; region: string; target: MetadataSettings }[],
+  limiter?: RegionalLimiter,
 ): Promise<PermissionCheck[]> {
   const out: PermissionCheck[] = [];
   for (const list of byPair(entries).values()) {
     const e = list[0]!;
+    // A DryRun call draws from the same Modify bucket as the real ones.
+    await limiter?.take(e.accountId, e.region);
     try {
       await modifyMetadata(clients.ec2(e.accountId, e.region), e.instanceId, e.target, true);
       throw new CutoverError(
