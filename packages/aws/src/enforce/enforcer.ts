@@ -624,7 +624,8 @@ async function soak(
       unit: 's',
       scope,
     });
-    if (tripped || elapsed >= soakSeconds * 1000) {
+    // Done only when a poll's window itself covered the whole soak, so the last minutes are watched too.
+    if (tripped || end - windowStart >= soakSeconds * 1000) {
       const summary: GuardSummary = {
         soakSeconds,
         polls,
