@@ -54,6 +54,19 @@ describe('BaseCommand', () => {
     expect(r.suggestions).toEqual(['Regenerate the plan with imdsv2 plan.']);
   });
 
+  it('keeps the mapped exit code under --json', async () => {
+    const before = process.exitCode;
+    // oclif's catch keeps an exit code already set by an earlier failing command in this process.
+    process.exitCode = undefined;
+    try {
+      const { stdout } = await captureOutput(() => Failing.run(['--code', 'GATE_FAILED', '--json'], config));
+      expect(process.exitCode).toBe(3);
+      expect(JSON.parse(stdout).error.code).toBe('GATE_FAILED');
+    } finally {
+      process.exitCode = before;
+    }
+  });
+
   it('prints the returned result as JSON on stdout with --json', async () => {
     const { stdout, error } = await captureOutput(() => Succeeding.run(['--json'], config));
     expect(error).toBeUndefined();

@@ -48,6 +48,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         suggestions: err.suggestions.length > 0 ? err.suggestions : undefined,
       });
       if (err.cause !== undefined) Object.assign(cliError, { cause: err.cause });
+      // Under --json oclif's catch sets the exit code from `err.exitCode`, not from `oclif.exit`.
+      Object.assign(cliError, { exitCode: err.exitCode });
       return super.catch(cliError);
     }
     return super.catch(err);

@@ -109,6 +109,8 @@ export function makeProbeReport(overrides: Partial<ProbeReport> = {}): ProbeRepo
     ],
     v2Callers: [],
     tokenRequests: 0,
+    undecidedRequests: 0,
+    notes: [],
     packages: [
       {
         ecosystem: 'python',

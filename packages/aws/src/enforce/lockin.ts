@@ -61,7 +61,7 @@ function num(v: unknown): number | null {
 }
 
 /** Reads what a lock-in resource holds now: the fields the journal records as `previous`. */
-export async function readLockIn(ec2: EC2Client, step: LockInStep): Promise<Fields> {
+export async function readLockIn(ec2: EC2Client, step: Pick<LockInStep, 'kind' | 'resourceId'>): Promise<Fields> {
   switch (step.kind) {
     case 'launch-template-version': {
       const id = step.resourceId!;

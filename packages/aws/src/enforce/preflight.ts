@@ -1,5 +1,5 @@
 import type { MetadataSettings, Plan, PlanEntry } from '@imdsv2-cutover/core';
-import { CutoverError, contentHash } from '@imdsv2-cutover/core';
+import { CutoverError, contentHash, verifyPlanHash } from '@imdsv2-cutover/core';
 import type { RegionalLimiter } from './aws-ops.js';
 import {
   awsCode,
@@ -19,20 +19,9 @@ export function computePlanHash(plan: Plan): string {
   return contentHash(rest);
 }
 
-/** Refuses a plan whose content no longer matches its hash (edited after approval). */
+/** Refuses a plan whose content no longer matches its hash (edited after approval): core's `verifyPlanHash`. */
 export function verifyPlan(plan: Plan, file = 'plan'): void {
-  const actual = computePlanHash(plan);
-  if (actual !== plan.contentHash) {
-    throw new CutoverError(
-      'HASH_MISMATCH',
-      `${file}: the plan's content does not match its contentHash (recorded ${plan.contentHash}, computed ${actual}); it was changed after it was written`,
-      {
-        suggestions: [
-          'Regenerate the plan with `imdsv2 plan` and have it approved again; never edit plan.json by hand.',
-        ],
-      },
-    );
-  }
+  verifyPlanHash(plan, file);
 }
 
 /** Refuses an assessment older than `maxAgeSeconds` on the service's clock, unless forced. */

@@ -1,4 +1,4 @@
-import type { EngineEvent, JournalTarget, Reporter, TargetState, ToolInfo } from '@imdsv2-cutover/core';
+import type { EngineEvent, JournalTarget, LockInStep, Reporter, TargetState, ToolInfo } from '@imdsv2-cutover/core';
 import { CutoverError, silentReporter } from '@imdsv2-cutover/core';
 import { JournalWriter } from '../journal/journal.js';
 import { MODIFY_BUCKET, RegionalLimiter, awsCode, awsMessage } from './aws-ops.js';
@@ -40,21 +40,10 @@ function lockInLabel(t: JournalTarget): string {
   }
 }
 
-function stepFor(t: JournalTarget) {
-  const base = {
-    id: 'rollback',
-    description: '',
-    accountId: t.accountId,
-    region: t.region,
-    previous: {},
-    target: {},
-    irreversible: false,
-    affects: [],
-  };
-  if (t.kind === 'launch-template')
-    return { ...base, kind: 'launch-template-version' as const, resourceId: t.launchTemplateId };
-  if (t.kind === 'image') return { ...base, kind: 'ami-imds-support' as const, resourceId: t.imageId };
-  return { ...base, kind: 'account-defaults' as const };
+function stepFor(t: JournalTarget): { kind: LockInStep['kind']; resourceId?: string } {
+  if (t.kind === 'launch-template') return { kind: 'launch-template-version', resourceId: t.launchTemplateId };
+  if (t.kind === 'image') return { kind: 'ami-imds-support', resourceId: t.imageId };
+  return { kind: 'account-defaults' };
 }
 
 /**

@@ -62,21 +62,24 @@ export const PackageStatus = z.enum([
   'unknown',
 ]);
 
+/** Where a package comes from (which language ecosystem, or an agent/vendor product). */
+export const PackageEcosystem = z.enum([
+  'python',
+  'node',
+  'java',
+  'ruby',
+  'php',
+  'go',
+  'dotnet',
+  'powershell',
+  'cli',
+  'agent',
+  'vendor',
+]);
+
 export const InstalledPackage = z
   .object({
-    ecosystem: z.enum([
-      'python',
-      'node',
-      'java',
-      'ruby',
-      'php',
-      'go',
-      'dotnet',
-      'powershell',
-      'cli',
-      'agent',
-      'vendor',
-    ]),
+    ecosystem: PackageEcosystem,
     name: z.string(),
     version: z.string().optional(),
     path: z.string().optional(),
@@ -124,8 +127,15 @@ export const ProbeReport = z
       )
       .default([]),
     tokenRequests: z.number().int().nonnegative().default(0),
+    /**
+     * HTTP requests to IMDS the tracer saw start but could not classify (the window closed mid-request, or the header
+     * block was longer than the probe reads). Never counted as IMDSv1.
+     */
+    undecidedRequests: z.number().int().nonnegative().default(0),
     packages: z.array(InstalledPackage).default([]),
     containers: z.object({ detected: z.boolean(), runtimes: z.array(z.string()).default([]) }).strict(),
+    /** What the probe itself said about its run (a step timed out, a tracer could not start). Untrusted text. */
+    notes: z.array(z.string()).default([]),
     historicLog: z
       .object({ path: z.string(), v1Lines: z.number().int().nonnegative(), v2Lines: z.number().int().nonnegative() })
       .strict()

@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { Command, Flags } from '@oclif/core';
+import { CutoverError, type ProbeReport } from '@imdsv2-cutover/core';
+import { runLocalProbe } from '@imdsv2-cutover/probe';
+
+/** Removes ANSI escapes and control characters so host-supplied text cannot drive the terminal. */
+function safe(s: string | undefined, max = 120): string {
+  const clean = (s ?? '')
+    // eslint-disable-next-line no-control-regex
+    .replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
+
+function parseWindow(v: string): number {
+  const m = /^(\d+)(s|m)?$/.exec(v.trim());
+  if (!m)
+    throw new CutoverError('BAD_USAGE', `--window ${JSON.stringify(v)} is not a duration`, {
+      suggestions: ['Use seconds or minutes, e.g. --window 30s or --window 2m'],
+    });
+  return Number(m[1]) * (m[2] === 'm' ? 60 : 1);
+}
+
+export default class ProbeLocal extends Command {
+  static override description =
+    'Run the on-host probe on this machine: trace which processes call IMDS without a token (needs root; bpftrace for live attribution) and list AWS SDKs and agents too old for IMDSv2.';
+
+  static override enableJsonFlag = true;
+
+  static override examples = [
+    '<%= config.bin %> probe local',
+    '<%= config.bin %> probe local --window 2m',
+    '<%= config.bin %> probe local --window 30s --json > probe.json',
+  ];
+
+  static override flags = {
+    agents: Flags.string({ description: 'JSON file of extra vendor agents to look for (shape of known-agents.json).' }),
+    'install-tracer': Flags.boolean({
+      default: false,
+      description: 'Install bpftrace with the package manager when it is missing.',
+    }),
+    window: Flags.string({ default: '60s', description: 'How long to trace (e.g. 30s, 2m; at most 15m).' }),
+  };
+
+  async run(): Promise<ProbeReport> {
+    const { flags } = await this.parse(ProbeLocal);
+    let extraAgents: unknown;
+    if (flags.agents !== undefined) {
+      try {
+        extraAgents = JSON.parse(readFileSync(flags.agents, 'utf8'));
+      } catch (e) {
+        throw new CutoverError('BAD_INPUT', `--agents ${flags.agents}: ${e instanceof Error ? e.message : String(e)}`, {
+          cause: e,
+        });
+      }
+    }
+    const report = await runLocalProbe({
+      windowSeconds: parseWindow(flags.window),
+      installTracer: flags['install-tracer'],
+      extraAgents,
+      reporter: {
+        emit: (ev) => {
+          if (!this.jsonEnabled() && (ev.type === 'phase' || ev.type === 'warning')) this.logToStderr(ev.message);
+        },
+      },
+    });
+    if (!this.jsonEnabled()) this.render(report);
+    return report;
+  }
+
+  private render(r: ProbeReport): void {
+    const h = r.host;
+    this.log(`host ${safe(h.hostname)} ${safe(h.instanceId)} · ${safe(h.os)} · kernel ${safe(h.kernel)}`);
+    this.log(
+      `tracer ${r.tracer}${r.tracerNote ? ` (${safe(r.tracerNote, 200)})` : ''} · window ${r.windowSeconds}s · status ${r.status}`,
+    );
+    if (r.containers.detected)
+      this.log(`containers: ${r.containers.runtimes.map((x) => safe(x)).join(', ')} (use hop limit 2)`);
+    this.log('');
+    if (r.v1Callers.length === 0) this.log('No IMDSv1 callers seen.');
+    else {
+      this.log('IMDSv1 callers:');
+      this.log(['REQS', 'PID', 'USER', 'EVIDENCE', 'COMMAND'].join('\t'));
+      for (const c of r.v1Callers) {
+        this.log(
+          [c.requests, c.pid, safe(c.user ?? String(c.uid ?? '?'), 20), c.evidence, safe(c.argv ?? c.comm)].join('\t'),
+        );
+        const parents = c.parents.map((p) => safe(p.comm, 30)).join(' < ');
+        if (parents) this.log(`\t\t\t\tparents: ${parents}`);
+        if (c.container?.id) this.log(`\t\t\t\tcontainer: ${safe(c.container.id, 20)}`);
+      }
+    }
+    this.log(
+      `IMDSv2 callers: ${r.v2Callers.length} (${r.v2Callers.reduce((n, c) => n + c.requests, 0)} requests), token requests: ${r.tokenRequests}`,
+    );
+    const bad = r.packages.filter((p) => p.status !== 'ok');
+    if (bad.length > 0) {
+      this.log('');
+      this.log('Components to fix:');
+      for (const p of bad)
+        this.log(
+          `${p.status}\t${safe(p.name, 40)} ${safe(p.version, 30)}\t${safe(p.path, 80)}\t${safe(p.advice, 120)}`,
+        );
+    }
+    for (const p of r.problems) this.logToStderr(`warning: ${safe(p, 200)}`);
+  }
+}

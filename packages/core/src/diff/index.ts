@@ -1,0 +1,3 @@
+export * from './diff.js';
+export * from './gates.js';
+export * from './trend.js';

@@ -1,0 +1,2 @@
+export { ImdsNamespace, type ImdsLogEntry, type ImdsNamespaceOptions } from './netns.js';
+export { FAKE_IMDS_PY } from './fake-imds.js';
