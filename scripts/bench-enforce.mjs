@@ -62,6 +62,7 @@ const plan = {
       name: 'all',
       kind: 'rollout',
       soakSeconds: 0,
+      startOffsetSeconds: 0,
       guard: { maxRejectedCalls: 0, rollback: 'wave' },
       instances: ids.map((id) => ({
         instanceId: id,
@@ -75,7 +76,10 @@ const plan = {
   ],
   held: [],
   lockIn: [],
+  manualLockIn: [],
   scp: null,
+  startDate: null,
+  notes: [],
 };
 plan.contentHash = computePlanHash(plan);
 const dir = await mkdtemp(path.join(tmpdir(), 'bench-enforce-'));

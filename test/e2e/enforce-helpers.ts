@@ -73,12 +73,16 @@ export function planFor(
       name: index === 0 ? 'canary' : `wave-${index}`,
       kind: index === 0 ? ('canary' as const) : ('rollout' as const),
       soakSeconds: guard.soakSeconds ?? 0,
+      startOffsetSeconds: 0,
       guard: { maxRejectedCalls: guard.maxRejectedCalls ?? 0, rollback: guard.rollback ?? 'wave' },
       instances: ids.map(entry),
     })),
     held: [],
     lockIn: [],
+    manualLockIn: [],
     scp: null,
+    startDate: null,
+    notes: [],
   };
   return { ...body, contentHash: contentHash(body) };
 }

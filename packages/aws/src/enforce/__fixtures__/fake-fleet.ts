@@ -167,6 +167,7 @@ export function makePlan(
     name: index === 0 ? 'canary' : `wave-${index}`,
     kind: index === 0 ? 'canary' : 'rollout',
     soakSeconds: options.soakSeconds ?? 0,
+    startOffsetSeconds: 0,
     guard: { maxRejectedCalls: options.maxRejectedCalls ?? 0, rollback: options.rollback ?? 'wave' },
     instances: Array.from({ length: size }, () => entry(++n)),
   }));
@@ -179,7 +180,10 @@ export function makePlan(
     waves,
     held: [],
     lockIn: [],
+    manualLockIn: [],
     scp: null,
+    startDate: null,
+    notes: [],
     contentHash: '',
   } as Plan;
   plan.contentHash = computePlanHash(plan);
