@@ -369,6 +369,11 @@ async function runWave(
               const l = live.get(e.instanceId);
               const d = decide(e, st, l, onDrift);
               const desired = e.target;
+              // Terminated since the plan (or during the call): recorded, not an error.
+              const recordGone = async () => {
+                await journal.append({ type: 'result', wave: waveId, action: 'apply', target, outcome: 'terminated' });
+                result.terminated.push(e.instanceId);
+              };
               switch (d.kind) {
                 case 'done':
                   result.alreadyDone.push(e.instanceId);
@@ -376,14 +381,7 @@ async function runWave(
                     toWait.push({ ...e, desired: (st.desired as MetadataSettings) ?? desired });
                   break;
                 case 'gone':
-                  await journal.append({
-                    type: 'result',
-                    wave: waveId,
-                    action: 'apply',
-                    target,
-                    outcome: 'terminated',
-                  });
-                  result.terminated.push(e.instanceId);
+                  await recordGone();
                   break;
                 case 'recover':
                   await journal.append({
@@ -432,14 +430,7 @@ async function runWave(
                     toWait.push({ ...e, desired });
                   } catch (err) {
                     if (isGoneError(err)) {
-                      await journal.append({
-                        type: 'result',
-                        wave: waveId,
-                        action: 'apply',
-                        target,
-                        outcome: 'terminated',
-                      });
-                      result.terminated.push(e.instanceId);
+                      await recordGone();
                     } else {
                       const error = { code: awsCode(err), message: awsMessage(err) };
                       await journal.append({
