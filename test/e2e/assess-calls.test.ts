@@ -88,12 +88,8 @@ describe('assess API efficiency and throttling', () => {
     expect(templates).toBe(1);
     // Lower bounds: pages of 1000 instances, 500 metric series per call (4,500 MetadataNoToken + 500
     // MetadataNoTokenRejected), one page of ASGs, one DescribeImages batch (1 image), one defaults call.
-    // The simulator answers only the per-template form of DescribeLaunchTemplateVersions: the account-wide call is
-    // refused (MissingParameter), then DescribeLaunchTemplates and one call per template. The refusal reaches the
-    // server 8 times (the CLI's maxAttempts): the simulator's Date header is far from real time, so the SDK takes every
-    // error for a clock-skew correction and retries it. Against AWS (or a simulator serving the account-wide form)
-    // this line is 1.
-    const refusedAttempts = 8;
+    // Launch templates: one account-wide DescribeLaunchTemplateVersions ($Default and $Latest of every template) per
+    // 200 versions.
     expect(sim.counters.snapshot().calls).toEqual({
       'sts.GetCallerIdentity': 1,
       'ec2.DescribeInstances': Math.ceil(n / 1000),
@@ -101,8 +97,7 @@ describe('assess API efficiency and throttling', () => {
       'ec2.GetInstanceMetadataDefaults': 1,
       'autoscaling.DescribeAutoScalingGroups': 1,
       'ec2.DescribeImages': 1,
-      'ec2.DescribeLaunchTemplateVersions': refusedAttempts + templates,
-      'ec2.DescribeLaunchTemplates': 1,
+      'ec2.DescribeLaunchTemplateVersions': Math.ceil((2 * templates) / 200),
     });
   });
 

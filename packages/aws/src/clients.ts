@@ -16,6 +16,9 @@ import type {
   MiddlewareStack,
 } from '@smithy/types';
 
+import type { ClientsFor } from './enforce/types.js';
+import { ServiceClock } from './service-clock.js';
+
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
 
 /** The clients the tool uses, by the IAM service prefix of their actions. */
@@ -45,6 +48,12 @@ export interface AwsClientsConfig {
   concurrency?: number;
   /** Version named in the user agent; defaults to this package's version. */
   toolVersion?: string;
+  /**
+   * Turn off the SDK's clock-skew correction. Needed against the simulator's accelerated clock, where the server time
+   * moves between any two responses and the SDK would otherwise retry every error as a "skew fix". The service time
+   * (`serviceNow`) does not depend on it. Default: on when `endpointUrl` is set.
+   */
+  disableClockSkewCorrection?: boolean;
 }
 
 /** Where a client points: an account (undefined = the base credentials' account) and a region. */
@@ -119,6 +128,8 @@ function assumeRoleProvider(sts: STSClient, roleArn: string, sessionName: string
 export class AwsClients {
   readonly config: Readonly<AwsClientsConfig>;
   readonly log = new CommandLog();
+  /** The service's clock, from the `Date` header of every response any client of this factory receives. */
+  readonly clock = new ServiceClock();
   private readonly handler: NodeHttpHandler;
   private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly base: AwsCredentialIdentity | AwsCredentialIdentityProvider;
@@ -152,6 +163,24 @@ export class AwsClients {
     return provider;
   }
 
+  /**
+   * The per-(account, region) view that enforce, rollback and status take. An account other than `callerAccount` is
+   * reached through `roleName` when one is given; without a role every account uses the base credentials (a plan for
+   * one account, or credentials that can act in every account of the plan).
+   */
+  clientsFor(opts: { roleName?: string; callerAccount?: string } = {}): ClientsFor {
+    const scope = (accountId: string, region: string): ClientScope => {
+      if (opts.roleName === undefined || accountId === opts.callerAccount) return { region };
+      this.useRole(accountId, opts.roleName);
+      return { accountId, region };
+    };
+    return {
+      ec2: (accountId, region) => this.ec2(scope(accountId, region)),
+      cloudwatch: (accountId, region) => this.cloudwatch(scope(accountId, region)),
+      autoScaling: (accountId, region) => this.autoScaling(scope(accountId, region)),
+    };
+  }
+
   /** The account of the base credentials (STS GetCallerIdentity). */
   async callerAccount(): Promise<string> {
     const out = await this.sts({ region: this.config.region }).send(new GetCallerIdentityCommand({}));
@@ -160,14 +189,12 @@ export class AwsClients {
   }
 
   /**
-   * The service's current time: local time corrected by the clock offset the SDK learnt from the `Date` header of the
-   * last STS response (call `callerAccount()` first). Metric windows are set on this clock, so a skewed local clock,
-   * or a simulator running on simulated time, still gets the window it asked for.
+   * The service's current time, from the `Date` header of the last response (call `callerAccount()` first). Metric
+   * windows are set on this clock, so a skewed local clock, or a simulator running on simulated time, still gets the
+   * window it asked for.
    */
   serviceNow(): Date {
-    const offset = (this.sts({ region: this.config.region }).config as { systemClockOffset?: number })
-      .systemClockOffset;
-    return new Date(Date.now() + (offset ?? 0));
+    return new Date(this.clock.now());
   }
 
   ec2(scope: ClientScope): EC2Client {
@@ -215,7 +242,9 @@ export class AwsClients {
       maxAttempts: this.config.maxAttempts ?? 8,
       customUserAgent: `imdsv2-cutover/${this.config.toolVersion ?? pkg.version}`,
       requestHandler: this.handler,
+      disableClockSkewCorrection: this.config.disableClockSkewCorrection ?? this.config.endpointUrl !== undefined,
     });
+    this.clock.attach(client, 'imdsv2FactoryClock');
     const log = this.log;
     const record: InitializeMiddleware<object, object> = (next, context) => (args) => {
       const operation = String(context.commandName ?? 'Unknown').replace(/Command$/, '');

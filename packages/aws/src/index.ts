@@ -2,6 +2,7 @@ export * from './assess.js';
 export * from './clients.js';
 export * from './errors.js';
 export * from './scope.js';
+export * from './service-clock.js';
 export * from './discovery/defaults.js';
 export * from './discovery/instances.js';
 export * from './discovery/launch-config.js';

@@ -42,7 +42,7 @@ import {
   verifyPlan,
 } from './preflight.js';
 import { rollbackInstances, type RollbackOutcome } from './rollback.js';
-import { ServiceClock } from './service-clock.js';
+import { ServiceClock } from '../service-clock.js';
 import type { EngineDeps, LiveInstance, OnDrift } from './types.js';
 import { defaultSleep } from './types.js';
 import { waitApplied } from './wait-applied.js';

@@ -5,7 +5,6 @@ export * from './lockin.js';
 export * from './preflight.js';
 export * from './rollback-command.js';
 export * from './rollback.js';
-export * from './service-clock.js';
 export * from './status.js';
 export * from './types.js';
 export * from './wait-applied.js';

@@ -3,7 +3,7 @@ import type { EnforceResult, PreflightSummary } from '@imdsv2-cutover/aws';
 import { driftMessage, enforce } from '@imdsv2-cutover/aws';
 import { CutoverError, cell, planKind } from '@imdsv2-cutover/core';
 import { BaseCommand } from '../base-command.js';
-import { enforcementClients } from '../lib/enforce-clients.js';
+import { enforcementClients, roleNameFlag } from '../lib/enforce-clients.js';
 import { defaultJournal, durationSeconds } from '../lib/enforce-flags.js';
 import { readJsonDocument } from '../lib/files.js';
 import { awsFlags } from '../lib/flags.js';
@@ -21,6 +21,7 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
 
   static override flags = {
     ...awsFlags,
+    ...roleNameFlag,
     'apply-timeout': Flags.string({
       description: 'How long to wait for EC2 to report the changes applied.',
       default: '10m',
@@ -96,30 +97,36 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
       throw new CutoverError('NOT_CONFIRMED', 'the lock-in wave was not confirmed; nothing was changed');
     }
     const bucket = flags['modify-bucket']?.split('/').map(Number);
-    const result = await enforce({
-      plan,
-      planFile: flags.plan,
-      wave,
-      journalFile: defaultJournal(flags.plan, flags.journal),
-      tool: { name: this.config.name, version: this.config.version },
-      clients: enforcementClients(flags),
-      reporter: this.reporter,
-      dryRun: flags['dry-run'],
-      onDrift: flags['on-drift'] as 'fail' | 'skip' | 'adopt',
-      maxAgeSeconds: durationSeconds(flags['max-age'], '--max-age'),
-      forceStale: flags['force-stale'],
-      soakSeconds: durationSeconds(flags.soak, '--soak'),
-      concurrency: flags.concurrency,
-      guardIntervalMs: (durationSeconds(flags['guard-interval'], '--guard-interval') ?? 60) * 1000,
-      guardPeriodSeconds: flags['guard-period'],
-      applyTimeoutMs: (durationSeconds(flags['apply-timeout'], '--apply-timeout') ?? 600) * 1000,
-      confirmIrreversible: flags['confirm-irreversible'],
-      modifyBucket:
-        bucket && bucket.length === 2 && bucket.every((n) => n > 0)
-          ? { capacity: bucket[0]!, refillPerSecond: bucket[1]! }
-          : undefined,
-      confirm: interactive ? (s) => this.ask(s) : undefined,
-    });
+    const { clients, factory } = await enforcementClients(flags, this.config.version);
+    let result;
+    try {
+      result = await enforce({
+        plan,
+        planFile: flags.plan,
+        wave,
+        journalFile: defaultJournal(flags.plan, flags.journal),
+        tool: { name: this.config.name, version: this.config.version },
+        clients,
+        reporter: this.reporter,
+        dryRun: flags['dry-run'],
+        onDrift: flags['on-drift'] as 'fail' | 'skip' | 'adopt',
+        maxAgeSeconds: durationSeconds(flags['max-age'], '--max-age'),
+        forceStale: flags['force-stale'],
+        soakSeconds: durationSeconds(flags.soak, '--soak'),
+        concurrency: flags.concurrency,
+        guardIntervalMs: (durationSeconds(flags['guard-interval'], '--guard-interval') ?? 60) * 1000,
+        guardPeriodSeconds: flags['guard-period'],
+        applyTimeoutMs: (durationSeconds(flags['apply-timeout'], '--apply-timeout') ?? 600) * 1000,
+        confirmIrreversible: flags['confirm-irreversible'],
+        modifyBucket:
+          bucket && bucket.length === 2 && bucket.every((n) => n > 0)
+            ? { capacity: bucket[0]!, refillPerSecond: bucket[1]! }
+            : undefined,
+        confirm: interactive ? (s) => this.ask(s) : undefined,
+      });
+    } finally {
+      factory.destroy();
+    }
     if (!this.jsonEnabled()) this.render(result);
     return result;
   }

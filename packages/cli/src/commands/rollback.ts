@@ -3,7 +3,7 @@ import type { RollbackResult, RollbackScope } from '@imdsv2-cutover/aws';
 import { rollback } from '@imdsv2-cutover/aws';
 import { CutoverError, cell } from '@imdsv2-cutover/core';
 import { BaseCommand } from '../base-command.js';
-import { enforcementClients } from '../lib/enforce-clients.js';
+import { enforcementClients, roleNameFlag } from '../lib/enforce-clients.js';
 import { awsFlags } from '../lib/flags.js';
 
 export default class Rollback extends BaseCommand<typeof Rollback> {
@@ -18,6 +18,7 @@ export default class Rollback extends BaseCommand<typeof Rollback> {
 
   static override flags = {
     ...awsFlags,
+    ...roleNameFlag,
     all: Flags.boolean({ description: 'Everything the journal changed.', exclusive: ['wave', 'instances'] }),
     concurrency: Flags.integer({ description: 'Modify calls in flight at once.', default: 20, min: 1 }),
     instances: Flags.string({ description: 'Comma-separated instance ids.', exclusive: ['wave', 'all'] }),
@@ -45,15 +46,21 @@ export default class Rollback extends BaseCommand<typeof Rollback> {
     else
       throw new CutoverError('BAD_USAGE', 'say what to roll back: --wave N, --wave lockin, --instances ids or --all');
     const bucket = flags['modify-bucket']?.split('/').map(Number);
-    const result = await rollback({
-      journalFile: flags.journal,
-      tool: { name: this.config.name, version: this.config.version },
-      scope,
-      clients: enforcementClients(flags),
-      reporter: this.reporter,
-      concurrency: flags.concurrency,
-      modifyBucket: bucket?.length === 2 ? { capacity: bucket[0]!, refillPerSecond: bucket[1]! } : undefined,
-    });
+    const { clients, factory } = await enforcementClients(flags, this.config.version);
+    let result;
+    try {
+      result = await rollback({
+        journalFile: flags.journal,
+        tool: { name: this.config.name, version: this.config.version },
+        scope,
+        clients,
+        reporter: this.reporter,
+        concurrency: flags.concurrency,
+        modifyBucket: bucket?.length === 2 ? { capacity: bucket[0]!, refillPerSecond: bucket[1]! } : undefined,
+      });
+    } finally {
+      factory.destroy();
+    }
     if (!this.jsonEnabled()) {
       for (const l of result.lockIn) this.log(`  ${cell(l.message)}`);
       if (result.terminated.length > 0) this.log(`  terminated: ${result.terminated.join(', ')}`);

@@ -4,7 +4,7 @@ import { status } from '@imdsv2-cutover/aws';
 import { cell, planKind } from '@imdsv2-cutover/core';
 import Table from 'cli-table3';
 import { BaseCommand } from '../base-command.js';
-import { enforcementClients } from '../lib/enforce-clients.js';
+import { enforcementClients, roleNameFlag } from '../lib/enforce-clients.js';
 import { defaultJournal } from '../lib/enforce-flags.js';
 import { readJsonDocument } from '../lib/files.js';
 import { awsFlags } from '../lib/flags.js';
@@ -20,6 +20,7 @@ export default class Status extends BaseCommand<typeof Status> {
 
   static override flags = {
     ...awsFlags,
+    ...roleNameFlag,
     journal: Flags.string({ description: 'Journal written by `imdsv2 enforce`. Default: <plan>.journal.jsonl.' }),
     live: Flags.boolean({ description: 'Also read the instances’ current settings (DescribeInstances, batched).' }),
     plan: Flags.string({ description: 'Plan file.', required: true }),
@@ -28,12 +29,18 @@ export default class Status extends BaseCommand<typeof Status> {
   public async run(): Promise<StatusResult> {
     const { flags } = this;
     const plan = await readJsonDocument(planKind, flags.plan);
-    const result = await status({
-      plan,
-      journalFile: defaultJournal(flags.plan, flags.journal),
-      live: flags.live,
-      clients: flags.live ? enforcementClients(flags) : undefined,
-    });
+    const live = flags.live ? await enforcementClients(flags, this.config.version) : undefined;
+    let result;
+    try {
+      result = await status({
+        plan,
+        journalFile: defaultJournal(flags.plan, flags.journal),
+        live: flags.live,
+        clients: live?.clients,
+      });
+    } finally {
+      live?.factory.destroy();
+    }
     if (!this.jsonEnabled()) {
       const head = [
         'wave',

@@ -1,43 +1,43 @@
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import type { ClientsFor } from '@imdsv2-cutover/aws';
+import type { AwsClients, ClientsFor } from '@imdsv2-cutover/aws';
+import { createAwsClients } from '@imdsv2-cutover/aws';
+import { Flags } from '@oclif/core';
+
+/** `--role-name` for commands that act on every account of a plan or journal. */
+export const roleNameFlag = {
+  'role-name': Flags.string({
+    description:
+      'Role to assume in each account of the plan other than the one of your credentials (as with `assess --accounts`).',
+    helpGroup: 'AWS',
+  }),
+};
+
+export interface EnforcementClients {
+  clients: ClientsFor;
+  factory: AwsClients;
+}
 
 /**
- * AWS clients for enforce, rollback and status: one per (service, region), with adaptive retry (RequestLimitExceeded
- * backs off) and the `--endpoint-url` override. Credentials come from the SDK's default chain (or `--profile`), so
- * every account is reached with the same credentials.
- * TODO(integration): replace with the shared client factory (per-account role assumption) from the assess engine.
+ * The clients enforce, rollback and status use, from the shared client factory: adaptive retry, the endpoint override,
+ * one keep-alive pool, and per-account credentials through `--role-name`. The caller destroys `factory` when done.
  */
-export function enforcementClients(flags: { profile?: string; 'endpoint-url'?: string }): ClientsFor {
-  const cache = new Map<string, EC2Client | CloudWatchClient | AutoScalingClient>();
-  const config = (region: string) => ({
-    region,
-    endpoint: flags['endpoint-url'],
-    profile: flags.profile,
-    retryMode: 'adaptive',
-    maxAttempts: 8,
-    // The simulator's accelerated clock moves the server time between any two responses; with skew correction on, the
-    // SDK takes every error (DryRunOperation included) for a clock-skew fix and retries it to maxAttempts. Against
-    // AWS itself (no endpoint override) skew correction stays on.
-    disableClockSkewCorrection: flags['endpoint-url'] !== undefined,
+export async function enforcementClients(
+  flags: { profile?: string; region?: string; 'endpoint-url'?: string; 'role-name'?: string },
+  toolVersion: string,
+): Promise<EnforcementClients> {
+  const factory = createAwsClients({
+    region: flags.region ?? 'us-east-1',
+    ...(flags.profile ? { profile: flags.profile } : {}),
+    ...(flags['endpoint-url'] ? { endpointUrl: flags['endpoint-url'] } : {}),
+    toolVersion,
+    concurrency: 32,
   });
-  function get<T extends EC2Client | CloudWatchClient | AutoScalingClient>(
-    kind: string,
-    region: string,
-    make: () => T,
-  ): T {
-    const key = `${kind}/${region}`;
-    let c = cache.get(key);
-    if (!c) {
-      c = make();
-      cache.set(key, c);
-    }
-    return c as T;
-  }
+  const roleName = flags['role-name'];
+  const callerAccount = roleName === undefined ? undefined : await factory.callerAccount();
   return {
-    ec2: (_account, region) => get('ec2', region, () => new EC2Client(config(region))),
-    cloudwatch: (_account, region) => get('cw', region, () => new CloudWatchClient(config(region))),
-    autoScaling: (_account, region) => get('asg', region, () => new AutoScalingClient(config(region))),
+    factory,
+    clients: factory.clientsFor({
+      ...(roleName === undefined ? {} : { roleName }),
+      ...(callerAccount === undefined ? {} : { callerAccount }),
+    }),
   };
 }

@@ -354,30 +354,53 @@ function templateVersionXml(lt: SimLaunchTemplate, v: SimLaunchTemplate['version
 }
 
 function describeLaunchTemplateVersions(call: Call, p: QueryParams): string {
-  const lt = findTemplate(call, p.get('LaunchTemplateId'), p.get('LaunchTemplateName'));
   const wanted = p.list('LaunchTemplateVersion');
   const max = intInRange('MaxResults', p.get('MaxResults'), 1, 200) ?? 200;
-  const minV = p.get('MinVersion');
-  const maxV = p.get('MaxVersion');
-  let versions = lt.versions;
-  if (wanted.length > 0) {
-    versions = wanted.map((w) => {
-      const v = resolveLaunchTemplateVersion(lt, w);
-      if (!v)
-        throw new ServiceError(
-          'InvalidLaunchTemplateId.VersionNotFound',
-          `Could not find launch template version ${w} for template ${lt.id}.`,
-        );
-      return v;
-    });
+  let pairs: [SimLaunchTemplate, SimLaunchTemplate['versions'][number]][];
+  if (p.get('LaunchTemplateId') === undefined && p.get('LaunchTemplateName') === undefined) {
+    // The account-wide form: $Latest and/or $Default of every launch template in the region, as AWS documents it.
+    if (wanted.length === 0 || wanted.some((w) => w !== '$Latest' && w !== '$Default')) {
+      throw new ServiceError(
+        'MissingParameter',
+        'The request must contain the parameter LaunchTemplateId or LaunchTemplateName, unless only $Latest or $Default versions are requested.',
+      );
+    }
+    pairs = [];
+    for (const lt of regionState(call).launchTemplates) {
+      const seen = new Set<number>();
+      for (const w of wanted) {
+        const v = resolveLaunchTemplateVersion(lt, w);
+        if (v && !seen.has(v.versionNumber)) {
+          seen.add(v.versionNumber);
+          pairs.push([lt, v]);
+        }
+      }
+    }
+  } else {
+    const lt = findTemplate(call, p.get('LaunchTemplateId'), p.get('LaunchTemplateName'));
+    const minV = p.get('MinVersion');
+    const maxV = p.get('MaxVersion');
+    let versions = lt.versions;
+    if (wanted.length > 0) {
+      versions = wanted.map((w) => {
+        const v = resolveLaunchTemplateVersion(lt, w);
+        if (!v)
+          throw new ServiceError(
+            'InvalidLaunchTemplateId.VersionNotFound',
+            `Could not find launch template version ${w} for template ${lt.id}.`,
+          );
+        return v;
+      });
+    }
+    if (minV !== undefined) versions = versions.filter((v) => v.versionNumber >= Number(minV));
+    if (maxV !== undefined) versions = versions.filter((v) => v.versionNumber <= Number(maxV));
+    pairs = versions.map((v) => [lt, v]);
   }
-  if (minV !== undefined) versions = versions.filter((v) => v.versionNumber >= Number(minV));
-  if (maxV !== undefined) versions = versions.filter((v) => v.versionNumber <= Number(maxV));
   const start = decodeToken(p.get('NextToken'), 'DescribeLaunchTemplateVersions');
-  const page = versions.slice(start, start + max);
+  const page = pairs.slice(start, start + max);
   const next =
-    start + max < versions.length ? el('nextToken', encodeToken('DescribeLaunchTemplateVersions', start + max)) : '';
-  return list('launchTemplateVersionSet', page, (v) => templateVersionXml(lt, v)) + next;
+    start + max < pairs.length ? el('nextToken', encodeToken('DescribeLaunchTemplateVersions', start + max)) : '';
+  return list('launchTemplateVersionSet', page, ([lt, v]) => templateVersionXml(lt, v)) + next;
 }
 
 function createLaunchTemplateVersion(call: Call, p: QueryParams): string {

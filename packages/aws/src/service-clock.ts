@@ -1,7 +1,7 @@
-import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import type { EC2Client } from '@aws-sdk/client-ec2';
-
-const MIDDLEWARE = 'imdsv2ServiceClock';
+/** Any SDK v3 client: only its middleware stack is used. */
+interface WithMiddleware {
+  middlewareStack: unknown;
+}
 
 interface RawResponse {
   response?: { headers?: Record<string, string | undefined> };
@@ -38,21 +38,21 @@ export class ServiceClock {
   /**
    * Adds a middleware that reads the raw response's `Date` header, successful or not (a DryRun answer is an error).
    * It sits at the low end of the deserialize step, next to the HTTP handler, so it sees the response before errors
-   * are parsed. Re-attaching replaces the previous clock's middleware.
+   * are parsed. Attaching under a name already on the client replaces that clock's middleware.
    */
-  attach(client: EC2Client | CloudWatchClient): void {
-    const stack = client.middlewareStack as unknown as {
+  attach(client: WithMiddleware, name = 'imdsv2ServiceClock'): void {
+    const stack = client.middlewareStack as {
       remove(name: string): boolean;
       add(mw: unknown, opts: { step: string; name: string; priority: string }): void;
     };
-    stack.remove(MIDDLEWARE);
+    stack.remove(name);
     stack.add(
       (next: (a: unknown) => Promise<RawResponse>) => async (args: unknown) => {
         const out = await next(args);
         this.observe(out.response?.headers?.date ?? out.response?.headers?.Date);
         return out;
       },
-      { step: 'deserialize', name: MIDDLEWARE, priority: 'low' },
+      { step: 'deserialize', name, priority: 'low' },
     );
   }
 }
