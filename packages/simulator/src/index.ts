@@ -21,3 +21,9 @@ export type { SimClock } from './clock.js';
 export { bucketSpecs } from './throttle.js';
 export { defaultAccessKey } from './accounts.js';
 export { parseCron, cronFires, scheduleToCron } from './schedule.js';
+export {
+  probeCommandRunner,
+  probeScriptParameters,
+  simulatedProbeReport,
+  type ProbeRunnerOptions,
+} from './probe-runner.js';

@@ -8,6 +8,7 @@ import { type CounterSnapshot, Counters } from './counters.js';
 import { type FaultConfig, Faults } from './faults.js';
 import { Fleet, type MetadataOptionValues, type SimCaller, type SimInstance } from './fleet.js';
 import { type MetricSource, MetricsEngine } from './metrics.js';
+import { probeCommandRunner } from './probe-runner.js';
 import { loadScenario } from './scenario.js';
 import { handleRequest } from './server.js';
 import { autoScalingService } from './services/autoscaling.js';
@@ -66,7 +67,10 @@ export interface Simulator {
   stop(): Promise<void>;
 }
 
-/** The default SSM command runner: every command succeeds quickly with a generic line of output. */
+/**
+ * The fallback SSM command runner: every command succeeds quickly with a generic line of output. (The simulator's
+ * default runner answers the on-host probe with what the instance's callers imply and other commands with this.)
+ */
 export const genericCommandRunner: CommandRunner = ({ instance, commands }) => ({
   stdout: `simulated: ran ${commands.length} command(s) on ${instance.id}\n`,
   stderr: '',
@@ -87,7 +91,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     metrics,
     applyDelayMs: opts.applyDelayMs ?? 5000,
     emitZeroDatapoints: scenario.emitZeroDatapoints,
-    commandRunner: genericCommandRunner,
+    commandRunner: probeCommandRunner({ clock, fallback: genericCommandRunner }),
     issuedKeys: new Map(),
     services: {},
   };
