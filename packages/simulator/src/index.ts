@@ -27,3 +27,4 @@ export {
   simulatedProbeReport,
   type ProbeRunnerOptions,
 } from './probe-runner.js';
+export { LiveFleet, LiveInstance, type LiveCallerStats } from './live/index.js';
