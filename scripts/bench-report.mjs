@@ -12,7 +12,7 @@ const count = Number(process.argv[2] ?? 10_000);
 const require = createRequire(new URL('../packages/report/package.json', import.meta.url));
 const load = (name) => import(pathToFileURL(require.resolve(name)).href);
 const { chromium } = (await load('playwright-core')).default;
-const { generateFleet } = await load('@imdsv2-cutover/test-utils');
+const { chromiumArgs, chromiumPath, generateFleet } = await load('@imdsv2-cutover/test-utils');
 const { buildReportModel, renderReports } = await import('../packages/report/dist/index.js');
 
 const assessment = generateFleet({ count });
@@ -34,15 +34,8 @@ const file = path.join(outDir, `bench-${count}.html`);
 writeFileSync(file, html);
 
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
+  executablePath: chromiumPath() ?? '/usr/bin/chromium',
+  args: [...chromiumArgs],
 });
 const page = await browser.newPage();
 const start = performance.now();

@@ -7,3 +7,7 @@ export * from './redact.js';
 export * from './knowledge/index.js';
 export * from './diff/index.js';
 export * from './merge/index.js';
+export * from './planner/index.js';
+export * from './effective-settings.js';
+export * from './readiness.js';
+export * from './summary.js';

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { chromiumPath, describePrivileged, generateFleet } from '@imdsv2-cutover/test-utils';
+import { chromiumArgs, chromiumPath, describePrivileged, generateFleet } from '@imdsv2-cutover/test-utils';
 import { HOSTILE, demoFleet } from './__fixtures__/fleet.js';
 import { buildReportModel, renderHtml, summarizeJournal } from './index.js';
 
@@ -42,14 +42,7 @@ describePrivileged('the HTML report in headless Chromium', { chromium: true }, (
   beforeAll(async () => {
     browser = await chromium.launch({
       executablePath: chromiumPath(),
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
+      args: [...chromiumArgs],
     });
   }, 60_000);
   afterAll(async () => {

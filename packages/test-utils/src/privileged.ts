@@ -29,6 +29,19 @@ export function chromiumPath(): string | undefined {
   return candidates.find((p): p is string => p !== undefined && p !== '' && existsSync(p));
 }
 
+/**
+ * Arguments for headless Chromium on a machine with no network: without the background-networking flags Chromium
+ * keeps trying to reach Google's services, and a test that counts requests would see them.
+ */
+export const chromiumArgs: readonly string[] = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
 /** Lists, in words, what this machine lacks of `needs` (empty when it can run the test). */
 export function missing(needs: Needs): string[] {
   const out: string[] = [];

@@ -36,8 +36,15 @@ export const Wave = z
   .object({
     index: z.number().int().nonnegative(),
     name: z.string(),
-    kind: z.enum(['canary', 'rollout']),
+    /** canary: one member per group first; rollout: by environment; unknown: `unknown` instances, last (policy). */
+    kind: z.enum(['canary', 'rollout', 'unknown']),
+    /** The environment (as the policy spells it) of a rollout wave; absent for canary, unmatched and unknown waves. */
+    environment: z.string().optional(),
     soakSeconds: z.number().int().nonnegative(),
+    /** Sum of the soak times of the waves before this one: the earliest start relative to the first wave. */
+    startOffsetSeconds: z.number().int().nonnegative(),
+    /** Earliest start, when the plan was made with a start date. */
+    notBefore: IsoDateTime.optional(),
     guard: z
       .object({ maxRejectedCalls: z.number().int().nonnegative(), rollback: z.enum(['instance', 'wave']) })
       .strict(),
@@ -52,6 +59,8 @@ export const HeldInstance = z
     accountId: AccountId,
     region: Region,
     name: z.string().optional(),
+    group: z.string().optional(),
+    environment: z.string().optional(),
     owner: z.string().optional(),
     status: ReadinessStatus,
     reasons: z.array(Reason).min(1),
@@ -75,9 +84,28 @@ export const LockInStep = z
     irreversible: z.boolean(),
     /** The ASGs this step stops launching IMDSv1 instances. */
     affects: z.array(z.string()).default([]),
+    notes: z.array(z.string()).default([]),
   })
   .strict();
 export type LockInStep = z.infer<typeof LockInStep>;
+
+/** Lock-in work the tool cannot do in place: a person must do it (the reason says what). enforce never acts on it. */
+export const ManualLockIn = z
+  .object({
+    kind: z.enum([
+      'asg-launch-configuration',
+      'asg-pinned-version',
+      'account-defaults-managed',
+      'account-defaults-unread',
+    ]),
+    accountId: AccountId,
+    region: Region,
+    /** ASG name; absent for account defaults. */
+    resourceId: z.string().optional(),
+    reason: z.string(),
+  })
+  .strict();
+export type ManualLockIn = z.infer<typeof ManualLockIn>;
 
 export const Plan = z
   .object({
@@ -86,11 +114,16 @@ export const Plan = z
     assessment: z.object({ id: z.string(), createdAt: IsoDateTime, sha256: Sha256Hex }).strict(),
     policy: Policy,
     policySha256: Sha256Hex,
+    /** The start date the schedule was computed from (`--start-date`); null when none was given. */
+    startDate: IsoDateTime.nullable(),
     waves: z.array(Wave),
     held: z.array(HeldInstance),
     lockIn: z.array(LockInStep),
+    manualLockIn: z.array(ManualLockIn),
     /** A service control policy that keeps IMDSv1 from coming back (JSON policy document). */
     scp: z.record(z.string(), z.unknown()).nullable(),
+    /** Things the reader of the plan must know (incomplete assessment, canary larger than asked...). */
+    notes: z.array(z.string()),
     /** sha256 of the canonical JSON (RFC 8785) of every other field. enforce refuses a plan whose content changed. */
     contentHash: Sha256Hex,
   })

@@ -41,13 +41,13 @@ export const Policy = z
     canary: z
       .object({
         enabled: z.boolean().default(true),
-        /** Canary size as a count... */
+        /** Canary size as a count (when neither count nor percent is given: one member per group, or one instance)... */
         count: z.number().int().positive().optional(),
         /** ...or as a share of the ready instances (0 < p <= 100). */
         percent: z.number().gt(0).max(100).optional(),
         /** Put one member of every group in the canary wave, so every group is exercised early. */
         onePerGroup: z.boolean().default(true),
-        /** Canaries come from these environments first (e.g. dev); empty means any. */
+        /** Canaries come from these environments first (e.g. dev); empty means any (earlier `waves.order` first). */
         preferEnvironments: z.array(z.string()).default([]),
         soak: Duration.default('24h'),
       })
@@ -109,6 +109,18 @@ export const Policy = z
         /** Set ImdsSupport=v2.0 on AMIs in use. Irreversible: off unless asked. */
         amiImdsSupport: z.boolean().default(false),
         scp: z.boolean().default(true),
+        /**
+         * The role allowed to set HttpTokens to optional despite the SCP (enforce's rollback runs as it). A pattern
+         * matched with ArnNotLike against aws:PrincipalARN.
+         */
+        scpAdminPrincipalArn: z.string().min(1).default('arn:aws:iam::*:role/imdsv2-cutover-admin'),
+        /** Also deny launches whose hop limit is above this (ec2:MetadataHttpPutResponseHopLimit). */
+        scpMaxHopLimit: HopLimit.optional(),
+        /**
+         * Also deny every API call signed with credentials fetched over IMDSv1 (ec2:RoleDelivery < 2.0). Breaks
+         * whatever still uses IMDSv1 credentials: enable only after the last wave.
+         */
+        scpDenyImdsV1Credentials: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

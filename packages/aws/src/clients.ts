@@ -1,0 +1,237 @@
+import http from 'node:http';
+import https from 'node:https';
+import { createRequire } from 'node:module';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type {
+  AwsCredentialIdentity,
+  AwsCredentialIdentityProvider,
+  InitializeMiddleware,
+  MiddlewareStack,
+} from '@smithy/types';
+
+const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/** The clients the tool uses, by the IAM service prefix of their actions. */
+const clientClasses = {
+  ec2: EC2Client,
+  cloudwatch: CloudWatchClient,
+  ssm: SSMClient,
+  autoscaling: AutoScalingClient,
+  sts: STSClient,
+  organizations: OrganizationsClient,
+} as const;
+export type AwsService = keyof typeof clientClasses;
+type ClientOf<S extends AwsService> = InstanceType<(typeof clientClasses)[S]>;
+
+export interface AwsClientsConfig {
+  /** Named profile of the shared config files; the SDK's default credential chain when absent. */
+  profile?: string;
+  /** Region of global calls (STS, Organizations) and the default region. */
+  region: string;
+  /** Send every call here (the simulator, a proxy). */
+  endpointUrl?: string;
+  /** Base credentials; replaces the default chain (tests, library users). */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** SDK attempts per call, adaptive retry. Default 8: a throttled region should finish, only slower. */
+  maxAttempts?: number;
+  /** Expected parallel calls per endpoint: sizes the keep-alive socket pool. Default 16. */
+  concurrency?: number;
+  /** Version named in the user agent; defaults to this package's version. */
+  toolVersion?: string;
+}
+
+/** Where a client points: an account (undefined = the base credentials' account) and a region. */
+export interface ClientScope {
+  accountId?: string;
+  region: string;
+}
+
+/** One command sent, as an IAM action (`ec2:DescribeInstances`), with where it went. */
+export interface SentCommand {
+  action: string;
+  accountId: string | undefined;
+  region: string;
+}
+
+/**
+ * Lists every command the clients sent, so that tests can check call counts and the IAM actions each phase needs.
+ * Only counts are kept per action, plus the distinct actions per account and region.
+ */
+export class CommandLog {
+  private readonly counts = new Map<string, number>();
+  record(c: SentCommand): void {
+    this.counts.set(c.action, (this.counts.get(c.action) ?? 0) + 1);
+  }
+  /** Calls per IAM action, sorted by action. */
+  snapshot(): Record<string, number> {
+    return Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
+  }
+  reset(): void {
+    this.counts.clear();
+  }
+}
+
+/**
+ * Credentials from STS AssumeRole, cached until five minutes before they expire. The STS call goes through this
+ * factory's own STS client so it honours the endpoint, retries and the command log.
+ */
+function assumeRoleProvider(sts: STSClient, roleArn: string, sessionName: string): AwsCredentialIdentityProvider {
+  let cached: AwsCredentialIdentity | undefined;
+  let pending: Promise<AwsCredentialIdentity> | undefined;
+  return async () => {
+    if (cached && (cached.expiration === undefined || cached.expiration.getTime() - Date.now() > 300_000))
+      return cached;
+    pending ??= (async () => {
+      try {
+        const out = await sts.send(
+          new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: 3600 }),
+        );
+        const c = out.Credentials;
+        if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
+        cached = {
+          accessKeyId: c.AccessKeyId,
+          secretAccessKey: c.SecretAccessKey,
+          sessionToken: c.SessionToken,
+          expiration: c.Expiration,
+        };
+        return cached;
+      } finally {
+        pending = undefined;
+      }
+    })();
+    return pending;
+  };
+}
+
+/**
+ * The one place AWS clients are made. Clients are created on first use and cached per (account, region, service); they
+ * share one keep-alive connection pool sized to the concurrency, adaptive retry, the tool's user agent and, with
+ * `endpointUrl`, one endpoint. Accounts other than the base one are reached through `useRole(accountId, roleName)`.
+ * Assess, probe and enforce all ask this factory for `ec2({ accountId, region })` and so on.
+ */
+export class AwsClients {
+  readonly config: Readonly<AwsClientsConfig>;
+  readonly log = new CommandLog();
+  private readonly handler: NodeHttpHandler;
+  private readonly agents: { http: http.Agent; https: https.Agent };
+  private readonly base: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  private readonly accountCredentials = new Map<string, AwsCredentialIdentityProvider>();
+  private readonly cache = new Map<string, unknown>();
+
+  constructor(config: AwsClientsConfig) {
+    this.config = config;
+    const maxSockets = Math.max(4, config.concurrency ?? 16);
+    this.agents = {
+      http: new http.Agent({ keepAlive: true, maxSockets }),
+      https: new https.Agent({ keepAlive: true, maxSockets }),
+    };
+    this.handler = new NodeHttpHandler({ httpAgent: this.agents.http, httpsAgent: this.agents.https });
+    this.base =
+      config.credentials ?? fromNodeProviderChain(config.profile === undefined ? {} : { profile: config.profile });
+  }
+
+  /**
+   * Makes `accountId` reachable by assuming `arn:aws:iam::<accountId>:role/<roleName>` with the base credentials.
+   * Returns the credentials provider; awaiting it performs the AssumeRole, which is how callers find out early that a
+   * role cannot be assumed.
+   */
+  useRole(accountId: string, roleName: string): AwsCredentialIdentityProvider {
+    let provider = this.accountCredentials.get(accountId);
+    if (!provider) {
+      const arn = `arn:aws:iam::${accountId}:role/${roleName}`;
+      provider = assumeRoleProvider(this.sts({ region: this.config.region }), arn, 'imdsv2-cutover');
+      this.accountCredentials.set(accountId, provider);
+    }
+    return provider;
+  }
+
+  /** The account of the base credentials (STS GetCallerIdentity). */
+  async callerAccount(): Promise<string> {
+    const out = await this.sts({ region: this.config.region }).send(new GetCallerIdentityCommand({}));
+    if (!out.Account) throw new Error('GetCallerIdentity returned no account');
+    return out.Account;
+  }
+
+  /**
+   * The service's current time: local time corrected by the clock offset the SDK learnt from the `Date` header of the
+   * last STS response (call `callerAccount()` first). Metric windows are set on this clock, so a skewed local clock,
+   * or a simulator running on simulated time, still gets the window it asked for.
+   */
+  serviceNow(): Date {
+    const offset = (this.sts({ region: this.config.region }).config as { systemClockOffset?: number })
+      .systemClockOffset;
+    return new Date(Date.now() + (offset ?? 0));
+  }
+
+  ec2(scope: ClientScope): EC2Client {
+    return this.client('ec2', scope);
+  }
+  cloudwatch(scope: ClientScope): CloudWatchClient {
+    return this.client('cloudwatch', scope);
+  }
+  ssm(scope: ClientScope): SSMClient {
+    return this.client('ssm', scope);
+  }
+  autoScaling(scope: ClientScope): AutoScalingClient {
+    return this.client('autoscaling', scope);
+  }
+  sts(scope: ClientScope): STSClient {
+    return this.client('sts', scope);
+  }
+  /** Organizations is global: its client lives in the configured region. */
+  organizations(scope: Omit<ClientScope, 'region'> = {}): OrganizationsClient {
+    return this.client('organizations', { ...scope, region: this.config.region });
+  }
+
+  /** Closes the pooled connections; clients must not be used afterwards. */
+  destroy(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+    this.cache.clear();
+  }
+
+  private client<S extends AwsService>(service: S, scope: ClientScope): ClientOf<S> {
+    const key = `${scope.accountId ?? ''}/${scope.region}/${service}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit as ClientOf<S>;
+    let credentials = this.base;
+    if (scope.accountId !== undefined) {
+      const assumed = this.accountCredentials.get(scope.accountId);
+      if (assumed) credentials = assumed;
+    }
+    const Ctor = clientClasses[service] as unknown as new (config: object) => ClientOf<S>;
+    const client = new Ctor({
+      region: scope.region,
+      credentials,
+      endpoint: this.config.endpointUrl,
+      retryMode: 'adaptive',
+      maxAttempts: this.config.maxAttempts ?? 8,
+      customUserAgent: `imdsv2-cutover/${this.config.toolVersion ?? pkg.version}`,
+      requestHandler: this.handler,
+    });
+    const log = this.log;
+    const record: InitializeMiddleware<object, object> = (next, context) => (args) => {
+      const operation = String(context.commandName ?? 'Unknown').replace(/Command$/, '');
+      log.record({ action: `${service}:${operation}`, accountId: scope.accountId, region: scope.region });
+      return next(args);
+    };
+    (client.middlewareStack as MiddlewareStack<object, object>).add(record, {
+      step: 'initialize',
+      name: 'imdsv2CommandLog',
+    });
+    this.cache.set(key, client);
+    return client;
+  }
+}
+
+/** Creates the client factory for one run. */
+export function createAwsClients(config: AwsClientsConfig): AwsClients {
+  return new AwsClients(config);
+}

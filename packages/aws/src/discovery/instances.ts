@@ -1,0 +1,103 @@
+import type { EC2Client, Instance as Ec2Instance } from '@aws-sdk/client-ec2';
+import { paginateDescribeInstances } from '@aws-sdk/client-ec2';
+import type { Instance, MetadataOptions } from '@imdsv2-cutover/core';
+
+/** An instance as discovery found it: everything but metric evidence, probe result and readiness. */
+export type DiscoveredInstance = Omit<Instance, 'metrics' | 'probe' | 'readiness' | 'containerHost'> & {
+  /** When the instance stopped, parsed from StateTransitionReason (stopped instances only). */
+  stoppedAt?: string;
+};
+
+/** DescribeInstances allows 5..1000; the maximum keeps the call count at ceil(instances / 1000). */
+export const DESCRIBE_INSTANCES_PAGE = 1000;
+
+const states = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] as const;
+
+function tagMap(tags: { Key?: string; Value?: string }[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of tags ?? []) if (t.Key !== undefined) out[t.Key] = t.Value ?? '';
+  return out;
+}
+
+/** `User initiated (2024-05-01 10:00:00 GMT)` → ISO time; undefined when the reason carries no time. */
+export function parseTransitionTime(reason: string | undefined): string | undefined {
+  const m = /\((\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) GMT\)/.exec(reason ?? '');
+  return m ? new Date(`${m[1]}T${m[2]}Z`).toISOString() : undefined;
+}
+
+function metadataOptions(i: Ec2Instance): MetadataOptions {
+  const o = i.MetadataOptions ?? {};
+  return {
+    state: o.State === 'pending' ? 'pending' : 'applied',
+    httpTokens: o.HttpTokens === 'required' ? 'required' : 'optional',
+    httpPutResponseHopLimit: o.HttpPutResponseHopLimit ?? 1,
+    httpEndpoint: o.HttpEndpoint === 'disabled' ? 'disabled' : 'enabled',
+    httpProtocolIpv6: o.HttpProtocolIpv6 === 'enabled' ? 'enabled' : 'disabled',
+    instanceMetadataTags: o.InstanceMetadataTags === 'enabled' ? 'enabled' : 'disabled',
+  };
+}
+
+/** Maps one EC2 instance; undefined for states the assessment does not hold (terminated). */
+export function toDiscoveredInstance(
+  i: Ec2Instance,
+  accountId: string,
+  region: string,
+): DiscoveredInstance | undefined {
+  const state = i.State?.Name;
+  if (!i.InstanceId || !states.includes(state as (typeof states)[number])) return undefined;
+  const tags = tagMap(i.Tags);
+  const ltId = tags['aws:ec2launchtemplate:id'];
+  const stoppedAt = state === 'stopped' ? parseTransitionTime(i.StateTransitionReason) : undefined;
+  return {
+    instanceId: i.InstanceId,
+    accountId,
+    region,
+    ...(i.Placement?.AvailabilityZone ? { availabilityZone: i.Placement.AvailabilityZone } : {}),
+    ...(tags.Name !== undefined ? { name: tags.Name } : {}),
+    tags,
+    state: state as (typeof states)[number],
+    launchTime: (i.LaunchTime ?? new Date(0)).toISOString(),
+    platform: String(i.Platform ?? '').toLowerCase() === 'windows' ? 'windows' : 'linux',
+    ...(i.PlatformDetails ? { platformDetails: i.PlatformDetails } : {}),
+    ...(i.InstanceType ? { instanceType: i.InstanceType } : {}),
+    ...(i.ImageId ? { imageId: i.ImageId } : {}),
+    metadataOptions: metadataOptions(i),
+    ...(tags['aws:autoscaling:groupName'] ? { autoScalingGroup: tags['aws:autoscaling:groupName'] } : {}),
+    ...(ltId
+      ? {
+          launchTemplate: {
+            launchTemplateId: ltId,
+            ...(tags['aws:ec2launchtemplate:version'] ? { version: tags['aws:ec2launchtemplate:version'] } : {}),
+          },
+        }
+      : {}),
+    ssm: null,
+    ...(stoppedAt ? { stoppedAt } : {}),
+  };
+}
+
+/**
+ * Every instance of a region in every state but terminated, 1000 per DescribeInstances page. `onPage` reports progress.
+ */
+export async function discoverInstances(
+  ec2: EC2Client,
+  accountId: string,
+  region: string,
+  onPage: (found: number) => void = () => undefined,
+): Promise<DiscoveredInstance[]> {
+  const out: DiscoveredInstance[] = [];
+  const pages = paginateDescribeInstances(
+    { client: ec2, pageSize: DESCRIBE_INSTANCES_PAGE },
+    { Filters: [{ Name: 'instance-state-name', Values: [...states] }] },
+  );
+  for await (const page of pages) {
+    for (const r of page.Reservations ?? []) {
+      for (const i of r.Instances ?? []) {
+        const d = toDiscoveredInstance(i, accountId, region);
+        if (d) out.push(d);
+      }
+    }
+    onPage(out.length);
+  }
+  return out;
+}

@@ -1,0 +1,64 @@
+import {
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  EC2Client,
+  type LaunchTemplateVersion,
+} from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { discoverTemplateVersions, templateVersion } from './launch-config.js';
+
+const ec2Mock = mockClient(EC2Client);
+const ec2 = new EC2Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+afterEach(() => ec2Mock.reset());
+
+const v = (id: string, n: number, isDefault: boolean, tokens?: 'required'): LaunchTemplateVersion => ({
+  LaunchTemplateId: id,
+  LaunchTemplateName: `name-${id}`,
+  VersionNumber: n,
+  DefaultVersion: isDefault,
+  LaunchTemplateData: { ImageId: 'ami-1', ...(tokens ? { MetadataOptions: { HttpTokens: tokens } } : {}) },
+});
+
+describe('discoverTemplateVersions', () => {
+  it('reads $Default and $Latest of every template with the account-wide form, following pages', async () => {
+    ec2Mock
+      .on(DescribeLaunchTemplateVersionsCommand)
+      .resolvesOnce({ LaunchTemplateVersions: [v('lt-a', 1, true), v('lt-a', 3, false, 'required')], NextToken: 't' })
+      .resolvesOnce({ LaunchTemplateVersions: [v('lt-b', 2, true)] });
+    const t = await discoverTemplateVersions(ec2);
+    const calls = ec2Mock.commandCalls(DescribeLaunchTemplateVersionsCommand);
+    // The SDK paginator reuses one input object, so only the last state of it can be checked.
+    expect(calls).toHaveLength(2);
+    expect(calls[1]!.args[0].input).toMatchObject({
+      Versions: ['$Default', '$Latest'],
+      MaxResults: 200,
+      NextToken: 't',
+    });
+    expect(calls[1]!.args[0].input.LaunchTemplateId).toBeUndefined();
+    const a = t.get('lt-a')!;
+    expect([a.defaultVersion.versionNumber, a.latestVersion.versionNumber]).toEqual([1, 3]);
+    expect(templateVersion(a, '$Latest')!.options).toEqual({ httpTokens: 'required' });
+    expect(templateVersion(a, undefined)!.options).toEqual({});
+    expect(t.get('lt-b')!.latestVersion.versionNumber).toBe(2);
+  });
+
+  it('falls back to one call per template when the account-wide form is refused', async () => {
+    ec2Mock
+      .on(DescribeLaunchTemplateVersionsCommand, { Versions: ['$Default', '$Latest'], MaxResults: 200 })
+      .rejects(Object.assign(new Error('need an id'), { name: 'MissingParameter' }))
+      .on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: 'lt-a' })
+      .resolves({ LaunchTemplateVersions: [v('lt-a', 1, true)] });
+    ec2Mock.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [{ LaunchTemplateId: 'lt-a' }] });
+    const t = await discoverTemplateVersions(ec2);
+    expect([...t.keys()]).toEqual(['lt-a']);
+    expect(ec2Mock.commandCalls(DescribeLaunchTemplateVersionsCommand)).toHaveLength(2);
+  });
+
+  it('other errors are not swallowed', async () => {
+    ec2Mock
+      .on(DescribeLaunchTemplateVersionsCommand)
+      .rejects(Object.assign(new Error('no'), { name: 'UnauthorizedOperation' }));
+    await expect(discoverTemplateVersions(ec2)).rejects.toThrow('no');
+  });
+});

@@ -1,0 +1,202 @@
+import path from 'node:path';
+import { assess, createAwsClients } from '@imdsv2-cutover/aws';
+import type { AssessmentSummary } from '@imdsv2-cutover/core';
+import { CutoverError, assessmentKind, cell, summarize, validateDocument } from '@imdsv2-cutover/core';
+import { Flags } from '@oclif/core';
+import ansis from 'ansis';
+import Table from 'cli-table3';
+import { BaseCommand } from '../base-command.js';
+import { writeJsonAtomic } from '../lib/files.js';
+import { awsFlags } from '../lib/flags.js';
+
+export interface AssessResult {
+  assessmentPath: string;
+  assessmentId: string;
+  complete: boolean;
+  summary: AssessmentSummary;
+}
+
+function list(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+function accountIds(flag: string, value: string | undefined): string[] | undefined {
+  const ids = list(value);
+  for (const id of ids ?? []) {
+    if (!/^\d{12}$/.test(id)) {
+      throw new CutoverError('BAD_USAGE', `--${flag}: "${cell(id)}" is not a 12-digit AWS account id`, {
+        suggestions: [`Pass account ids separated by commas, e.g. --${flag} 111111111111,222222222222`],
+      });
+    }
+  }
+  return ids;
+}
+
+/** `14d`, `36h` or a plain number of days → days. */
+export function parseLookback(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)([dh]?)$/.exec(value.trim());
+  const days = m ? Number(m[1]) / (m[2] === 'h' ? 24 : 1) : Number.NaN;
+  if (!(days > 0 && days <= 455)) {
+    throw new CutoverError('BAD_USAGE', `--lookback: "${cell(value)}" is not a duration between 1h and 455d`, {
+      suggestions: ['Use days or hours, e.g. --lookback 14d or --lookback 36h (CloudWatch keeps data 455 days).'],
+    });
+  }
+  return days;
+}
+
+export default class Assess extends BaseCommand<typeof Assess> {
+  static override description =
+    'Discover the fleet, measure IMDSv1 calls (CloudWatch MetadataNoToken) and classify every instance: writes assessment.json and prints a summary per account and region.';
+
+  static override examples = [
+    '<%= config.bin %> assess --regions us-east-1,eu-west-1',
+    '<%= config.bin %> assess --all-regions --lookback 30d --out ./cutover',
+    '<%= config.bin %> assess --org --role-name OrganizationAccountAccessRole --all-regions --exclude-accounts 123456789012',
+    '<%= config.bin %> assess --accounts 111111111111,222222222222 --role-name ImdsAudit --regions us-east-1 --strict',
+    '<%= config.bin %> assess --endpoint-url http://127.0.0.1:4566 --all-regions --json',
+  ];
+
+  static override flags = {
+    ...awsFlags,
+    accounts: Flags.string({ description: 'Assess these accounts (comma-separated ids), through --role-name.' }),
+    'all-regions': Flags.boolean({
+      description: 'Assess every region enabled in each account (DescribeRegions).',
+      exclusive: ['regions'],
+    }),
+    concurrency: Flags.integer({
+      description: 'Regions assessed at once, across accounts.',
+      default: 8,
+      min: 1,
+      max: 64,
+    }),
+    'exclude-accounts': Flags.string({ description: 'Leave these accounts out (comma-separated ids).' }),
+    lookback: Flags.string({ description: 'How far back to look for IMDSv1 calls (e.g. 14d, 36h).', default: '14d' }),
+    'min-observation': Flags.integer({
+      description: 'Days of metric data with zero IMDSv1 calls needed before an instance counts as ready.',
+      default: 7,
+      min: 0,
+    }),
+    org: Flags.boolean({
+      description: 'Assess every active account of the AWS Organization, through --role-name.',
+      exclusive: ['accounts'],
+    }),
+    out: Flags.directory({ description: 'Directory to write assessment.json into.', default: '.' }),
+    regions: Flags.string({ description: 'Regions to assess (comma-separated). Default: --region.' }),
+    report: Flags.boolean({ description: 'Also write the HTML/Markdown/CSV report.', allowNo: true, default: true }),
+    'role-name': Flags.string({ description: 'Role to assume in each account of --accounts or --org.' }),
+    strict: Flags.boolean({ description: 'Exit 1 when any account or region could not be assessed.' }),
+  };
+
+  public async run(): Promise<AssessResult> {
+    const f = this.flags;
+    const accounts = accountIds('accounts', f.accounts);
+    const excludeAccounts = accountIds('exclude-accounts', f['exclude-accounts']);
+    if ((accounts || f.org) && !f['role-name']) {
+      throw new CutoverError('BAD_USAGE', '--accounts and --org need --role-name: the role to assume in each account', {
+        suggestions: ['Add --role-name OrganizationAccountAccessRole (or your audit role).'],
+      });
+    }
+    const regions = list(f.regions);
+    const region = f.region ?? regions?.[0];
+    if (!region) {
+      throw new CutoverError('BAD_USAGE', 'No region: pass --region or --regions, or set AWS_REGION', {
+        suggestions: ['imdsv2 assess --regions us-east-1'],
+      });
+    }
+    const lookbackDays = parseLookback(f.lookback);
+    const clients = createAwsClients({
+      region,
+      ...(f.profile ? { profile: f.profile } : {}),
+      ...(f['endpoint-url'] ? { endpointUrl: f['endpoint-url'] } : {}),
+      concurrency: f.concurrency * 4,
+      toolVersion: this.config.version,
+    });
+    let assessment;
+    try {
+      assessment = await assess({
+        clients,
+        ...(regions ? { regions } : {}),
+        allRegions: f['all-regions'],
+        ...(accounts ? { accounts } : {}),
+        organization: f.org,
+        ...(f['role-name'] ? { roleName: f['role-name'] } : {}),
+        ...(excludeAccounts ? { excludeAccounts } : {}),
+        lookbackDays,
+        minObservationDays: f['min-observation'],
+        concurrency: f.concurrency,
+        reporter: this.reporter,
+        tool: { name: 'imdsv2-cutover', version: this.config.version },
+      });
+    } finally {
+      clients.destroy();
+    }
+
+    const file = path.join(f.out, 'assessment.json');
+    // Validate before writing: a file this tool writes is one every other command can read.
+    await writeJsonAtomic(file, validateDocument(assessmentKind, assessment, file));
+    // INTEGRATION POINT (report): when @imdsv2-cutover/report exports its renderer, call it here unless
+    // `--no-report` (f.report === false), writing report.html/report.md/instances.csv next to assessment.json.
+
+    const summary = summarize(assessment);
+    if (!this.jsonEnabled()) this.render(summary, file);
+    if (f.strict && !summary.complete) {
+      throw new CutoverError(
+        'INCOMPLETE',
+        `The assessment is incomplete (${failureText(summary)}) and --strict is set`,
+        {
+          exitCode: 1,
+          suggestions: ['See the failed accounts and regions above; fix access or leave them out, then run again.'],
+          details: { assessmentPath: file },
+        },
+      );
+    }
+    return { assessmentPath: file, assessmentId: assessment.id, complete: summary.complete, summary };
+  }
+
+  private render(s: AssessmentSummary, file: string): void {
+    const head = ['account', 'region', 'status', 'instances', 'enforced', 'ready', 'blocked', 'unknown', 'disabled'];
+    const table = new Table({ head, style: { head: [], border: [] } });
+    for (const r of s.scopes) {
+      table.push([
+        r.accountId,
+        r.region,
+        r.status === 'ok' ? 'ok' : ansis.red(r.status),
+        r.instances,
+        r.enforced,
+        r.ready,
+        r.blocked,
+        r.unknown,
+        r['imds-disabled'],
+      ]);
+    }
+    const t = s.totals;
+    table.push(['total', '', '', t.instances, t.enforced, t.ready, t.blocked, t.unknown, t['imds-disabled']]);
+    this.log(table.toString());
+    const l = s.launchingImdsV1;
+    if (l.autoScalingGroups + l.launchTemplates > 0) {
+      this.log(
+        ansis.yellow(
+          `${l.autoScalingGroups} Auto Scaling group(s) and ${l.launchTemplates} launch template(s) still launch IMDSv1 instances.`,
+        ),
+      );
+    }
+    if (!s.complete) {
+      this.log(ansis.bold.red(`INCOMPLETE ASSESSMENT: ${failureText(s)}. Counts above miss what could not be read:`));
+      for (const a of s.failedAccounts) {
+        this.log(ansis.red(`  account ${a.accountId}: ${cell(a.error?.code)} ${cell(a.error?.message, 200)}`));
+      }
+      for (const r of s.failedRegions) {
+        this.log(ansis.red(`  ${r.accountId} ${r.region}: ${cell(r.error?.code)} ${cell(r.error?.message, 200)}`));
+      }
+    }
+    this.log(`Wrote ${file}`);
+  }
+}
+
+function failureText(s: AssessmentSummary): string {
+  return `${s.failedAccounts.length} account(s) and ${s.failedRegions.length} region(s) failed or are partial`;
+}

@@ -1,0 +1,95 @@
+import type { Instance, Reason } from '../schemas/assessment.js';
+import type { HeldInstance, PlanEntry } from '../schemas/plan.js';
+import type { Policy } from '../schemas/policy.js';
+import { instanceTarget } from './targets.js';
+
+/** An instance that may enter a wave, with what the wave builder sorts and caps on. */
+export interface Candidate {
+  instance: Instance;
+  /** Group key (see `groupOf`). */
+  group: string;
+  /** Position of the environment in `waves.order`; `waves.order.length` when unmatched or untagged. */
+  envRank: number;
+  /** `accountId/region`: waves spread over these. */
+  bucket: string;
+  /** The environment as the policy spells it, or the tag value when unmatched. */
+  environment: string | undefined;
+  owner: string | undefined;
+}
+
+/** Group key for canaries and caps: `asg:<account>/<region>/<name>`, `app:<value>`, or `ungrouped`. */
+export function groupOf(instance: Instance, policy: Policy): string {
+  for (const by of policy.groupBy) {
+    if (by === 'autoScalingGroup' && instance.autoScalingGroup !== undefined && instance.autoScalingGroup !== '') {
+      return `asg:${instance.accountId}/${instance.region}/${instance.autoScalingGroup}`;
+    }
+    if (by === 'application') {
+      const app = instance.tags[policy.tags.application];
+      if (app !== undefined && app !== '') return `app:${app}`;
+    }
+  }
+  return 'ungrouped';
+}
+
+/** Looks an environment tag value up in `waves.order`, case-insensitively. */
+export function environmentIndex(policy: Policy): (value: string | undefined) => number {
+  const index = new Map<string, number>();
+  policy.waves.order.forEach((env, i) => {
+    const key = env.toLowerCase();
+    if (!index.has(key)) index.set(key, i);
+  });
+  return (value) =>
+    value === undefined ? policy.waves.order.length : (index.get(value.toLowerCase()) ?? policy.waves.order.length);
+}
+
+/**
+ * Largest number of members of `group` in one wave: `maxGroupShare` of the group's size, rounded down, but at least one
+ * (a group with one member still fits somewhere). The size counts every instance of the group in the assessment, held
+ * and enforced ones too, because the blast radius is a share of what is running.
+ */
+export function groupCap(groupSize: number, policy: Policy): number {
+  return Math.max(1, Math.floor(policy.waves.maxGroupShare * groupSize));
+}
+
+/** Orders by account, region, instance id: the order entries have within a wave and held instances have in the plan. */
+export function byLocation(a: Instance, b: Instance): number {
+  return cmp(a.accountId, b.accountId) || cmp(a.region, b.region) || cmp(a.instanceId, b.instanceId);
+}
+
+/** Plain code-unit comparison: the same order on every machine and locale. */
+export function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** What wave entries and held instances share: where the instance is and who owns it (absent fields left out). */
+function identity(c: Candidate) {
+  const i = c.instance;
+  return {
+    instanceId: i.instanceId,
+    accountId: i.accountId,
+    region: i.region,
+    ...(i.name !== undefined ? { name: i.name } : {}),
+    group: c.group,
+    ...(c.environment !== undefined ? { environment: c.environment } : {}),
+    ...(c.owner !== undefined ? { owner: c.owner } : {}),
+  };
+}
+
+export function toEntry(c: Candidate, policy: Policy, extraNotes: string[] = []): PlanEntry {
+  const { target, notes } = instanceTarget(c.instance, policy);
+  return {
+    ...identity(c),
+    planned: { ...c.instance.metadataOptions },
+    target,
+    notes: [...extraNotes, ...notes],
+  };
+}
+
+export function toHeld(c: Candidate, status: HeldInstance['status'], reasons: Reason[]): HeldInstance {
+  const none: Reason = {
+    code: 'no-reason-recorded',
+    severity: 'info',
+    message: `Readiness ${status}; the assessment gave no reason.`,
+  };
+  return { ...identity(c), status, reasons: reasons.length > 0 ? reasons : [none] };
+}

@@ -1,0 +1,251 @@
+import type { Assessment, AutoScalingGroup, LaunchTemplate } from '../schemas/assessment.js';
+import type { LockInStep, ManualLockIn } from '../schemas/plan.js';
+import type { Policy } from '../schemas/policy.js';
+import { cmp } from './candidates.js';
+import { runsContainers, targetHopLimit } from './targets.js';
+
+export interface LockIn {
+  steps: LockInStep[];
+  manual: ManualLockIn[];
+}
+
+const where = (x: { accountId: string; region: string }) => `${x.accountId}/${x.region}`;
+
+/**
+ * The steps that stop IMDSv1 from coming back once the fleet is converted: a new default version for every launch
+ * template that still launches IMDSv1, the account defaults per region, and (only when the policy opts in, because it
+ * cannot be undone) the AMI flag. Each step records the previous values rollback restores. What cannot be fixed in place
+ * (launch configurations, pinned template versions, defaults managed by a declarative policy) is listed as manual work.
+ */
+export function deriveLockIn(assessment: Assessment, policy: Policy): LockIn {
+  const steps: LockInStep[] = [];
+  const manual: ManualLockIn[] = [];
+  if (policy.lockIn.launchTemplates) templateSteps(assessment, policy, steps, manual);
+  if (policy.lockIn.accountDefaults) accountDefaultSteps(assessment, policy, steps, manual);
+  if (policy.lockIn.amiImdsSupport) amiSteps(assessment, steps);
+  steps.sort((a, b) => cmp(a.id, b.id));
+  manual.sort(
+    (a, b) =>
+      cmp(a.accountId, b.accountId) ||
+      cmp(a.region, b.region) ||
+      cmp(a.kind, b.kind) ||
+      cmp(a.resourceId ?? '', b.resourceId ?? ''),
+  );
+  return { steps, manual };
+}
+
+function templateSteps(assessment: Assessment, policy: Policy, steps: LockInStep[], manual: ManualLockIn[]): void {
+  const templates = new Map<string, LaunchTemplate>();
+  for (const lt of assessment.launchTemplates) templates.set(`${where(lt)}/${lt.launchTemplateId}`, lt);
+  const asgsByTemplate = new Map<string, AutoScalingGroup[]>();
+  for (const asg of assessment.autoScalingGroups) {
+    if (!asg.launchTemplate) continue;
+    const key = `${where(asg)}/${asg.launchTemplate.launchTemplateId}`;
+    const list = asgsByTemplate.get(key);
+    if (list) list.push(asg);
+    else asgsByTemplate.set(key, [asg]);
+  }
+  // Templates whose launches run containers: the new version gets the container hop limit.
+  const containerTemplates = new Set<string>();
+  const containerAsgs = new Set<string>();
+  for (const i of assessment.instances) {
+    if (!runsContainers(i)) continue;
+    if (i.launchTemplate) containerTemplates.add(`${where(i)}/${i.launchTemplate.launchTemplateId}`);
+    if (i.autoScalingGroup) containerAsgs.add(`${where(i)}/${i.autoScalingGroup}`);
+  }
+
+  for (const [key, lt] of templates) {
+    if (!lt.launchesImdsV1) continue;
+    const asgs = (asgsByTemplate.get(key) ?? []).sort((a, b) => cmp(a.name, b.name));
+    const containers = containerTemplates.has(key) || asgs.some((a) => containerAsgs.has(`${where(a)}/${a.name}`));
+    const currentHop = lt.effective.httpPutResponseHopLimit.value;
+    const hop = targetHopLimit(currentHop, containers, policy);
+    const notes: string[] = [];
+    if (hop > currentHop)
+      notes.push(`hop limit ${currentHop} -> ${hop}${containers ? ' (containers run on instances it launches)' : ''}`);
+    if (lt.latestVersion !== lt.defaultVersion) {
+      notes.push(
+        `the latest version (${lt.latestVersion}) is not the default (${lt.defaultVersion}); the new version is copied from the default`,
+      );
+    }
+    steps.push({
+      id: `launch-template:${lt.accountId}:${lt.region}:${lt.launchTemplateId}`,
+      kind: 'launch-template-version',
+      accountId: lt.accountId,
+      region: lt.region,
+      resourceId: lt.launchTemplateId,
+      description: `New version of launch template ${lt.name} (${lt.launchTemplateId}) copied from version ${lt.defaultVersion} with HttpTokens=required, made the default`,
+      previous: {
+        defaultVersion: lt.defaultVersion,
+        httpTokens: lt.defaultVersionOptions.httpTokens ?? null,
+        httpPutResponseHopLimit: lt.defaultVersionOptions.httpPutResponseHopLimit ?? null,
+        httpEndpoint: lt.defaultVersionOptions.httpEndpoint ?? null,
+      },
+      target: {
+        sourceVersion: lt.defaultVersion,
+        httpTokens: 'required',
+        httpPutResponseHopLimit: hop,
+        httpEndpoint: 'enabled',
+        setDefault: true,
+      },
+      irreversible: false,
+      affects: asgs.map((a) => a.name),
+      notes,
+    });
+  }
+
+  for (const asg of assessment.autoScalingGroups) {
+    if (!asg.launchesImdsV1) continue;
+    if (asg.launchConfigurationName !== undefined) {
+      manual.push({
+        kind: 'asg-launch-configuration',
+        accountId: asg.accountId,
+        region: asg.region,
+        resourceId: asg.name,
+        reason: `uses launch configuration ${asg.launchConfigurationName}, which cannot be changed: migrate the group to a launch template with HttpTokens=required`,
+      });
+      continue;
+    }
+    const ref = asg.launchTemplate;
+    if (!ref) continue;
+    const lt = templates.get(`${where(asg)}/${ref.launchTemplateId}`);
+    const version = ref.version ?? '$Default';
+    const followsDefault = version === '$Default' || version === '$Latest';
+    if (lt?.launchesImdsV1 && followsDefault) continue; // The template step fixes it.
+    manual.push({
+      kind: 'asg-pinned-version',
+      accountId: asg.accountId,
+      region: asg.region,
+      resourceId: asg.name,
+      reason: followsDefault
+        ? `launches IMDSv1 through launch template ${ref.launchTemplateId} (${version}), which the assessment did not flag: check the template`
+        : `pins version ${version} of launch template ${ref.launchTemplateId}: after its new default version exists, point the group at $Default`,
+    });
+  }
+}
+
+function accountDefaultSteps(
+  assessment: Assessment,
+  policy: Policy,
+  steps: LockInStep[],
+  manual: ManualLockIn[],
+): void {
+  const enforced = policy.lockIn.httpTokensEnforced;
+  for (const r of assessment.regions) {
+    const d = r.accountDefaults;
+    if (r.status === 'failed' || d === null) {
+      manual.push({
+        kind: 'account-defaults-unread',
+        accountId: r.accountId,
+        region: r.region,
+        reason: 'the account defaults were not read in this region: assess it again, or set them by hand',
+      });
+      continue;
+    }
+    if (d.managedBy === 'declarative-policy') {
+      manual.push({
+        kind: 'account-defaults-managed',
+        accountId: r.accountId,
+        region: r.region,
+        reason: `managed by a declarative policy${d.managedExceptionMessage ? ` (${d.managedExceptionMessage})` : ''}: change it in AWS Organizations`,
+      });
+      continue;
+    }
+    const needTokens = d.httpTokens !== 'required';
+    const needEnforced = enforced && d.httpTokensEnforced !== 'enabled';
+    if (!needTokens && !needEnforced) continue;
+    const target: LockInStep['target'] = { httpTokens: 'required' };
+    const notes = ['affects only instances launched from now on'];
+    if (enforced) {
+      target.httpTokensEnforced = 'enabled';
+      notes.push('HttpTokensEnforced: launches that resolve to IMDSv1 fail, including launch configurations');
+    }
+    steps.push({
+      id: `account-defaults:${r.accountId}:${r.region}`,
+      kind: 'account-defaults',
+      accountId: r.accountId,
+      region: r.region,
+      description: `Account default HttpTokens=required${enforced ? ' and HttpTokensEnforced=enabled' : ''} in ${r.region}`,
+      previous: {
+        httpTokens: d.httpTokens,
+        httpPutResponseHopLimit: d.httpPutResponseHopLimit,
+        httpEndpoint: d.httpEndpoint,
+        instanceMetadataTags: d.instanceMetadataTags,
+        httpTokensEnforced: d.httpTokensEnforced,
+      },
+      target,
+      irreversible: false,
+      affects: [],
+      notes,
+    });
+  }
+}
+
+function amiSteps(assessment: Assessment, steps: LockInStep[]): void {
+  for (const img of assessment.images) {
+    if (img.imdsSupport === 'v2.0') continue;
+    steps.push({
+      id: `ami:${img.accountId}:${img.region}:${img.imageId}`,
+      kind: 'ami-imds-support',
+      accountId: img.accountId,
+      region: img.region,
+      resourceId: img.imageId,
+      description: `Set ImdsSupport=v2.0 on ${img.imageId}${img.name ? ` (${img.name})` : ''}: instances launched from it get HttpTokens=required and hop limit 2`,
+      previous: { imdsSupport: null },
+      target: { imdsSupport: 'v2.0' },
+      irreversible: true,
+      affects: [],
+      notes: [
+        'IRREVERSIBLE: ImdsSupport cannot be removed from an AMI once set',
+        'only the owning account can set it (not shared, public or Marketplace AMIs)',
+      ],
+    });
+  }
+}
+
+/**
+ * A service control policy that keeps IMDSv1 from coming back (fact sheet section 6): no launch without tokens required,
+ * nobody but the admin role re-enables IMDSv1 on an instance, optionally no launch above a hop limit and no API call with
+ * credentials delivered over IMDSv1.
+ */
+export function generateScp(policy: Policy): Record<string, unknown> {
+  const lock = policy.lockIn;
+  const statements: Record<string, unknown>[] = [
+    {
+      Sid: 'RequireImdsV2OnLaunch',
+      Effect: 'Deny',
+      Action: 'ec2:RunInstances',
+      Resource: 'arn:aws:ec2:*:*:instance/*',
+      Condition: { StringNotEquals: { 'ec2:MetadataHttpTokens': 'required' } },
+    },
+    {
+      Sid: 'DenyReenablingImdsV1',
+      Effect: 'Deny',
+      Action: 'ec2:ModifyInstanceMetadataOptions',
+      Resource: '*',
+      Condition: {
+        StringNotEquals: { 'ec2:Attribute/HttpTokens': 'required' },
+        ArnNotLike: { 'aws:PrincipalARN': lock.scpAdminPrincipalArn },
+      },
+    },
+  ];
+  if (lock.scpMaxHopLimit !== undefined) {
+    statements.push({
+      Sid: 'LimitHopLimitOnLaunch',
+      Effect: 'Deny',
+      Action: 'ec2:RunInstances',
+      Resource: 'arn:aws:ec2:*:*:instance/*',
+      Condition: { NumericGreaterThan: { 'ec2:MetadataHttpPutResponseHopLimit': String(lock.scpMaxHopLimit) } },
+    });
+  }
+  if (lock.scpDenyImdsV1Credentials) {
+    statements.push({
+      Sid: 'DenyCredentialsFromImdsV1',
+      Effect: 'Deny',
+      Action: '*',
+      Resource: '*',
+      Condition: { NumericLessThan: { 'ec2:RoleDelivery': '2.0' } },
+    });
+  }
+  return { Version: '2012-10-17', Statement: statements };
+}

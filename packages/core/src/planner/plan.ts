@@ -1,0 +1,268 @@
+import { CutoverError } from '../errors.js';
+import { contentHash } from '../hash.js';
+import type { Assessment, Reason } from '../schemas/assessment.js';
+import type { ToolInfo } from '../schemas/common.js';
+import type { HeldInstance, Plan, Wave } from '../schemas/plan.js';
+import { durationSeconds, type Policy } from '../schemas/policy.js';
+import { type Candidate, byLocation, cmp, environmentIndex, groupOf, toEntry, toHeld } from './candidates.js';
+import { deriveLockIn, generateScp } from './lock-in.js';
+import { chooseCanary, fillWaves } from './waves.js';
+
+export interface PlanOptions {
+  /** When the first wave may start (ISO 8601). Waves then carry `notBefore`. No clock is read: without it, no dates. */
+  startDate?: string;
+  /** The tool writing the plan (name and version). */
+  tool?: ToolInfo;
+}
+
+const PLAN_SCHEMA = { name: 'imdsv2-cutover/plan', version: 1 } as const;
+
+/**
+ * Turns an assessment into a staged rollout plan under a rollout policy. Pure and deterministic: the same assessment,
+ * policy and options give a byte-identical plan, whatever the order of instances in the assessment.
+ *
+ * Only `ready` instances enter waves (and `unknown` ones in last waves when the policy says `unknown: last-wave`);
+ * every other instance is listed in `held` with its status and reasons. See docs/planning.md.
+ */
+export function plan(assessment: Assessment, policy: Policy, options: PlanOptions = {}): Plan {
+  const startMs = parseStartDate(options.startDate);
+  const envIndex = environmentIndex(policy);
+  const order = policy.waves.order;
+  const excludedIds = new Set(policy.exclude.instanceIds);
+  const excludedAccounts = new Set(policy.exclude.accounts);
+
+  const instances = [...assessment.instances].sort(byLocation);
+  const seen = new Set<string>();
+  const groupSizes = new Map<string, number>();
+  const eligible: Candidate[] = [];
+  const unknownLast: Candidate[] = [];
+  const held: HeldInstance[] = [];
+  const policyHold = (c: Candidate, code: string, message: string) =>
+    held.push(
+      toHeld(c, c.instance.readiness.status, [{ code, severity: 'info', message }, ...c.instance.readiness.reasons]),
+    );
+
+  for (const instance of instances) {
+    if (seen.has(instance.instanceId)) {
+      throw new CutoverError('BAD_INPUT', `the assessment lists instance ${instance.instanceId} more than once`, {
+        suggestions: ['Produce the assessment again with `imdsv2 assess`.'],
+      });
+    }
+    seen.add(instance.instanceId);
+    const envTag = instance.tags[policy.tags.environment];
+    const envRank = envIndex(envTag);
+    const c: Candidate = {
+      instance,
+      group: groupOf(instance, policy),
+      envRank,
+      bucket: `${instance.accountId}/${instance.region}`,
+      environment: envRank < order.length ? order[envRank] : envTag,
+      owner: instance.tags[policy.tags.owner],
+    };
+    groupSizes.set(c.group, (groupSizes.get(c.group) ?? 0) + 1);
+
+    const status = instance.readiness.status;
+    if (status !== 'ready' && status !== 'unknown') {
+      held.push(toHeld(c, status, instance.readiness.reasons));
+      continue;
+    }
+    const exclusion = exclusionReason(instance, policy, excludedIds, excludedAccounts);
+    if (exclusion) {
+      held.push(toHeld(c, 'excluded', [exclusion, ...instance.readiness.reasons]));
+      continue;
+    }
+    if (instance.state === 'shutting-down') {
+      policyHold(c, 'terminating', 'The instance is shutting down.');
+      continue;
+    }
+    if ((instance.state === 'stopped' || instance.state === 'stopping') && policy.stopped === 'hold') {
+      policyHold(c, 'stopped-held', 'The instance is stopped and the policy says `stopped: hold`.');
+      continue;
+    }
+    if (status === 'unknown') {
+      if (policy.unknown === 'last-wave') unknownLast.push(c);
+      else held.push(toHeld(c, status, instance.readiness.reasons));
+      continue;
+    }
+    if (envRank === order.length && policy.waves.unmatched === 'hold') {
+      policyHold(
+        c,
+        'environment-not-in-order',
+        envTag === undefined
+          ? `No ${policy.tags.environment} tag, and the policy says \`waves.unmatched: hold\`.`
+          : `Environment "${envTag}" is not in waves.order, and the policy says \`waves.unmatched: hold\`.`,
+      );
+      continue;
+    }
+    eligible.push(c);
+  }
+
+  const notes: string[] = [];
+  if (!assessment.complete) {
+    const failed = assessment.regions
+      .filter((r) => r.status !== 'ok')
+      .map((r) => `${r.accountId}/${r.region} (${r.status})`);
+    notes.push(
+      `The assessment is incomplete: instances in ${failed.length > 0 ? failed.join(', ') : 'some accounts or regions'} may be missing from this plan.`,
+    );
+  }
+
+  // Waves: canary, then one run of waves per environment in policy order, unmatched environments, unknown instances.
+  const waveGroups: {
+    kind: Wave['kind'];
+    name: string;
+    environment?: string;
+    members: Candidate[];
+    why?: Map<Candidate, string>;
+  }[] = [];
+  const canary = chooseCanary(eligible, groupSizes, policy);
+  if (canary.picks.length > 0) {
+    waveGroups.push({
+      kind: 'canary',
+      name: 'canary',
+      members: canary.picks.map((p) => p.candidate),
+      why: new Map(canary.picks.map((p) => [p.candidate, p.why])),
+    });
+    if (canary.picks.length > canary.requested && canary.requested > 0) {
+      notes.push(
+        `The canary wave has ${canary.picks.length} instances, more than the ${canary.requested} canary.count/percent asks: onePerGroup puts one member of each of ${canary.groups} groups in it.`,
+      );
+    } else if (canary.picks.length > policy.waves.maxInstances) {
+      notes.push(
+        `The canary wave has ${canary.picks.length} instances, more than waves.maxInstances (${policy.waves.maxInstances}): onePerGroup puts one member of each of ${canary.groups} groups in it.`,
+      );
+    }
+  }
+  const inCanary = new Set(canary.picks.map((p) => p.candidate));
+  const byEnv: Candidate[][] = Array.from({ length: order.length + 1 }, () => []);
+  for (const c of eligible) if (!inCanary.has(c)) byEnv[c.envRank]!.push(c);
+  byEnv.forEach((members, rank) => {
+    const waves = fillWaves(members, groupSizes, policy);
+    const label = rank < order.length ? order[rank]! : 'other';
+    waves.forEach((w, k) => {
+      waveGroups.push({
+        kind: 'rollout',
+        name: waves.length === 1 ? label : `${label} ${k + 1}`,
+        environment: rank < order.length ? order[rank] : undefined,
+        members: w,
+      });
+    });
+  });
+  const unknownWaves = fillWaves(
+    [...unknownLast].sort((a, b) => a.envRank - b.envRank || byLocation(a.instance, b.instance)),
+    groupSizes,
+    policy,
+  );
+  unknownWaves.forEach((w, k) => {
+    waveGroups.push({ kind: 'unknown', name: unknownWaves.length === 1 ? 'unknown' : `unknown ${k + 1}`, members: w });
+  });
+  if (unknownLast.length > 0) {
+    notes.push(
+      `${unknownLast.length} instances whose readiness is unknown are in the last waves (policy \`unknown: last-wave\`): nothing shows they do not make IMDSv1 calls.`,
+    );
+  }
+
+  const canarySoak = durationSeconds(policy.canary.soak);
+  const waveSoak = durationSeconds(policy.waves.soak);
+  const guard = { maxRejectedCalls: policy.guard.maxRejectedCalls, rollback: policy.guard.rollback };
+  let offset = 0;
+  const waves: Wave[] = waveGroups.map((g, index) => {
+    const soakSeconds = g.kind === 'canary' ? canarySoak : waveSoak;
+    const entries = [...g.members]
+      .sort((a, b) => byLocation(a.instance, b.instance))
+      .map((c) => {
+        const extra = g.why?.get(c);
+        const notes = extra !== undefined ? [extra] : [];
+        if (g.kind === 'unknown') notes.push('readiness unknown: in a last wave by policy `unknown: last-wave`');
+        if (c.instance.state === 'stopped' || c.instance.state === 'stopping') {
+          notes.push('stopped: the change applies at its next start (policy `stopped: include`)');
+        }
+        return toEntry(c, policy, notes);
+      });
+    const wave: Wave = {
+      index,
+      name: g.name,
+      kind: g.kind,
+      ...(g.environment !== undefined ? { environment: g.environment } : {}),
+      soakSeconds,
+      startOffsetSeconds: offset,
+      ...(startMs !== undefined ? { notBefore: new Date(startMs + offset * 1000).toISOString() } : {}),
+      guard,
+      instances: entries,
+    };
+    offset += soakSeconds;
+    return wave;
+  });
+
+  held.sort((a, b) => cmp(a.accountId, b.accountId) || cmp(a.region, b.region) || cmp(a.instanceId, b.instanceId));
+  const lockIn = deriveLockIn(assessment, policy);
+  const body: Omit<Plan, 'contentHash'> = {
+    schema: PLAN_SCHEMA,
+    tool: options.tool ?? { name: 'imdsv2-cutover', version: 'unknown' },
+    assessment: { id: assessment.id, createdAt: assessment.createdAt, sha256: contentHash(assessment) },
+    policy,
+    policySha256: contentHash(policy),
+    startDate: startMs !== undefined ? new Date(startMs).toISOString() : null,
+    waves,
+    held,
+    lockIn: lockIn.steps,
+    manualLockIn: lockIn.manual,
+    scp: policy.lockIn.scp ? generateScp(policy) : null,
+    notes,
+  };
+  return { ...body, contentHash: contentHash(body) };
+}
+
+function exclusionReason(
+  instance: Assessment['instances'][number],
+  policy: Policy,
+  ids: ReadonlySet<string>,
+  accounts: ReadonlySet<string>,
+): Reason | undefined {
+  const excluded = (message: string): Reason => ({ code: 'excluded-by-policy', severity: 'info', message });
+  if (ids.has(instance.instanceId)) return excluded('Listed in the policy: exclude.instanceIds.');
+  if (accounts.has(instance.accountId)) return excluded(`Account ${instance.accountId} is in exclude.accounts.`);
+  for (const t of policy.exclude.tags) {
+    const v = instance.tags[t.key];
+    if (v === undefined) continue;
+    if (t.values === undefined || t.values.includes(v)) {
+      return excluded(
+        t.values === undefined ? `Has tag ${t.key} (exclude.tags).` : `Tag ${t.key}=${v} is in exclude.tags.`,
+      );
+    }
+  }
+  return undefined;
+}
+
+function parseStartDate(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = /^\d{4}-\d{2}-\d{2}(T.*)?$/.test(value)
+    ? Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value)
+    : NaN;
+  if (Number.isNaN(ms)) {
+    throw new CutoverError('BAD_INPUT', `start date "${value}" is not an ISO 8601 date or date-time`, {
+      suggestions: ['Give a date such as 2026-12-01 (midnight UTC) or 2026-12-01T09:00:00Z.'],
+    });
+  }
+  return ms;
+}
+
+/**
+ * Checks that a plan's content still matches its `contentHash` (nobody edited waves, targets or held instances after
+ * the change board approved it). Throws HASH_MISMATCH (exit 2) naming the file.
+ */
+export function verifyPlanHash(p: Plan, file = 'plan'): void {
+  const { contentHash: recorded, ...body } = p;
+  const actual = contentHash(body);
+  if (actual !== recorded) {
+    throw new CutoverError(
+      'HASH_MISMATCH',
+      `${file}: the plan's content does not match its contentHash (recorded ${recorded}, content hashes to ${actual}): it was edited after it was made`,
+      {
+        suggestions: [
+          'Make the plan again with `imdsv2 plan` and have the new plan approved; do not edit plan files by hand.',
+        ],
+      },
+    );
+  }
+}
