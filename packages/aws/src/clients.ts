@@ -5,6 +5,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
@@ -23,6 +24,7 @@ const clientClasses = {
   ec2: EC2Client,
   cloudwatch: CloudWatchClient,
   ssm: SSMClient,
+  s3: S3Client,
   autoscaling: AutoScalingClient,
   sts: STSClient,
   organizations: OrganizationsClient,
@@ -179,6 +181,10 @@ export class AwsClients {
   ssm(scope: ClientScope): SSMClient {
     return this.client('ssm', scope);
   }
+  /** S3, for reading probe output that Run Command wrote there (`--probe-output-s3`). */
+  s3(scope: ClientScope): S3Client {
+    return this.client('s3', scope);
+  }
   autoScaling(scope: ClientScope): AutoScalingClient {
     return this.client('autoscaling', scope);
   }
@@ -215,6 +221,11 @@ export class AwsClients {
       maxAttempts: this.config.maxAttempts ?? 8,
       customUserAgent: `imdsv2-cutover/${this.config.toolVersion ?? pkg.version}`,
       requestHandler: this.handler,
+      // S3 through an endpoint URL (the simulator, a proxy) needs path-style addressing; buckets in another region
+      // answer with a redirect the client follows.
+      ...(service === 's3'
+        ? { forcePathStyle: this.config.endpointUrl !== undefined, followRegionRedirects: true }
+        : {}),
     });
     const log = this.log;
     const record: InitializeMiddleware<object, object> = (next, context) => (args) => {

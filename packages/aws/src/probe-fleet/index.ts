@@ -20,3 +20,4 @@ export {
   type InstanceProbe,
 } from './run.js';
 export { excerpt, failureOutcome, reportOutcome, isTerminal } from './outcome.js';
+export { applyProbeResults, probeAssessment } from './apply.js';
