@@ -85,7 +85,7 @@ function elapsed(ms: number): string {
   return `PT${(ms / 1000).toFixed(3).replace(/\.?0+$/, '')}S`;
 }
 
-async function sendCommand(call: Call, body: Record<string, unknown>): Promise<unknown> {
+function sendCommand(call: Call, body: Record<string, unknown>): unknown {
   const documentName = body.DocumentName as string | undefined;
   if (!documentName)
     throw validation(
