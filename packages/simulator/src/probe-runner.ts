@@ -10,6 +10,7 @@ import { FORMAT_VERSION, PROBE_VERSION, renderProbeOutput } from '@imdsv2-cutove
 import type { SimClock } from './clock.js';
 import type { CommandRunContext, CommandRunner, CommandRunResult } from './context.js';
 import type { SimCaller, SimInstance } from './fleet.js';
+import { callsIn } from './metrics.js';
 import { hash32 } from './random.js';
 import { cronFires } from './schedule.js';
 
@@ -55,16 +56,9 @@ export function probeCommandRunner(opts: ProbeRunnerOptions): CommandRunner {
   };
 }
 
-/** Calls `c` makes in [a, b) of simulated time. */
+/** Calls `c` makes in [a, b) of simulated time, as the metrics count them. */
 function callsInWindow(inst: SimInstance, c: SimCaller, a: number, b: number): number {
-  const lo = Math.max(a, c.sinceMs ?? inst.launchTimeMs);
-  const hi = Math.min(b, c.untilMs);
-  if (hi <= lo) return 0;
-  if (c.cron) return cronFires(c.cron, lo, hi).length * c.callsPerRun;
-  if (c.callsPerHour <= 0) return 0;
-  const interval = 3_600_000 / c.callsPerHour;
-  const phase = (hash32(inst.id) / 0x1_0000_0000) * interval;
-  return Math.floor((hi - phase) / interval) - Math.floor((lo - phase) / interval);
+  return callsIn(inst, c, c.cron ? cronFires(c.cron, a, b) : null, a, b);
 }
 
 function classify(p: ScenarioPackage): InstalledPackage {
