@@ -7,4 +7,6 @@ export * from './discovery/instances.js';
 export * from './discovery/launch-config.js';
 export * from './metrics/query.js';
 export * from './metrics/window.js';
+export * from './enforce/index.js';
+export * from './journal/index.js';
 export * from './probe-fleet/index.js';

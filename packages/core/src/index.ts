@@ -11,3 +11,4 @@ export * from './planner/index.js';
 export * from './effective-settings.js';
 export * from './readiness.js';
 export * from './summary.js';
+export * from './enforcement/index.js';

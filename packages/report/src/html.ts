@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Handlebars from 'handlebars';
 import { jsonForScript, visible, visibleDeep } from './escape.js';
+import type { TrendPoint } from '@imdsv2-cutover/core';
 import type { InstanceRow, ReportModel, StatusCount } from './model.js';
 import { STATUS_ORDER } from './model.js';
-import { miniBar, readinessBar, sparkline } from './svg.js';
+import { miniBar, readinessBar, sparkline, trendChart } from './svg.js';
 
 /**
  * The self-contained HTML report. The body comes from a Handlebars template (`{{x}}` only: every value is
@@ -32,6 +33,8 @@ function assets() {
   // SVG built in code from numbers and the tool's own labels; SafeString keeps Handlebars from escaping the markup.
   hb.registerHelper('readinessChart', (c: StatusCount[]) => new hb.SafeString(readinessBar(c)));
   hb.registerHelper('miniChart', (c: number[]) => new hb.SafeString(miniBar(c, STATUS_ORDER)));
+  hb.registerHelper('sharePct', (n: unknown) => (typeof n === 'number' ? `${n}%` : 'n/a'));
+  hb.registerHelper('trendChart', (t: TrendPoint[]) => new hb.SafeString(trendChart(t)));
   hb.registerHelper('spark', (d: { date: string; sum: number }[]) => new hb.SafeString(sparkline(d)));
   const body = hb.compile(readFileSync(new URL('report.hbs', templatesDir), 'utf8'), {
     strict: true,

@@ -47,6 +47,22 @@ export function renderMarkdown(m: ReportModel, options: { heldLimit?: number } =
       [false, false, true, true],
     ),
   );
+  if (m.trend.length > 0) {
+    out.push('## Progress over scheduled runs', '');
+    out.push(
+      ...table(
+        ['Run', 'Enforced', 'Instances', 'Share', 'Complete'],
+        m.trend.map((t) => [
+          t.createdAt,
+          String(t.enforced),
+          String(t.eligible),
+          t.sharePercent === null ? 'n/a' : `${t.sharePercent}%`,
+          t.complete ? 'yes' : 'no',
+        ]),
+        [false, true, true, true, false],
+      ),
+    );
+  }
   out.push('## By account and region', '');
   out.push(
     ...table(

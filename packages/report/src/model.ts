@@ -1,4 +1,4 @@
-import type { Assessment, Instance, Plan, ReadinessStatus } from '@imdsv2-cutover/core';
+import type { Assessment, Instance, Plan, ReadinessStatus, TrendPoint } from '@imdsv2-cutover/core';
 import { contentHash } from '@imdsv2-cutover/core';
 import type { JournalSummary } from './journal.js';
 
@@ -57,8 +57,10 @@ export interface ReportInput {
   journal?: JournalSummary | null;
   /** Warnings met while reading inputs (a half-written journal line). */
   inputWarnings?: string[];
-  /** `contentHash(assessment)` when the caller has it already (hashing 10k instances takes about a second). */
+  /** `contentHash(assessment)` when the caller has it already. */
   assessmentSha256?: string;
+  /** Enforced share of earlier scheduled runs (core's `trend()` over the history directory), oldest first. */
+  trend?: readonly TrendPoint[];
 }
 
 export interface StatusCount {
@@ -207,6 +209,8 @@ export interface ReportModel {
     headline: string;
   };
   byLocation: { accountId: string; region: string; total: number; counts: number[]; enforcedShare: number }[];
+  /** Enforced share over the scheduled runs, oldest first; empty unless at least two runs are known. */
+  trend: TrendPoint[];
   blockers: BlockerGroup[];
   sparklines: Sparkline[];
   sparklinesOmitted: number;
@@ -572,6 +576,7 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
       headline: `${headline}${planLine}`,
     },
     byLocation,
+    trend: (input.trend?.length ?? 0) >= 2 ? [...input.trend!] : [],
     blockers,
     sparklines,
     sparklinesOmitted: Math.max(0, withCalls.length - sparklines.length),

@@ -129,6 +129,22 @@ describe('buildReportModel', () => {
     expect(r.md).toContain('No plan given');
     expect(r.csv?.split('\r\n').length).toBe(32);
   });
+
+  it('shows the enforced-share trend only when at least two runs are known', () => {
+    const a = generateFleet({ count: 30 });
+    const runs = [
+      { id: 'r1', createdAt: '2026-11-01T00:00:00.000Z', complete: true, enforced: 3, eligible: 30, sharePercent: 10 },
+      { id: 'r2', createdAt: '2026-11-08T00:00:00.000Z', complete: false, enforced: 0, eligible: 30, sharePercent: 0 },
+      { id: 'r3', createdAt: '2026-11-15T00:00:00.000Z', complete: true, enforced: 15, eligible: 30, sharePercent: 50 },
+    ];
+    const one = renderReports(buildReportModel({ assessment: a, trend: runs.slice(0, 1) }, opts));
+    expect(one.html).not.toContain('id="trend"');
+    const r = renderReports(buildReportModel({ assessment: a, trend: runs }, opts));
+    expect(r.html).toContain('id="trend"');
+    expect(r.html).toMatch(/<td class="n">0%<\/td><td>no<\/td>/);
+    expect(r.html).toContain('from 2026-11-01 (10%) to 2026-11-15 (50%), 3 runs');
+    expect(r.md).toContain('| 2026-11-15T00:00:00.000Z | 15 | 30 | 50% | yes |');
+  });
 });
 
 describe('renderHtml', () => {

@@ -83,3 +83,46 @@ export function sparkline(daily: readonly { date: string; sum: number }[], width
   const lastPt = pts.at(-1)!.split(',');
   return `<svg class="spark" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img"><title>${esc(alt)}</title><polygon points="${area}" fill="#ffcdd2"/><polyline points="${pts.join(' ')}" fill="none" stroke="#c62828" stroke-width="1.5"/><circle cx="${lastPt[0]}" cy="${lastPt[1]}" r="2" fill="#c62828"/></svg>`;
 }
+
+/**
+ * The enforced share over scheduled runs as a line from 0 to 100 %, one point per run (oldest first). Runs whose
+ * assessment was incomplete are drawn hollow: their share may be off.
+ */
+export function trendChart(
+  points: readonly { createdAt: string; sharePercent: number | null; complete: boolean }[],
+  width = 720,
+  height = 160,
+): string {
+  const known = points.filter((p) => p.sharePercent !== null);
+  const first = known[0];
+  const last = known.at(-1);
+  const alt =
+    first && last
+      ? `Enforced share from ${first.createdAt.slice(0, 10)} (${first.sharePercent}%) to ${last.createdAt.slice(0, 10)} (${last.sharePercent}%), ${known.length} runs.`
+      : 'No enforced-share history.';
+  const pad = { l: 40, r: 10, t: 10, b: 24 };
+  const w = width - pad.l - pad.r;
+  const h = height - pad.t - pad.b;
+  const t0 = first ? Date.parse(first.createdAt) : 0;
+  const span = last && first ? Math.max(1, Date.parse(last.createdAt) - t0) : 1;
+  const x = (iso: string) => r1(pad.l + ((Date.parse(iso) - t0) / span) * w);
+  const y = (pctValue: number) => r1(pad.t + h - (pctValue / 100) * h);
+  const grid = [0, 25, 50, 75, 100]
+    .map(
+      (g) =>
+        `<line x1="${pad.l}" x2="${width - pad.r}" y1="${y(g)}" y2="${y(g)}" stroke="#ddd"/><text x="${pad.l - 6}" y="${y(g) + 4}" text-anchor="end" class="axis">${g}%</text>`,
+    )
+    .join('');
+  const line = known.map((p) => `${x(p.createdAt)},${y(p.sharePercent!)}`).join(' ');
+  const dots = known
+    .map(
+      (p) =>
+        `<circle cx="${x(p.createdAt)}" cy="${y(p.sharePercent!)}" r="3" fill="${p.complete ? '#1b5e20' : '#fff'}" stroke="#1b5e20"><title>${esc(`${p.createdAt.slice(0, 10)}: ${p.sharePercent}%${p.complete ? '' : ' (incomplete run)'}`)}</title></circle>`,
+    )
+    .join('');
+  const labels =
+    first && last
+      ? `<text x="${pad.l}" y="${height - 6}" class="axis">${esc(first.createdAt.slice(0, 10))}</text><text x="${width - pad.r}" y="${height - 6}" text-anchor="end" class="axis">${esc(last.createdAt.slice(0, 10))}</text>`
+      : '';
+  return `<svg class="trend" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img"><title>${esc(alt)}</title>${grid}<polyline points="${line}" fill="none" stroke="#1b5e20" stroke-width="2"/>${dots}${labels}</svg>`;
+}

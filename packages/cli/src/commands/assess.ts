@@ -1,19 +1,39 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { assess, createAwsClients, parseProbeSelection, parseS3Url, probeAssessment } from '@imdsv2-cutover/aws';
-import type { AssessmentSummary } from '@imdsv2-cutover/core';
-import { CutoverError, assessmentKind, cell, summarize, validateDocument } from '@imdsv2-cutover/core';
+import type { Assessment, AssessmentSummary, TrendPoint } from '@imdsv2-cutover/core';
+import {
+  CutoverError,
+  GATES,
+  assessmentKind,
+  cell,
+  parseGates,
+  summarize,
+  validateDocument,
+} from '@imdsv2-cutover/core';
+import type { ReportFormat } from '@imdsv2-cutover/report';
 import { Flags } from '@oclif/core';
 import ansis from 'ansis';
 import Table from 'cli-table3';
 import { BaseCommand } from '../base-command.js';
-import { writeJsonAtomic } from '../lib/files.js';
+import type { DiffResult } from '../lib/diff-render.js';
+import { compareAssessments, gateError, renderDiff } from '../lib/diff-render.js';
+import { readJsonDocument, writeJsonAtomic } from '../lib/files.js';
 import { awsFlags } from '../lib/flags.js';
+import { historyTrend, writeHistory } from '../lib/history.js';
+import { writeReportFiles } from '../lib/report-files.js';
 
 export interface AssessResult {
   assessmentPath: string;
   assessmentId: string;
   complete: boolean;
   summary: AssessmentSummary;
+  /** Report files written next to the assessment (none with --no-report). */
+  reportFiles: Partial<Record<ReportFormat, string>>;
+  /** Where the run was kept with --history-dir. */
+  historyPath?: string;
+  /** The comparison with --compare. */
+  comparison?: DiffResult;
 }
 
 function list(value: string | undefined): string[] | undefined {
@@ -65,6 +85,20 @@ export default class Assess extends BaseCommand<typeof Assess> {
   static override flags = {
     ...awsFlags,
     accounts: Flags.string({ description: 'Assess these accounts (comma-separated ids), through --role-name.' }),
+    compare: Flags.string({
+      description:
+        'An earlier assessment to compare with (as `imdsv2 diff`); a missing file is the first run of a schedule: a warning, no comparison.',
+      helpGroup: 'SCHEDULE',
+    }),
+    'fail-on': Flags.string({
+      description: `With --compare: exit 3 when a gate fails (${GATES.join(', ')}).`,
+      helpValue: 'LIST',
+      helpGroup: 'SCHEDULE',
+    }),
+    'history-dir': Flags.directory({
+      description: 'Keep a dated copy of every run here; the report then shows the enforced share over time.',
+      helpGroup: 'SCHEDULE',
+    }),
     'all-regions': Flags.boolean({
       description: 'Assess every region enabled in each account (DescribeRegions).',
       exclusive: ['regions'],
@@ -115,8 +149,28 @@ export default class Assess extends BaseCommand<typeof Assess> {
     strict: Flags.boolean({ description: 'Exit 1 when any account or region could not be assessed.' }),
   };
 
+  /** Set when a gate failed under --json, so that the one JSON document on stdout has the result and the error. */
+  private failedResult: AssessResult | undefined;
+
   public async run(): Promise<AssessResult> {
     const f = this.flags;
+    // Everything the user gave is checked before any AWS call: a typo in a scheduled job fails fast with exit 2.
+    const gates = parseGates(f['fail-on'] ?? '');
+    if (gates.length > 0 && f.compare === undefined) {
+      throw new CutoverError('BAD_USAGE', '--fail-on needs --compare: the gates compare this run with an earlier one', {
+        suggestions: ['imdsv2 assess ... --compare previous/assessment.json --fail-on regressions,new-v1-callers'],
+      });
+    }
+    let previous: Assessment | null = null;
+    if (f.compare !== undefined) {
+      if (existsSync(f.compare)) previous = await readJsonDocument(assessmentKind, f.compare);
+      else
+        this.reporter.emit({
+          type: 'warning',
+          code: 'NO_PREVIOUS',
+          message: `--compare ${f.compare}: no such file; this looks like the first run, so there is nothing to compare with`,
+        });
+    }
     const accounts = accountIds('accounts', f.accounts);
     const excludeAccounts = accountIds('exclude-accounts', f['exclude-accounts']);
     if ((accounts || f.org) && !f['role-name']) {
@@ -186,11 +240,35 @@ export default class Assess extends BaseCommand<typeof Assess> {
     const file = path.join(f.out, 'assessment.json');
     // Validate before writing: a file this tool writes is one every other command can read.
     await writeJsonAtomic(file, validateDocument(assessmentKind, assessment, file));
-    // INTEGRATION POINT (report): when @imdsv2-cutover/report exports its renderer, call it here unless
-    // `--no-report` (f.report === false), writing report.html/report.md/instances.csv next to assessment.json.
-
-    const summary = summarize(assessment);
-    if (!this.jsonEnabled()) this.render(summary, file);
+    const result: AssessResult = {
+      assessmentPath: file,
+      assessmentId: assessment.id,
+      complete: assessment.complete,
+      summary: summarize(assessment),
+      reportFiles: {},
+    };
+    let trend: TrendPoint[] = [];
+    if (f['history-dir'] !== undefined) {
+      result.historyPath = await writeHistory(f['history-dir'], assessment, this.reporter);
+      trend = await historyTrend(f['history-dir'], this.reporter);
+    }
+    if (f.report) {
+      result.reportFiles = (
+        await writeReportFiles(f.out, { assessment, trend }, { toolVersion: this.config.version })
+      ).files;
+    }
+    const { summary } = result;
+    if (!this.jsonEnabled()) this.render(summary, file, result.reportFiles.html);
+    if (f.compare !== undefined) {
+      // Without a previous run only the `incomplete` gate can fail: compare the run with itself.
+      result.comparison = compareAssessments(previous ?? assessment, assessment, gates);
+      if (previous && !this.jsonEnabled()) for (const line of renderDiff(result.comparison)) this.log(line);
+      const err = gateError(result.comparison);
+      if (err) {
+        this.failedResult = result;
+        throw err;
+      }
+    }
     if (f.strict && !summary.complete) {
       throw new CutoverError(
         'INCOMPLETE',
@@ -202,10 +280,15 @@ export default class Assess extends BaseCommand<typeof Assess> {
         },
       );
     }
-    return { assessmentPath: file, assessmentId: assessment.id, complete: summary.complete, summary };
+    return result;
   }
 
-  private render(s: AssessmentSummary, file: string): void {
+  protected override toErrorJson(err: unknown): unknown {
+    const base = super.toErrorJson(err) as Record<string, unknown>;
+    return this.failedResult ? { ...this.failedResult, ...base } : base;
+  }
+
+  private render(s: AssessmentSummary, file: string, reportHtml: string | undefined): void {
     const head = ['account', 'region', 'status', 'instances', 'enforced', 'ready', 'blocked', 'unknown', 'disabled'];
     const table = new Table({ head, style: { head: [], border: [] } });
     for (const r of s.scopes) {
@@ -242,6 +325,7 @@ export default class Assess extends BaseCommand<typeof Assess> {
       }
     }
     this.log(`Wrote ${file}`);
+    if (reportHtml) this.log(`Report: ${reportHtml}`);
   }
 }
 

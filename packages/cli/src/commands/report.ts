@@ -1,16 +1,10 @@
-import path from 'node:path';
 import { Flags } from '@oclif/core';
 import type { JournalSummary, ReportFormat } from '@imdsv2-cutover/report';
-import {
-  REPORT_FILES,
-  buildReportModel,
-  parseJournalText,
-  renderReports,
-  summarizeJournal,
-} from '@imdsv2-cutover/report';
+import { parseJournalText, summarizeJournal } from '@imdsv2-cutover/report';
 import { CutoverError, assessmentKind, planKind } from '@imdsv2-cutover/core';
 import { BaseCommand } from '../base-command.js';
-import { readInputText, readJsonDocument, writeTextAtomic } from '../lib/files.js';
+import { readInputText, readJsonDocument } from '../lib/files.js';
+import { REPORT_FORMATS as FORMATS, writeReportFiles } from '../lib/report-files.js';
 
 export interface ReportResult {
   /** Paths written, by format. */
@@ -18,8 +12,6 @@ export interface ReportResult {
   instances: number;
   warnings: string[];
 }
-
-const FORMATS = Object.keys(REPORT_FILES) as ReportFormat[];
 
 export default class Report extends BaseCommand<typeof Report> {
   static override description =
@@ -69,25 +61,19 @@ export default class Report extends BaseCommand<typeof Report> {
       }
       journal = summarizeJournal(parsed.lines);
     }
-    const model = buildReportModel(
+    const { files, instances } = await writeReportFiles(
+      flags.out,
       { assessment, plan, journal, inputWarnings: warnings },
       {
-        generatedAt: new Date().toISOString(),
         toolVersion: this.config.version,
+        formats,
         startDate: flags['start-date'] ?? null,
         planPath: flags.plan ?? null,
         journalPath: flags.journal ?? null,
       },
     );
-    const rendered = renderReports(model, formats);
-    const files: ReportResult['files'] = {};
-    for (const f of formats) {
-      const file = path.join(flags.out, REPORT_FILES[f]);
-      await writeTextAtomic(file, rendered[f] ?? '');
-      files[f] = file;
-    }
     if (!this.jsonEnabled()) for (const f of formats) this.log(files[f]);
-    return { files, instances: model.summary.total, warnings };
+    return { files, instances, warnings };
   }
 }
 

@@ -80,6 +80,10 @@ export const JournalRecord = z.discriminatedUnion('type', [
       target: JournalTarget,
       outcome: z.enum(['ok', 'failed', 'terminated', 'skipped']),
       error: z.object({ code: z.string(), message: z.string() }).strict().optional(),
+      /** Why this outcome, for a reader of the journal: "recovered after a crash", "already at previous settings". */
+      note: z.string().optional(),
+      /** Values learnt from the change, e.g. the launch template version it created. */
+      detail: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
     })
     .strict(),
   z
@@ -90,6 +94,11 @@ export const JournalRecord = z.discriminatedUnion('type', [
       type: z.literal('guard'),
       ...base,
       tripped: z.boolean(),
+      /** An instance trips the guard when its MetadataNoTokenRejected sum is above this. */
+      threshold: z.number().int().nonnegative().optional(),
+      /** The metric window, on the service's clock. */
+      windowStart: IsoDateTime.optional(),
+      windowEnd: IsoDateTime.optional(),
       rejected: z.array(z.object({ instanceId: InstanceId, calls: z.number().nonnegative() }).strict()),
     })
     .strict(),

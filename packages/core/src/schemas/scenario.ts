@@ -229,7 +229,10 @@ export const Scenario = z
     seed: z.number().int().default(1),
     /** The simulated time when the simulator starts. */
     now: IsoDateTime,
-    /** Publish 0-valued datapoints for periods without calls (CloudWatch does not, by default). */
+    /**
+     * Publish 0-valued datapoints for periods without calls. Whether CloudWatch does is not documented, so the tool
+     * treats missing datapoints as unknown; scenarios can model either behaviour.
+     */
     emitZeroDatapoints: z.boolean().default(false),
     regions: z.array(Region).min(1),
     accounts: z.array(ScenarioAccount).min(1),

@@ -1,5 +1,5 @@
-import type { Assessment, AutoScalingGroup, Instance, JournalLine, LaunchTemplate, Plan } from '@imdsv2-cutover/core';
-import { Policy, contentHash } from '@imdsv2-cutover/core';
+import type { Assessment, AutoScalingGroup, JournalLine, LaunchTemplate, Plan } from '@imdsv2-cutover/core';
+import { Policy, plan } from '@imdsv2-cutover/core';
 import { FIXTURE_NOW, generateFleet, makeAssessment, makeMetric, makeProbeReport } from '@imdsv2-cutover/test-utils';
 
 /** Strings a hostile tag, process name or command line might hold. Each tries to set `window.__pwned`. */
@@ -19,126 +19,14 @@ export const HOSTILE = [
   '\tTAB',
 ] as const;
 
-const SCP = {
-  Version: '2012-10-17',
-  Statement: [
-    {
-      Sid: 'RequireImdsV2',
-      Effect: 'Deny',
-      Action: 'ec2:RunInstances',
-      Resource: 'arn:aws:ec2:*:*:instance/*',
-      Condition: { StringNotEquals: { 'ec2:MetadataHttpTokens': 'required' } },
-    },
-    {
-      Sid: 'NoImdsV1Back',
-      Effect: 'Deny',
-      Action: 'ec2:ModifyInstanceMetadataOptions',
-      Resource: '*',
-      Condition: { StringNotEquals: { 'ec2:Attribute/HttpTokens': 'required' } },
-    },
-  ],
-};
-
-/** A plan for an assessment, shaped as the planner writes one: ready instances in waves, blocked/unknown held. */
+/** The plan the real planner makes for an assessment: canaries, then waves of `waveSize`, everything else held. */
 export function planFor(a: Assessment, waveSize = 4): Plan {
-  const policy = Policy.parse({ schema: { name: 'imdsv2-cutover/policy', version: 1 } });
-  const ready = a.instances.filter((i) => i.readiness.status === 'ready');
-  const entry = (i: Instance) => ({
-    instanceId: i.instanceId,
-    accountId: i.accountId,
-    region: i.region,
-    name: i.name,
-    group: i.autoScalingGroup ?? i.tags.Application,
-    environment: i.tags.Environment,
-    owner: i.tags.Owner,
-    planned: i.metadataOptions,
-    target: {
-      httpTokens: 'required' as const,
-      httpPutResponseHopLimit: i.containerHost
-        ? Math.max(2, i.metadataOptions.httpPutResponseHopLimit)
-        : i.metadataOptions.httpPutResponseHopLimit,
-      httpEndpoint: 'enabled' as const,
-    },
-    notes: [],
+  const policy = Policy.parse({
+    schema: { name: 'imdsv2-cutover/policy', version: 1 },
+    canary: { count: 2, onePerGroup: false },
+    waves: { maxInstances: waveSize, maxGroupShare: 1 },
   });
-  const waves: Plan['waves'] = [];
-  if (ready.length > 0) {
-    const canary = ready.slice(0, Math.min(2, ready.length));
-    waves.push({
-      index: 0,
-      name: 'canary',
-      kind: 'canary',
-      soakSeconds: 86400,
-      guard: { maxRejectedCalls: 0, rollback: 'wave' },
-      instances: canary.map(entry),
-    });
-    const rest = ready.slice(canary.length);
-    for (let k = 0; k < rest.length; k += waveSize) {
-      waves.push({
-        index: waves.length,
-        name: `wave ${waves.length}`,
-        kind: 'rollout',
-        soakSeconds: 86400,
-        guard: { maxRejectedCalls: 0, rollback: 'wave' },
-        instances: rest.slice(k, k + waveSize).map(entry),
-      });
-    }
-  }
-  const held = a.instances
-    .filter((i) => i.readiness.status === 'blocked' || i.readiness.status === 'unknown')
-    .map((i) => ({
-      instanceId: i.instanceId,
-      accountId: i.accountId,
-      region: i.region,
-      name: i.name,
-      owner: i.tags.Owner,
-      status: i.readiness.status,
-      reasons:
-        i.readiness.reasons.filter((r) => r.severity === 'blocker').length > 0
-          ? i.readiness.reasons.filter((r) => r.severity === 'blocker')
-          : i.readiness.reasons,
-    }));
-  const lockIn: Plan['lockIn'] = a.launchTemplates
-    .filter((t) => t.launchesImdsV1)
-    .map((t) => ({
-      id: `lt-${t.launchTemplateId}`,
-      kind: 'launch-template-version' as const,
-      accountId: t.accountId,
-      region: t.region,
-      resourceId: t.launchTemplateId,
-      description: `New default version of ${t.name} with HttpTokens=required`,
-      previous: { defaultVersion: t.defaultVersion },
-      target: { httpTokens: 'required' },
-      irreversible: false,
-      affects: a.autoScalingGroups
-        .filter((g) => g.launchTemplate?.launchTemplateId === t.launchTemplateId)
-        .map((g) => g.name),
-    }));
-  for (const r of a.regions) {
-    lockIn.push({
-      id: `defaults-${r.accountId}-${r.region}`,
-      kind: 'account-defaults',
-      accountId: r.accountId,
-      region: r.region,
-      description: 'Account default HttpTokens=required for new launches',
-      previous: { httpTokens: 'no-preference' },
-      target: { httpTokens: 'required' },
-      irreversible: false,
-      affects: [],
-    });
-  }
-  const body = {
-    schema: { name: 'imdsv2-cutover/plan' as const, version: 1 as const },
-    tool: { name: 'imdsv2-cutover', version: '0.1.0' },
-    assessment: { id: a.id, createdAt: a.createdAt, sha256: contentHash(a) },
-    policy,
-    policySha256: contentHash(policy),
-    waves,
-    held,
-    lockIn,
-    scp: SCP,
-  };
-  return { ...body, contentHash: contentHash(body) };
+  return plan(a, policy, { tool: { name: 'imdsv2-cutover', version: '0.1.0' } });
 }
 
 function launchTemplate(name: string, id: string, v1: boolean): LaunchTemplate {

@@ -1,0 +1,318 @@
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateLaunchTemplateVersionCommand,
+  DescribeImageAttributeCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DescribeLaunchTemplatesCommand,
+  GetInstanceMetadataDefaultsCommand,
+  ModifyImageAttributeCommand,
+  ModifyInstanceMetadataDefaultsCommand,
+  ModifyLaunchTemplateCommand,
+} from '@aws-sdk/client-ec2';
+import type { JournalTarget, LockInStep, Plan, Reporter, TargetState, ToolInfo } from '@imdsv2-cutover/core';
+import { CutoverError, targetKey } from '@imdsv2-cutover/core';
+import { JournalWriter } from '../journal/journal.js';
+import { awsCode, awsMessage } from './aws-ops.js';
+import type { ClientsFor } from './types.js';
+
+type Fields = Record<string, string | number | boolean | null>;
+
+export interface LockInStepResult {
+  id: string;
+  kind: LockInStep['kind'];
+  outcome: 'applied' | 'already-done' | 'recovered' | 'needs-confirmation' | 'permitted' | 'failed';
+  message: string;
+  previous: Fields | null;
+}
+
+export interface LockInResult {
+  dryRun: boolean;
+  message: string;
+  steps: LockInStepResult[];
+}
+
+export interface LockInOptions {
+  plan: Plan;
+  clients: ClientsFor;
+  journalFile: string;
+  tool: ToolInfo;
+  reporter: Reporter;
+  dryRun?: boolean;
+  confirmIrreversible?: boolean;
+}
+
+export function lockInTarget(step: LockInStep): JournalTarget {
+  const base = { accountId: step.accountId, region: step.region };
+  switch (step.kind) {
+    case 'launch-template-version':
+      return { kind: 'launch-template', launchTemplateId: step.resourceId ?? '', ...base };
+    case 'account-defaults':
+      return { kind: 'account-defaults', ...base };
+    case 'ami-imds-support':
+      return { kind: 'image', imageId: step.resourceId ?? '', ...base };
+  }
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+function num(v: unknown): number | null {
+  return typeof v === 'number' ? v : null;
+}
+
+/** Reads what a lock-in resource holds now: the fields the journal records as `previous`. */
+export async function readLockIn(ec2: EC2Client, step: Pick<LockInStep, 'kind' | 'resourceId'>): Promise<Fields> {
+  switch (step.kind) {
+    case 'launch-template-version': {
+      const id = step.resourceId!;
+      const lt = await ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [id] }));
+      const dv = lt.LaunchTemplates?.[0]?.DefaultVersionNumber;
+      if (dv === undefined) throw new CutoverError('AWS_ERROR', `launch template ${id} has no default version`);
+      const v = await ec2.send(
+        new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, Versions: [String(dv)] }),
+      );
+      const m = v.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.MetadataOptions;
+      return {
+        defaultVersion: dv,
+        httpTokens: m?.HttpTokens ?? null,
+        httpPutResponseHopLimit: m?.HttpPutResponseHopLimit ?? null,
+        httpEndpoint: m?.HttpEndpoint ?? null,
+      };
+    }
+    case 'account-defaults': {
+      const r = await ec2.send(new GetInstanceMetadataDefaultsCommand({}));
+      const a = r.AccountLevel;
+      return {
+        httpTokens: a?.HttpTokens ?? null,
+        httpPutResponseHopLimit: a?.HttpPutResponseHopLimit ?? null,
+        httpEndpoint: a?.HttpEndpoint ?? null,
+        instanceMetadataTags: a?.InstanceMetadataTags ?? null,
+      };
+    }
+    case 'ami-imds-support': {
+      const r = await ec2.send(
+        new DescribeImageAttributeCommand({ ImageId: step.resourceId!, Attribute: 'imdsSupport' }),
+      );
+      return { imdsSupport: r.ImdsSupport?.Value ?? null };
+    }
+  }
+}
+
+/** The lock-in step's target values with the tool's defaults (tokens required). */
+function desiredOf(step: LockInStep): Fields {
+  if (step.kind === 'ami-imds-support') return { imdsSupport: 'v2.0' };
+  const hop = num(step.target.httpPutResponseHopLimit);
+  return {
+    httpTokens: str(step.target.httpTokens) ?? 'required',
+    ...(hop === null ? {} : { httpPutResponseHopLimit: hop }),
+    ...(step.kind === 'launch-template-version' ? { httpEndpoint: 'enabled' } : {}),
+  };
+}
+
+/** True when the resource already holds the step's target. */
+function isDone(step: LockInStep, live: Fields): boolean {
+  const d = desiredOf(step);
+  return Object.entries(d).every(([k, v]) => live[k] === v);
+}
+
+async function applyLockIn(
+  ec2: EC2Client,
+  step: LockInStep,
+  live: Fields,
+  token: string,
+  dryRun: boolean,
+): Promise<Fields> {
+  const d = desiredOf(step);
+  const DryRun = dryRun || undefined;
+  switch (step.kind) {
+    case 'launch-template-version': {
+      const id = step.resourceId!;
+      const created = await ec2.send(
+        new CreateLaunchTemplateVersionCommand({
+          LaunchTemplateId: id,
+          SourceVersion: String(live.defaultVersion),
+          VersionDescription: 'imdsv2-cutover lock-in: IMDSv2 required',
+          ClientToken: token,
+          DryRun,
+          LaunchTemplateData: {
+            MetadataOptions: {
+              HttpTokens: 'required',
+              HttpEndpoint: 'enabled',
+              HttpPutResponseHopLimit: num(d.httpPutResponseHopLimit) ?? num(live.httpPutResponseHopLimit) ?? 2,
+            },
+          },
+        }),
+      );
+      const v = created.LaunchTemplateVersion?.VersionNumber;
+      if (v === undefined)
+        throw new CutoverError('AWS_ERROR', `CreateLaunchTemplateVersion on ${id} returned no version`);
+      await ec2.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: id, DefaultVersion: String(v) }));
+      return { newDefaultVersion: v };
+    }
+    case 'account-defaults':
+      await ec2.send(
+        new ModifyInstanceMetadataDefaultsCommand({
+          HttpTokens: d.httpTokens as 'required',
+          HttpPutResponseHopLimit: num(d.httpPutResponseHopLimit) ?? undefined,
+          DryRun,
+        }),
+      );
+      return {};
+    case 'ami-imds-support':
+      await ec2.send(
+        new ModifyImageAttributeCommand({ ImageId: step.resourceId!, ImdsSupport: { Value: 'v2.0' }, DryRun }),
+      );
+      return {};
+  }
+}
+
+/**
+ * Restores a lock-in resource to its recorded previous state: the launch template's previous default version, the
+ * account defaults' previous values (unset ones back to no-preference). The AMI flag cannot be undone: refused.
+ */
+export async function restoreLockIn(ec2: EC2Client, target: JournalTarget, previous: Fields): Promise<void> {
+  switch (target.kind) {
+    case 'launch-template':
+      await ec2.send(
+        new ModifyLaunchTemplateCommand({
+          LaunchTemplateId: target.launchTemplateId,
+          DefaultVersion: String(previous.defaultVersion),
+        }),
+      );
+      return;
+    case 'account-defaults':
+      await ec2.send(
+        new ModifyInstanceMetadataDefaultsCommand({
+          HttpTokens: (str(previous.httpTokens) ?? 'no-preference') as 'optional',
+          HttpPutResponseHopLimit: num(previous.httpPutResponseHopLimit) ?? -1,
+          HttpEndpoint: (str(previous.httpEndpoint) ?? 'no-preference') as 'enabled',
+          InstanceMetadataTags: (str(previous.instanceMetadataTags) ?? 'no-preference') as 'enabled',
+        }),
+      );
+      return;
+    case 'image':
+      throw new CutoverError(
+        'BAD_USAGE',
+        `the AMI IMDS-support flag on ${target.imageId} cannot be undone (EC2 offers no way back)`,
+      );
+    case 'instance':
+      throw new CutoverError('INTERNAL', 'restoreLockIn called for an instance');
+  }
+}
+
+/** True when a lock-in resource is back at (or still at) its previous state. */
+export function lockInAtPrevious(target: JournalTarget, live: Fields, previous: Fields): boolean {
+  if (target.kind === 'launch-template') return live.defaultVersion === previous.defaultVersion;
+  return Object.entries(previous).every(([k, v]) => live[k] === v);
+}
+
+/**
+ * The lock-in wave: launch template versions with IMDSv2 required made default, account defaults, and (only with
+ * `confirmIrreversible`) the AMI flag. Journaled like instances: intent with the previous state read live, the change,
+ * the result. A step already at its target is recorded and skipped; a crash between intent and result is resolved on
+ * the next run from the live state.
+ */
+export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
+  const steps = o.plan.lockIn;
+  const out: LockInResult = { dryRun: !!o.dryRun, message: '', steps: [] };
+  if (steps.length === 0) return { ...out, message: 'the plan has no lock-in steps' };
+  o.reporter.emit({
+    type: 'phase',
+    phase: 'lock-in',
+    message: `lock-in: ${steps.length} step(s)`,
+    scope: { wave: 'lockin' },
+  });
+  const journal = o.dryRun
+    ? null
+    : await JournalWriter.open({
+        file: o.journalFile,
+        planContentHash: o.plan.contentHash,
+        tool: o.tool,
+        reporter: o.reporter,
+      });
+  try {
+    await journal?.append({ type: 'wave-start', wave: 'lockin', dryRun: false });
+    const state = journal?.state();
+    let failed = 0;
+    for (const step of steps) {
+      const ec2 = o.clients.ec2(step.accountId, step.region);
+      const target = lockInTarget(step);
+      const st: TargetState | undefined = state?.targets.get(targetKey(target));
+      const push = (outcome: LockInStepResult['outcome'], message: string, previous: Fields | null) =>
+        out.steps.push({ id: step.id, kind: step.kind, outcome, message, previous });
+      try {
+        const live = await readLockIn(ec2, step);
+        if (step.irreversible && !o.confirmIrreversible && !isDone(step, live)) {
+          push('needs-confirmation', `${step.description}: irreversible; pass --confirm-irreversible to do it`, live);
+          continue;
+        }
+        if (isDone(step, live)) {
+          if (journal && st?.phase === 'intent-pending') {
+            await journal.append({
+              type: 'result',
+              wave: 'lockin',
+              action: 'apply',
+              target,
+              outcome: 'ok',
+              note: 'recovered after an interruption',
+            });
+            push('recovered', step.description, live);
+          } else {
+            push('already-done', `${step.description}: already in place`, live);
+          }
+          continue;
+        }
+        if (!journal) {
+          try {
+            await applyLockIn(ec2, step, live, 'dry-run', true);
+          } catch (e) {
+            if (awsCode(e) !== 'DryRunOperation') throw e;
+          }
+          push('permitted', `${step.description}: DryRun permitted`, live);
+          continue;
+        }
+        // An earlier run's intent holds the true previous state; a live read now may already show half the change.
+        const previous = st?.phase === 'intent-pending' ? (st.openIntent!.previous as Fields) : live;
+        await journal.append({
+          type: 'intent',
+          wave: 'lockin',
+          action: 'apply',
+          target,
+          previous,
+          desired: desiredOf(step),
+        });
+        const detail = await applyLockIn(
+          ec2,
+          step,
+          live,
+          `imdsv2-${journal.header.journalId}-${step.id}`.slice(0, 64),
+          false,
+        );
+        await journal.append({ type: 'result', wave: 'lockin', action: 'apply', target, outcome: 'ok', detail });
+        push('applied', step.description, previous);
+      } catch (e) {
+        if (e instanceof CutoverError && e.code !== 'AWS_ERROR') throw e;
+        failed++;
+        const error = { code: awsCode(e), message: awsMessage(e) };
+        if (journal && st?.phase !== 'applied') {
+          await journal.append({ type: 'result', wave: 'lockin', action: 'apply', target, outcome: 'failed', error });
+        }
+        push('failed', `${step.description}: ${error.code}: ${error.message}`, null);
+        o.reporter.emit({
+          type: 'warning',
+          code: 'LOCKIN_FAILED',
+          message: `${step.id}: ${error.code}: ${error.message}`,
+          scope: { wave: 'lockin' },
+        });
+      }
+    }
+    await journal?.append({ type: 'wave-end', wave: 'lockin', outcome: failed > 0 ? 'failed' : 'completed' });
+    const counts = new Map<string, number>();
+    for (const s of out.steps) counts.set(s.outcome, (counts.get(s.outcome) ?? 0) + 1);
+    out.message = `lock-in: ${[...counts].map(([k, v]) => `${v} ${k}`).join(', ')}`;
+    if (failed > 0) throw new CutoverError('INCOMPLETE', `${out.message}`, { details: { lockIn: out } });
+    return out;
+  } finally {
+    await journal?.close();
+  }
+}

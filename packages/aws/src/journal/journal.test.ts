@@ -1,0 +1,104 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { CutoverError, RecordingReporter } from '@imdsv2-cutover/core';
+import { useTempDirs } from '@imdsv2-cutover/test-utils';
+import { describe, expect, it } from 'vitest';
+import { JournalWriter, readJournal } from './journal.js';
+
+const tempDir = useTempDirs();
+const tool = { name: 'imdsv2-cutover', version: '0.1.0' };
+const H1 = '1'.repeat(64);
+const target = {
+  kind: 'instance' as const,
+  instanceId: 'i-0000000000000001',
+  accountId: '111111111111',
+  region: 'us-east-1',
+};
+
+async function fresh() {
+  const file = path.join(await tempDir(), 'j.jsonl');
+  const w = await JournalWriter.open({ file, planContentHash: H1, tool });
+  await w.append({ type: 'wave-start', wave: 0, dryRun: false });
+  await Promise.all([
+    w.append({ type: 'result', wave: 0, action: 'apply', target, outcome: 'ok' }),
+    w.append({ type: 'result', wave: 0, action: 'apply', target, outcome: 'skipped' }),
+  ]);
+  await w.close();
+  return file;
+}
+
+describe('journal', () => {
+  it('writes a header then numbered records, one JSON object per line', async () => {
+    const file = await fresh();
+    const text = await readFile(file, 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    const j = await readJournal(file);
+    expect(j.header).toMatchObject({ type: 'header', planContentHash: H1 });
+    expect(j.records.map((r) => r.seq)).toEqual([0, 1, 2]);
+    expect(existsSync(`${file}.lock`)).toBe(false);
+  });
+
+  it('drops a half-written last line with a warning, truncates it, and continues the sequence', async () => {
+    const file = await fresh();
+    await appendFile(file, '{"type":"result","seq":3,"at":"2026-');
+    expect((await readJournal(file)).tornLine).toBe(5);
+    const reporter = new RecordingReporter();
+    const w = await JournalWriter.open({ file, planContentHash: H1, tool, reporter });
+    expect(reporter.ofType('warning')[0]).toMatchObject({ code: 'JOURNAL_TORN_LINE' });
+    await w.append({ type: 'wave-end', wave: 0, outcome: 'completed' });
+    await w.close();
+    const j = await readJournal(file);
+    expect(j.tornLine).toBeNull();
+    expect(j.records.map((r) => [r.type, r.seq])).toEqual([
+      ['wave-start', 0],
+      ['result', 1],
+      ['result', 2],
+      ['wave-end', 3],
+    ]);
+  });
+
+  it('a complete last record missing only its newline is kept', async () => {
+    const file = await fresh();
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.slice(0, -1));
+    const w = await JournalWriter.open({ file, planContentHash: H1, tool });
+    await w.append({ type: 'wave-end', wave: 0, outcome: 'completed' });
+    await w.close();
+    expect((await readJournal(file)).records).toHaveLength(4);
+  });
+
+  it('a corrupt line in the middle is JOURNAL_CORRUPT naming the line, exit 2', async () => {
+    const file = await fresh();
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    lines[2] = '{"type":"result","oops":true}';
+    await writeFile(file, lines.join('\n'));
+    const e = await readJournal(file).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(CutoverError);
+    expect(e).toMatchObject({ code: 'JOURNAL_CORRUPT', exitCode: 2 });
+    expect((e as Error).message).toContain('line 3');
+  });
+
+  it('refuses a journal of another plan', async () => {
+    const file = await fresh();
+    const e = await JournalWriter.open({ file, planContentHash: '2'.repeat(64), tool }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'BAD_INPUT' });
+    expect((e as Error).message).toContain(H1);
+    expect(existsSync(`${file}.lock`)).toBe(false);
+  });
+
+  it('a second writer fails with JOURNAL_LOCKED; a lock left by a dead process is taken over', async () => {
+    const file = await fresh();
+    const w = await JournalWriter.open({ file, planContentHash: H1, tool });
+    const e = await JournalWriter.open({ file, planContentHash: H1, tool }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'JOURNAL_LOCKED' });
+    expect((e as Error).message).toContain(`process ${process.pid}`);
+    await w.close();
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid;
+    await writeFile(`${file}.lock`, JSON.stringify({ pid: dead, hostname: hostname(), startedAt: 'x' }));
+    const w2 = await JournalWriter.open({ file, planContentHash: H1, tool });
+    await w2.close();
+  });
+});

@@ -1,0 +1,170 @@
+import { Flags } from '@oclif/core';
+import type { EnforceResult, PreflightSummary } from '@imdsv2-cutover/aws';
+import { driftMessage, enforce } from '@imdsv2-cutover/aws';
+import { CutoverError, cell, planKind } from '@imdsv2-cutover/core';
+import { BaseCommand } from '../base-command.js';
+import { enforcementClients } from '../lib/enforce-clients.js';
+import { defaultJournal, durationSeconds } from '../lib/enforce-flags.js';
+import { readJsonDocument } from '../lib/files.js';
+import { awsFlags } from '../lib/flags.js';
+
+export default class Enforce extends BaseCommand<typeof Enforce> {
+  static override description =
+    'Execute one wave of an approved plan: preflight (plan hash, assessment age, drift, DryRun permission), write-ahead journal, ModifyInstanceMetadataOptions at EC2’s rate, wait for applied, then soak watching MetadataNoTokenRejected and roll back automatically (exit 4) when IMDSv1 callers break. Re-run after a crash to resume.';
+
+  static override examples = [
+    '<%= config.bin %> enforce --plan plan.json --next --dry-run',
+    '<%= config.bin %> enforce --plan plan.json --wave 0 --journal journal.jsonl',
+    '<%= config.bin %> enforce --plan plan.json --next --yes --soak 2h --journal journal.jsonl',
+    '<%= config.bin %> enforce --plan plan.json --wave lockin --yes --confirm-irreversible',
+  ];
+
+  static override flags = {
+    ...awsFlags,
+    'apply-timeout': Flags.string({
+      description: 'How long to wait for EC2 to report the changes applied.',
+      default: '10m',
+    }),
+    concurrency: Flags.integer({
+      description:
+        'Modify calls in flight at once (the rate is EC2’s Modify bucket: 100 burst, 5/s per account and region).',
+      default: 20,
+      min: 1,
+    }),
+    'confirm-irreversible': Flags.boolean({
+      description: 'In the lock-in wave, also set the AMI IMDS-support flag, which cannot be undone.',
+    }),
+    'dry-run': Flags.boolean({
+      description: 'Run the preflight only (DryRun permission check included); change nothing, write no journal.',
+    }),
+    'force-stale': Flags.boolean({ description: 'Enforce even if the plan’s assessment is older than --max-age.' }),
+    'guard-interval': Flags.string({ description: 'Time between guard polls during the soak.', default: '60s' }),
+    'guard-period': Flags.integer({
+      description: 'Metric period (seconds) of the guard’s GetMetricData: 60 for detailed monitoring, 300 for basic.',
+      default: 60,
+      min: 60,
+    }),
+    journal: Flags.string({
+      description: 'Journal file (JSON Lines). Default: <plan>.journal.jsonl next to the plan.',
+    }),
+    'max-age': Flags.string({ description: 'Refuse an assessment older than this.', default: '7d' }),
+    'modify-bucket': Flags.string({
+      description: 'Modify token bucket as burst/refill-per-second (tests and benchmarks).',
+      hidden: true,
+    }),
+    next: Flags.boolean({
+      description: 'Run the next wave that has not completed (resumes an interrupted one).',
+      exclusive: ['wave'],
+    }),
+    'on-drift': Flags.string({
+      description:
+        'Instances whose live settings differ from the plan: fail (refuse), skip (leave them, reported), adopt (enforce them, recording their live settings).',
+      options: ['fail', 'skip', 'adopt'],
+      default: 'skip',
+    }),
+    plan: Flags.string({ description: 'Plan file written by `imdsv2 plan`.', required: true }),
+    soak: Flags.string({
+      description: 'Soak time after the wave is applied (default: the wave’s, from the plan), e.g. 30m, 24h.',
+    }),
+    wave: Flags.string({ description: 'Wave index to run, or "lockin" for the lock-in steps.', exclusive: ['next'] }),
+    yes: Flags.boolean({
+      char: 'y',
+      description: 'Do not ask for confirmation (required when stdin is not a terminal).',
+    }),
+  };
+
+  public async run(): Promise<EnforceResult> {
+    const { flags } = this;
+    if (flags.wave === undefined && !flags.next) {
+      throw new CutoverError('BAD_USAGE', 'say which wave to run: --wave N, --wave lockin or --next');
+    }
+    let wave: number | 'next' | 'lockin' = 'next';
+    if (flags.wave !== undefined) {
+      if (flags.wave === 'lockin') wave = 'lockin';
+      else if (/^\d+$/.test(flags.wave)) wave = Number(flags.wave);
+      else
+        throw new CutoverError('BAD_USAGE', `--wave ${JSON.stringify(flags.wave)}: expected a wave index or "lockin"`);
+    }
+    const interactive = !flags.yes && !flags['dry-run'];
+    if (interactive && !process.stdin.isTTY) {
+      throw new CutoverError('BAD_USAGE', 'enforce changes AWS and needs a confirmation, but stdin is not a terminal', {
+        suggestions: ['Pass --yes to confirm non-interactively (after reviewing `--dry-run`).'],
+      });
+    }
+    const plan = await readJsonDocument(planKind, flags.plan);
+    if (wave === 'lockin' && interactive && !(await this.confirmLockIn(plan.lockIn.length))) {
+      throw new CutoverError('NOT_CONFIRMED', 'the lock-in wave was not confirmed; nothing was changed');
+    }
+    const bucket = flags['modify-bucket']?.split('/').map(Number);
+    const result = await enforce({
+      plan,
+      planFile: flags.plan,
+      wave,
+      journalFile: defaultJournal(flags.plan, flags.journal),
+      tool: { name: this.config.name, version: this.config.version },
+      clients: enforcementClients(flags),
+      reporter: this.reporter,
+      dryRun: flags['dry-run'],
+      onDrift: flags['on-drift'] as 'fail' | 'skip' | 'adopt',
+      maxAgeSeconds: durationSeconds(flags['max-age'], '--max-age'),
+      forceStale: flags['force-stale'],
+      soakSeconds: durationSeconds(flags.soak, '--soak'),
+      concurrency: flags.concurrency,
+      guardIntervalMs: (durationSeconds(flags['guard-interval'], '--guard-interval') ?? 60) * 1000,
+      guardPeriodSeconds: flags['guard-period'],
+      applyTimeoutMs: (durationSeconds(flags['apply-timeout'], '--apply-timeout') ?? 600) * 1000,
+      confirmIrreversible: flags['confirm-irreversible'],
+      modifyBucket:
+        bucket && bucket.length === 2 && bucket.every((n) => n > 0)
+          ? { capacity: bucket[0]!, refillPerSecond: bucket[1]! }
+          : undefined,
+      confirm: interactive ? (s) => this.ask(s) : undefined,
+    });
+    if (!this.jsonEnabled()) this.render(result);
+    return result;
+  }
+
+  private async ask(s: PreflightSummary): Promise<boolean> {
+    this.reporter.flush();
+    const { default: confirm } = await import('@inquirer/confirm');
+    const drift = s.drift.length > 0 ? `, ${s.drift.length} drifted (--on-drift ${s.onDrift})` : '';
+    this.logToStderr(
+      s.drift
+        .slice(0, 10)
+        .map((d) => `  drift: ${cell(driftMessage(d))}`)
+        .join('\n'),
+    );
+    return confirm(
+      {
+        message: `Enforce IMDSv2 on wave ${s.wave} (${cell(s.waveName)}): change ${s.toApply} instance(s)${drift}?`,
+        default: false,
+      },
+      { output: process.stderr },
+    );
+  }
+
+  private async confirmLockIn(steps: number): Promise<boolean> {
+    const { default: confirm } = await import('@inquirer/confirm');
+    return confirm(
+      { message: `Run ${steps} lock-in step(s) (launch templates, account defaults)?`, default: false },
+      { output: process.stderr },
+    );
+  }
+
+  private render(r: EnforceResult): void {
+    const p = r.preflight;
+    if (p) {
+      this.log(
+        `wave ${p.wave} (${cell(p.waveName)}): ${p.instances} instances; assessment ${p.assessmentAgeDays} days old; service time ${p.serviceTime}`,
+      );
+      this.log(
+        `  to change ${p.toApply}, already done ${p.alreadyDone}, to recover ${p.toRecover}, drifted ${p.drift.length}, gone ${p.gone.length}`,
+      );
+      for (const perm of p.permissions)
+        this.log(`  DryRun permission ${perm.accountId} ${perm.region}: ${perm.permitted ? 'ok' : 'DENIED'}`);
+    }
+    for (const s of r.lockIn?.steps ?? []) this.log(`  ${s.outcome.padEnd(18)} ${cell(s.message)}`);
+    for (const s of r.skipped) this.log(`  skipped ${s.instanceId}: ${cell(s.reason)}`);
+    this.log(cell(r.message));
+  }
+}

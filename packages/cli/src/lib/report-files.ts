@@ -1,0 +1,41 @@
+import path from 'node:path';
+import type { ReportFormat, ReportInput } from '@imdsv2-cutover/report';
+import { REPORT_FILES, buildReportModel, renderReports } from '@imdsv2-cutover/report';
+import { writeTextAtomic } from './files.js';
+
+export const REPORT_FORMATS = Object.keys(REPORT_FILES) as ReportFormat[];
+
+export interface WriteReportOptions {
+  toolVersion: string;
+  formats?: readonly ReportFormat[];
+  startDate?: string | null;
+  planPath?: string | null;
+  journalPath?: string | null;
+}
+
+/**
+ * Builds the report model and writes report.html, report.md and instances.csv (or the chosen formats) atomically into
+ * `outDir`: the one way `report`, `assess` and `demo` write reports. Returns the paths written, by format.
+ */
+export async function writeReportFiles(
+  outDir: string,
+  input: ReportInput,
+  options: WriteReportOptions,
+): Promise<{ files: Partial<Record<ReportFormat, string>>; instances: number }> {
+  const formats = options.formats ?? REPORT_FORMATS;
+  const model = buildReportModel(input, {
+    generatedAt: new Date().toISOString(),
+    toolVersion: options.toolVersion,
+    startDate: options.startDate ?? null,
+    planPath: options.planPath ?? null,
+    journalPath: options.journalPath ?? null,
+  });
+  const rendered = renderReports(model, formats);
+  const files: Partial<Record<ReportFormat, string>> = {};
+  for (const f of formats) {
+    const file = path.join(outDir, REPORT_FILES[f]);
+    await writeTextAtomic(file, rendered[f] ?? '');
+    files[f] = file;
+  }
+  return { files, instances: model.summary.total };
+}

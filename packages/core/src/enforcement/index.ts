@@ -1,0 +1,3 @@
+export * from './duration.js';
+export * from './replay.js';
+export * from './token-bucket.js';
