@@ -1,5 +1,7 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { CutoverError } from '@imdsv2-cutover/core';
 import { bundledScenarios, startSimulator } from '@imdsv2-cutover/simulator';
+import { BaseCommand } from '../base-command.js';
 
 /** Result of `imdsv2 simulate --json` (printed once the server listens). */
 export interface SimulateResult {
@@ -12,11 +14,9 @@ export interface SimulateResult {
   clock: { now: string; speed: number };
 }
 
-export default class Simulate extends Command {
+export default class Simulate extends BaseCommand<typeof Simulate> {
   static override description =
     'Run the fleet simulator: an AWS-compatible endpoint (EC2, CloudWatch, SSM, Auto Scaling, STS, Organizations) serving a simulated fleet, for rehearsals with --endpoint-url.';
-
-  static override enableJsonFlag = true;
 
   static override examples = [
     '<%= config.bin %> simulate --scenario demo --port 4566',
@@ -45,9 +45,11 @@ export default class Simulate extends Command {
   };
 
   async run(): Promise<SimulateResult | undefined> {
-    const { flags } = await this.parse(Simulate);
+    // BaseCommand maps a CutoverError (a bad scenario file) to exit 2, like every other command reading a file.
+    const { flags } = this;
     const speed = Number(flags['clock-speed']);
-    if (!(speed > 0)) this.error(`--clock-speed must be a positive number, got "${flags['clock-speed']}"`, { exit: 2 });
+    if (!(speed > 0))
+      throw new CutoverError('BAD_USAGE', `--clock-speed must be a positive number, got "${flags['clock-speed']}"`);
     const sim = await startSimulator({
       scenario: flags.scenario,
       port: flags.port,
