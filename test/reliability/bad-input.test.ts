@@ -181,7 +181,18 @@ const readers: Record<string, { damage: () => Damage[]; file: string; commands: 
     file: 'bad-plan.json',
     commands: [
       ['report', '--assessment', 'assessment.json', '--plan', 'F', '--out', 'report-out'],
-      ['enforce', '--plan', 'F', '--wave', '0', '--yes', '--journal', 'j.jsonl', '--endpoint-url', 'http://127.0.0.1:9'],
+      [
+        'enforce',
+        '--plan',
+        'F',
+        '--wave',
+        '0',
+        '--yes',
+        '--journal',
+        'j.jsonl',
+        '--endpoint-url',
+        'http://127.0.0.1:9',
+      ],
       ['status', '--plan', 'F', '--journal', 'journal.jsonl'],
     ],
   },
@@ -262,10 +273,12 @@ describe('bad input files: exit 2, an error naming the file and the field, nothi
         const err = res.stderr.replace(/\s+›\s+/g, ' ');
         const problems: string[] = [];
         if (res.code !== 2) problems.push(`${label}: exit ${res.code}\n${res.stderr.slice(0, 600)}`);
-        else if (!err.includes(r.file)) problems.push(`${label}: the error does not name the file\n${err.slice(0, 600)}`);
+        else if (!err.includes(r.file))
+          problems.push(`${label}: the error does not name the file\n${err.slice(0, 600)}`);
         else if (d.field && !(typeof d.field === 'string' ? err.includes(d.field) : d.field.test(err)))
           problems.push(`${label}: the error does not name ${String(d.field)}\n${err.slice(0, 600)}`);
-        else if (/\n\s+at .+:\d+:\d+\)?\n/.test(res.stderr)) problems.push(`${label}: a stack trace\n${err.slice(0, 600)}`);
+        else if (/\n\s+at .+:\d+:\d+\)?\n/.test(res.stderr))
+          problems.push(`${label}: a stack trace\n${err.slice(0, 600)}`);
         const after = snapshotDir(dir);
         const changed = Object.keys({ ...before, ...after }).filter((k) => before[k] !== after[k]);
         if (changed.length > 0) problems.push(`${label}: wrote ${changed.join(', ')}`);

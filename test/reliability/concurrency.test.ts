@@ -71,7 +71,10 @@ describe('the journal under concurrency, crashes and faults', () => {
     const w0 = await runCli(args(0), cliEnv(sim!));
     expect(w0.code, w0.stderr).toBe(0);
     appendFileSync(journal, '{"type":"wave-start","wa');
-    const w1 = await runCli([...args(1)].filter((a) => a !== '--json'), cliEnv(sim!));
+    const w1 = await runCli(
+      [...args(1)].filter((a) => a !== '--json'),
+      cliEnv(sim!),
+    );
     expect(w1.code, w1.stderr).toBe(0);
     expect(w1.stderr).toMatch(/half-written/);
     const j = await readJournal(journal);

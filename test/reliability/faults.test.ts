@@ -16,7 +16,12 @@ afterEach(async () => {
 
 /** Runs assess over the fault fleet under `faults`; returns the run, the assessment and what the simulator injected. */
 async function assessUnder(opts: { faults?: FaultConfig; throttling?: boolean }, extra: string[] = []) {
-  sim = await startSimulator({ scenario: faultFleet(), port: 0, throttling: opts.throttling ?? false, faults: opts.faults });
+  sim = await startSimulator({
+    scenario: faultFleet(),
+    port: 0,
+    throttling: opts.throttling ?? false,
+    faults: opts.faults,
+  });
   const out = await tempDir();
   const r = await imdsv2(assessAll(sim, out, extra));
   const snap = sim.counters.snapshot();

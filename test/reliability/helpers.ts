@@ -94,5 +94,6 @@ export function snapshotDir(dir: string): Record<string, string> {
 }
 
 /** stdout/stderr must hold no raw ESC, C0 (other than tab/newline/CR), C1 or bidi control. */
-// eslint-disable-next-line no-control-regex
-export const UNSAFE_TERMINAL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u;
+export const UNSAFE_TERMINAL =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u;

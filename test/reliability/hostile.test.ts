@@ -18,7 +18,7 @@ const HOSTILE = [
   '<script>window.__pwned=1</script>',
   '"><img src=x onerror=alert(1)>',
   '=HYPERLINK("http://evil.example","x")',
-  '+cmd|\' /C calc\'!A0',
+  "+cmd|' /C calc'!A0",
   '| *md* [link](javascript:alert(1)) <b>',
   'nul\u0000byte\rcarriage',
   '日本語 🙂 e\u0301',
@@ -67,12 +67,23 @@ afterAll(async () => {
 
 function safe(text: string, what: string) {
   const m = UNSAFE_TERMINAL.exec(text);
-  expect(m, `${what}: raw U+${m?.[0].codePointAt(0)?.toString(16)} near ${JSON.stringify(text.slice(Math.max(0, (m?.index ?? 0) - 30), (m?.index ?? 0) + 30))}`).toBeNull();
+  expect(
+    m,
+    `${what}: raw U+${m?.[0].codePointAt(0)?.toString(16)} near ${JSON.stringify(text.slice(Math.max(0, (m?.index ?? 0) - 30), (m?.index ?? 0) + 30))}`,
+  ).toBeNull();
 }
 
 describe('hostile tags and names reach no terminal raw', () => {
   it('assess summary', () => {
-    expect(assessment.instances.some((i) => i.tags.Owner?.includes('cleared your screen')), JSON.stringify([assessment.instances.length, assessment.instances[0]?.tags, assessment.regions, stdout.slice(0, 500)])).toBe(true);
+    expect(
+      assessment.instances.some((i) => i.tags.Owner?.includes('cleared your screen')),
+      JSON.stringify([
+        assessment.instances.length,
+        assessment.instances[0]?.tags,
+        assessment.regions,
+        stdout.slice(0, 500),
+      ]),
+    ).toBe(true);
     safe(stdout, 'assess');
   });
 
