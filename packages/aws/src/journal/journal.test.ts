@@ -108,7 +108,10 @@ describe('a journal too large to read', () => {
     const file = path.join(await tempDir(), 'huge.jsonl');
     await writeFile(file, '');
     await truncate(file, MAX_JOURNAL_BYTES + 1); // sparse: no disk used
-    await expect(readJournal(file)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining(file) });
+    await expect(readJournal(file)).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringContaining(file),
+    });
     await expect(JournalWriter.open({ file, tool })).rejects.toMatchObject({ code: 'BAD_INPUT' });
     expect(existsSync(`${file}.lock`)).toBe(false);
   });
