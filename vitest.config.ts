@@ -11,6 +11,10 @@ process.env.IMDSV2_RELIABILITY_TALLY ??= path.join(tmpdir(), `imdsv2-reliability
  * - e2e: cross-package tests that drive the built CLI and the simulator;
  * - reliability: faults, bad input and hostile data (`pnpm test:reliability`).
  * Privileged tests (root, bpftrace, network namespaces) gate themselves with `@imdsv2-cutover/test-utils`.
+ *
+ * The projects run one after another (sequence.groupOrder), and e2e and reliability run their files one at a time:
+ * the probe's bpftrace program sees every connection to 169.254.169.254 on the machine, so two tests that start IMDS
+ * callers in their own namespaces at the same time would see each other's callers.
  */
 export default defineConfig({
   test: {
@@ -22,6 +26,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           disableConsoleIntercept: true,
           include: ['packages/*/src/**/*.test.ts'],
           environment: 'node',
@@ -30,6 +35,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          sequence: { groupOrder: 1 },
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',
           testTimeout: 120_000,
@@ -40,6 +46,7 @@ export default defineConfig({
       {
         test: {
           name: 'reliability',
+          sequence: { groupOrder: 2 },
           include: ['test/reliability/**/*.test.ts'],
           environment: 'node',
           testTimeout: 180_000,

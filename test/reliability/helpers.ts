@@ -41,9 +41,12 @@ export function faultFleet(): Scenario {
 
 /** The CLI arguments that assess the whole fault fleet through the simulator. */
 export function assessAll(sim: Simulator, out: string, extra: string[] = []): string[] {
+  // Discovery and metrics are compared run against run, so the probe stays off unless a test asks for it: what a
+  // simulated probe sees depends on whether a caller's call falls inside its window.
+  const probe = extra.includes('--probe') ? [] : ['--probe', 'none'];
   return [
     ...['assess', '--endpoint-url', sim.url, '--regions', REGIONS.join(','), '--accounts', ACCOUNTS.join(',')],
-    ...['--role-name', 'Audit', '--no-report', '--out', out, ...extra],
+    ...['--role-name', 'Audit', '--no-report', '--out', out, ...probe, ...extra],
   ];
 }
 
