@@ -1,7 +1,8 @@
-import type { EC2Client } from '@aws-sdk/client-ec2';
+import { createHash } from 'node:crypto';
+import type { EC2Client, LaunchTemplateVersion } from '@aws-sdk/client-ec2';
 import {
   CreateLaunchTemplateVersionCommand,
-  DescribeImageAttributeCommand,
+  DescribeImagesCommand,
   DescribeLaunchTemplateVersionsCommand,
   DescribeLaunchTemplatesCommand,
   GetInstanceMetadataDefaultsCommand,
@@ -87,13 +88,12 @@ export async function readLockIn(ec2: EC2Client, step: Pick<LockInStep, 'kind' |
         httpPutResponseHopLimit: a?.HttpPutResponseHopLimit ?? null,
         httpEndpoint: a?.HttpEndpoint ?? null,
         instanceMetadataTags: a?.InstanceMetadataTags ?? null,
+        httpTokensEnforced: a?.HttpTokensEnforced ?? null,
       };
     }
     case 'ami-imds-support': {
-      const r = await ec2.send(
-        new DescribeImageAttributeCommand({ ImageId: step.resourceId!, Attribute: 'imdsSupport' }),
-      );
-      return { imdsSupport: r.ImdsSupport?.Value ?? null };
+      const r = await ec2.send(new DescribeImagesCommand({ ImageIds: [step.resourceId!] }));
+      return { imdsSupport: r.Images?.[0]?.ImdsSupport ?? null };
     }
   }
 }
@@ -102,10 +102,12 @@ export async function readLockIn(ec2: EC2Client, step: Pick<LockInStep, 'kind' |
 function desiredOf(step: LockInStep): Fields {
   if (step.kind === 'ami-imds-support') return { imdsSupport: 'v2.0' };
   const hop = num(step.target.httpPutResponseHopLimit);
+  const enforced = str(step.target.httpTokensEnforced);
   return {
     httpTokens: str(step.target.httpTokens) ?? 'required',
     ...(hop === null ? {} : { httpPutResponseHopLimit: hop }),
     ...(step.kind === 'launch-template-version' ? { httpEndpoint: 'enabled' } : {}),
+    ...(step.kind === 'account-defaults' && enforced !== null ? { httpTokensEnforced: enforced } : {}),
   };
 }
 
@@ -113,6 +115,55 @@ function desiredOf(step: LockInStep): Fields {
 function isDone(step: LockInStep, live: Fields): boolean {
   const d = desiredOf(step);
   return Object.entries(d).every(([k, v]) => live[k] === v);
+}
+
+/** The description of every version lock-in creates: how a resumed run finds the version an interrupted one made. */
+export const LOCKIN_VERSION_DESCRIPTION = 'imdsv2-cutover lock-in: IMDSv2 required';
+
+/**
+ * The idempotency token of a step's CreateLaunchTemplateVersion: one per journal and template, within EC2's 64
+ * characters (a prefix of the step id would be the same for every template of an account).
+ */
+function clientToken(journalId: string, step: LockInStep): string {
+  return `imdsv2-${createHash('sha256').update(`${journalId}\n${step.id}`).digest('hex').slice(0, 40)}`;
+}
+
+/** True when a launch template version holds the step's metadata target. */
+function versionMatches(v: LaunchTemplateVersion, desired: Fields): boolean {
+  const m = v.LaunchTemplateData?.MetadataOptions;
+  const live: Fields = {
+    httpTokens: m?.HttpTokens ?? null,
+    httpPutResponseHopLimit: m?.HttpPutResponseHopLimit ?? null,
+    httpEndpoint: m?.HttpEndpoint ?? null,
+  };
+  return Object.entries(desired).every(([k, x]) => live[k] === x);
+}
+
+/**
+ * A version an interrupted run created (our description, the target's metadata, newer than the recorded default) but
+ * had not yet made the default: resuming makes it the default instead of creating a second one.
+ */
+async function findCreatedVersion(ec2: EC2Client, step: LockInStep, previous: Fields): Promise<number | null> {
+  const after = num(previous.defaultVersion);
+  if (after === null) return null;
+  const desired = desiredOf(step);
+  let NextToken: string | undefined;
+  let found: number | null = null;
+  do {
+    const r = await ec2.send(
+      new DescribeLaunchTemplateVersionsCommand({
+        LaunchTemplateId: step.resourceId!,
+        MinVersion: String(after + 1),
+        NextToken,
+      }),
+    );
+    for (const v of r.LaunchTemplateVersions ?? []) {
+      if (v.VersionDescription !== LOCKIN_VERSION_DESCRIPTION || !versionMatches(v, desired)) continue;
+      if (v.VersionNumber !== undefined) found = Math.max(found ?? 0, v.VersionNumber);
+    }
+    NextToken = r.NextToken;
+  } while (NextToken);
+  return found;
 }
 
 async function applyLockIn(
@@ -127,15 +178,23 @@ async function applyLockIn(
   switch (step.kind) {
     case 'launch-template-version': {
       const id = step.resourceId!;
+      const source = String(live.defaultVersion);
+      // CreateLaunchTemplateVersion replaces MetadataOptions as a whole: start from the source version's options so
+      // that instance metadata tags and the IPv6 endpoint are kept.
+      const src = await ec2.send(
+        new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, Versions: [source] }),
+      );
+      const { State: _state, ...sourceOptions } = src.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.MetadataOptions ?? {};
       const created = await ec2.send(
         new CreateLaunchTemplateVersionCommand({
           LaunchTemplateId: id,
-          SourceVersion: String(live.defaultVersion),
-          VersionDescription: 'imdsv2-cutover lock-in: IMDSv2 required',
+          SourceVersion: source,
+          VersionDescription: LOCKIN_VERSION_DESCRIPTION,
           ClientToken: token,
           DryRun,
           LaunchTemplateData: {
             MetadataOptions: {
+              ...sourceOptions,
               HttpTokens: 'required',
               HttpEndpoint: 'enabled',
               HttpPutResponseHopLimit: num(d.httpPutResponseHopLimit) ?? num(live.httpPutResponseHopLimit) ?? 2,
@@ -154,6 +213,7 @@ async function applyLockIn(
         new ModifyInstanceMetadataDefaultsCommand({
           HttpTokens: d.httpTokens as 'required',
           HttpPutResponseHopLimit: num(d.httpPutResponseHopLimit) ?? undefined,
+          HttpTokensEnforced: (str(d.httpTokensEnforced) ?? undefined) as 'enabled' | undefined,
           DryRun,
         }),
       );
@@ -187,6 +247,11 @@ export async function restoreLockIn(ec2: EC2Client, target: JournalTarget, previ
           HttpPutResponseHopLimit: num(previous.httpPutResponseHopLimit) ?? -1,
           HttpEndpoint: (str(previous.httpEndpoint) ?? 'no-preference') as 'enabled',
           InstanceMetadataTags: (str(previous.instanceMetadataTags) ?? 'no-preference') as 'enabled',
+          // Journals written before this field was recorded lack it: leave it as it is then.
+          HttpTokensEnforced:
+            'httpTokensEnforced' in previous
+              ? ((str(previous.httpTokensEnforced) ?? 'no-preference') as 'enabled')
+              : undefined,
         }),
       );
       return;
@@ -272,7 +337,28 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
           continue;
         }
         // An earlier run's intent holds the true previous state; a live read now may already show half the change.
-        const previous = st?.phase === 'intent-pending' ? (st.openIntent!.previous as Fields) : live;
+        const pending = st?.phase === 'intent-pending' ? (st.openIntent!.previous as Fields) : null;
+        const previous = pending ?? live;
+        if (pending && step.kind === 'launch-template-version') {
+          // Interrupted after CreateLaunchTemplateVersion, before ModifyLaunchTemplate: finish with that version.
+          const made = await findCreatedVersion(ec2, step, pending);
+          if (made !== null) {
+            await ec2.send(
+              new ModifyLaunchTemplateCommand({ LaunchTemplateId: step.resourceId!, DefaultVersion: String(made) }),
+            );
+            await journal.append({
+              type: 'result',
+              wave: 'lockin',
+              action: 'apply',
+              target,
+              outcome: 'ok',
+              note: 'recovered after an interruption: the version created before it was made the default',
+              detail: { newDefaultVersion: made },
+            });
+            push('recovered', `${step.description} (version ${made}, created before the interruption)`, previous);
+            continue;
+          }
+        }
         await journal.append({
           type: 'intent',
           wave: 'lockin',
@@ -285,7 +371,7 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
           ec2,
           step,
           live,
-          `imdsv2-${journal.header.journalId}-${step.id}`.slice(0, 64),
+          clientToken(journal.header.journalId, step),
           false,
         );
         await journal.append({ type: 'result', wave: 'lockin', action: 'apply', target, outcome: 'ok', detail });
