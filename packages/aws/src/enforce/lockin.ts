@@ -184,7 +184,8 @@ async function applyLockIn(
       const src = await ec2.send(
         new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, Versions: [source] }),
       );
-      const { State: _state, ...sourceOptions } = src.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.MetadataOptions ?? {};
+      const { State: _state, ...sourceOptions } =
+        src.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.MetadataOptions ?? {};
       const created = await ec2.send(
         new CreateLaunchTemplateVersionCommand({
           LaunchTemplateId: id,
@@ -367,13 +368,7 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
           previous,
           desired: desiredOf(step),
         });
-        const detail = await applyLockIn(
-          ec2,
-          step,
-          live,
-          clientToken(journal.header.journalId, step),
-          false,
-        );
+        const detail = await applyLockIn(ec2, step, live, clientToken(journal.header.journalId, step), false);
         await journal.append({ type: 'result', wave: 'lockin', action: 'apply', target, outcome: 'ok', detail });
         push('applied', step.description, previous);
       } catch (e) {
