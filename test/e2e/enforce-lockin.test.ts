@@ -418,6 +418,33 @@ describe('enforce --wave lockin against the simulator', () => {
     await expect(readFile(journal)).rejects.toThrow(/ENOENT/);
   });
 
+  it('a template whose default changed since planning is drift: skipped by default, refused with fail, copied with adopt', async () => {
+    const { sim, journal, lockin } = await setup();
+    sim.fleet.model.region(ACCOUNT, REGION)!.launchTemplates.find((t) => t.id === APP_LT)!.defaultVersion = 3;
+    const before = lockInState(sim);
+    const fail = await lockin('--yes', '--on-drift', 'fail');
+    expect(fail.code).toBe(2);
+    expect(fail.stdout + fail.stderr).toMatch(/DRIFT/);
+    expect(lockInState(sim)).toEqual(before);
+
+    const skip = await lockin('--yes');
+    expect(skip.code, skip.stderr).toBe(0);
+    expect(outcomes(skip)).toMatchObject({ [stepId.app]: 'drifted', [stepId.worker]: 'applied' });
+    expect(template(sim, APP_LT)).toEqual(before.app);
+
+    const adopt = await lockin('--yes', '--on-drift', 'adopt');
+    expect(adopt.code, adopt.stderr).toBe(0);
+    expect(outcomes(adopt)[stepId.app]).toBe('applied');
+    const app = template(sim, APP_LT);
+    expect(app.defaultVersion).toBe(4);
+    expect(app.versions[3]).toMatchObject({ instanceType: 'm6i.2xlarge', metadataOptions: { httpTokens: 'required' } });
+    const intent = (await lockInRecords(journal)).find((x) => {
+      const t = targetOf(x);
+      return x.type === 'intent' && t?.kind === 'launch-template' && t.launchTemplateId === APP_LT;
+    });
+    expect(intent).toMatchObject({ previous: { defaultVersion: 3 } });
+  });
+
   it('a crash between intent and result: resume makes no second version, rollback restores the original default', async () => {
     const { sim, journal, lockin, rollback } = await setup();
     const r = await lockin('--yes');

@@ -21,7 +21,7 @@ type Fields = Record<string, string | number | boolean | null>;
 export interface LockInStepResult {
   id: string;
   kind: LockInStep['kind'];
-  outcome: 'applied' | 'already-done' | 'recovered' | 'needs-confirmation' | 'permitted' | 'failed';
+  outcome: 'applied' | 'already-done' | 'recovered' | 'needs-confirmation' | 'permitted' | 'drifted' | 'failed';
   message: string;
   previous: Fields | null;
 }
@@ -40,6 +40,15 @@ export interface LockInOptions {
   reporter: Reporter;
   dryRun?: boolean;
   confirmIrreversible?: boolean;
+  /** A template whose default version is no longer the plan's source version: skip it (default), fail, or adopt. */
+  onDrift?: 'fail' | 'skip' | 'adopt';
+}
+
+/** The plan's source version when the template's live default is another one (someone changed it since planning). */
+function driftedFrom(step: LockInStep, live: Fields): number | null {
+  if (step.kind !== 'launch-template-version') return null;
+  const planned = num(step.target.sourceVersion);
+  return planned !== null && live.defaultVersion !== planned ? planned : null;
 }
 
 export function lockInTarget(step: LockInStep): JournalTarget {
@@ -288,6 +297,25 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
     message: `lock-in: ${steps.length} step(s)`,
     scope: { wave: 'lockin' },
   });
+  if (o.onDrift === 'fail') {
+    // Refuse before any change, like an instance wave.
+    for (const step of steps.filter((x) => x.kind === 'launch-template-version')) {
+      const live = await readLockIn(o.clients.ec2(step.accountId, step.region), step);
+      const drift = isDone(step, live) ? null : driftedFrom(step, live);
+      if (drift !== null)
+        throw new CutoverError(
+          'DRIFT',
+          `launch template ${step.resourceId}: the default version is now ${String(live.defaultVersion)}, not ${drift} as planned; nothing was changed`,
+          {
+            exitCode: 2,
+            suggestions: [
+              'Re-run `imdsv2 assess` and `imdsv2 plan` to plan against the current template,',
+              'or pass --on-drift skip (leave it alone) or --on-drift adopt (copy its current default version).',
+            ],
+          },
+        );
+    }
+  }
   const journal = o.dryRun
     ? null
     : await JournalWriter.open({
@@ -310,6 +338,22 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
         const live = await readLockIn(ec2, step);
         if (step.irreversible && !o.confirmIrreversible && !isDone(step, live)) {
           push('needs-confirmation', `${step.description}: irreversible; pass --confirm-irreversible to do it`, live);
+          continue;
+        }
+        const drift = isDone(step, live) || st?.phase === 'intent-pending' ? null : driftedFrom(step, live);
+        if (drift !== null && (o.onDrift ?? 'skip') !== 'adopt') {
+          const message =
+            `${step.description}: the default version is now ${String(live.defaultVersion)}, not ${drift} as planned; ` +
+            'left alone (run `imdsv2 assess` and `imdsv2 plan` again, or pass --on-drift adopt to copy the new default)';
+          await journal?.append({
+            type: 'result',
+            wave: 'lockin',
+            action: 'apply',
+            target,
+            outcome: 'skipped',
+            note: message,
+          });
+          push('drifted', message, live);
           continue;
         }
         if (isDone(step, live)) {
