@@ -233,6 +233,11 @@ type Rec = JournalRecord;
 const lockInRecords = async (journal: string): Promise<Rec[]> =>
   (await readJournal(journal)).records.filter((r) => r.wave === 'lockin');
 const targetOf = (r: Rec) => ('target' in r ? r.target : null);
+/** An intent about launch template `id`. */
+function isTemplate(r: Rec, id: string): boolean {
+  const t = targetOf(r);
+  return r.type === 'intent' && t?.kind === 'launch-template' && t.launchTemplateId === id;
+}
 
 describe('enforce --wave lockin against the simulator', () => {
   it('new default template versions, account defaults, journaled; re-run is a no-op; rollback restores and is idempotent', async () => {
@@ -290,18 +295,12 @@ describe('enforce --wave lockin against the simulator', () => {
     const recs = await lockInRecords(journal);
     const intents = recs.filter((x) => x.type === 'intent');
     const byKind = (k: string) => intents.find((x) => targetOf(x)?.kind === k);
-    const appIntent = intents.find((x) => {
-      const t = targetOf(x);
-      return t?.kind === 'launch-template' && t.launchTemplateId === APP_LT;
-    });
+    const appIntent = intents.find((x) => isTemplate(x, APP_LT));
     expect(appIntent).toMatchObject({
       action: 'apply',
       previous: { defaultVersion: 2, httpTokens: 'optional', httpPutResponseHopLimit: 1, httpEndpoint: null },
     });
-    const workerIntent = intents.find((x) => {
-      const t = targetOf(x);
-      return t?.kind === 'launch-template' && t.launchTemplateId === WORKER_LT;
-    });
+    const workerIntent = intents.find((x) => isTemplate(x, WORKER_LT));
     expect(workerIntent).toMatchObject({
       previous: { defaultVersion: 1, httpTokens: null, httpPutResponseHopLimit: null, httpEndpoint: null },
     });
@@ -438,10 +437,7 @@ describe('enforce --wave lockin against the simulator', () => {
     const app = template(sim, APP_LT);
     expect(app.defaultVersion).toBe(4);
     expect(app.versions[3]).toMatchObject({ instanceType: 'm6i.2xlarge', metadataOptions: { httpTokens: 'required' } });
-    const intent = (await lockInRecords(journal)).find((x) => {
-      const t = targetOf(x);
-      return x.type === 'intent' && t?.kind === 'launch-template' && t.launchTemplateId === APP_LT;
-    });
+    const intent = (await lockInRecords(journal)).find((x) => isTemplate(x, APP_LT));
     expect(intent).toMatchObject({ previous: { defaultVersion: 3 } });
   });
 
@@ -452,11 +448,7 @@ describe('enforce --wave lockin against the simulator', () => {
     // Cut the journal right after app-lt's intent, and put the template back where a crash after
     // CreateLaunchTemplateVersion but before ModifyLaunchTemplate leaves it: version 4 exists, version 2 is the default.
     const lines = (await readFile(journal, 'utf8')).split('\n').filter(Boolean);
-    const at = lines.findIndex((l) => {
-      const x = JSON.parse(l) as Rec;
-      const t = targetOf(x);
-      return x.type === 'intent' && t?.kind === 'launch-template' && t.launchTemplateId === APP_LT;
-    });
+    const at = lines.findIndex((l) => isTemplate(JSON.parse(l) as Rec, APP_LT));
     expect(at).toBeGreaterThan(0);
     await writeFile(journal, lines.slice(0, at + 1).join('\n') + '\n');
     const lts = sim.fleet.model.region(ACCOUNT, REGION)!.launchTemplates;
@@ -475,10 +467,7 @@ describe('enforce --wave lockin against the simulator', () => {
     expect(template(sim, APP_LT)).toMatchObject({ defaultVersion: 4 });
     expect(template(sim, APP_LT).versions).toHaveLength(4);
     // The intent of the first run holds the true previous state; no second intent was needed for app-lt.
-    const appIntents = (await lockInRecords(journal)).filter((x) => {
-      const t = targetOf(x);
-      return x.type === 'intent' && t?.kind === 'launch-template' && t.launchTemplateId === APP_LT;
-    });
+    const appIntents = (await lockInRecords(journal)).filter((x) => isTemplate(x, APP_LT));
     expect(appIntents).toEqual([expect.objectContaining({ previous: expect.objectContaining({ defaultVersion: 2 }) })]);
 
     expect(outcomes(resumed)[stepId.worker]).toBe('applied');
@@ -486,11 +475,7 @@ describe('enforce --wave lockin against the simulator', () => {
 
     // A crash after both calls (journal cut after worker-lt's intent, template fully changed): recorded as done.
     const lines2 = (await readFile(journal, 'utf8')).split('\n').filter(Boolean);
-    const at2 = lines2.findLastIndex((l) => {
-      const x = JSON.parse(l) as Rec;
-      const t = targetOf(x);
-      return x.type === 'intent' && t?.kind === 'launch-template' && t.launchTemplateId === WORKER_LT;
-    });
+    const at2 = lines2.findLastIndex((l) => isTemplate(JSON.parse(l) as Rec, WORKER_LT));
     await writeFile(journal, lines2.slice(0, at2 + 1).join('\n') + '\n');
     const again = await lockin('--yes');
     expect(again.code, again.stderr).toBe(0);

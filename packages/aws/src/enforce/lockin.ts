@@ -334,6 +334,8 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
       const st: TargetState | undefined = state?.targets.get(targetKey(target));
       const push = (outcome: LockInStepResult['outcome'], message: string, previous: Fields | null) =>
         out.steps.push({ id: step.id, kind: step.kind, outcome, message, previous });
+      const recordOk = (j: JournalWriter, note: string, detail?: Fields) =>
+        j.append({ type: 'result', wave: 'lockin', action: 'apply', target, outcome: 'ok', note, detail });
       try {
         const live = await readLockIn(ec2, step);
         if (step.irreversible && !o.confirmIrreversible && !isDone(step, live)) {
@@ -358,14 +360,7 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
         }
         if (isDone(step, live)) {
           if (journal && st?.phase === 'intent-pending') {
-            await journal.append({
-              type: 'result',
-              wave: 'lockin',
-              action: 'apply',
-              target,
-              outcome: 'ok',
-              note: 'recovered after an interruption',
-            });
+            await recordOk(journal, 'recovered after an interruption');
             push('recovered', step.description, live);
           } else {
             push('already-done', `${step.description}: already in place`, live);
@@ -391,15 +386,11 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
             await ec2.send(
               new ModifyLaunchTemplateCommand({ LaunchTemplateId: step.resourceId!, DefaultVersion: String(made) }),
             );
-            await journal.append({
-              type: 'result',
-              wave: 'lockin',
-              action: 'apply',
-              target,
-              outcome: 'ok',
-              note: 'recovered after an interruption: the version created before it was made the default',
-              detail: { newDefaultVersion: made },
-            });
+            await recordOk(
+              journal,
+              'recovered after an interruption: the version created before it was made the default',
+              { newDefaultVersion: made },
+            );
             push('recovered', `${step.description} (version ${made}, created before the interruption)`, previous);
             continue;
           }
