@@ -76,6 +76,10 @@ export interface SimLaunchTemplateVersion {
   imageId?: string;
   instanceType?: string;
   metadataOptions?: Partial<MetadataOptionValues>;
+  /** The ClientToken of the CreateLaunchTemplateVersion call that made it (EC2's idempotency). */
+  clientToken?: string;
+  /** The version it was copied from (SourceVersion), to tell a retry from a reuse of the token. */
+  sourceVersion?: number;
 }
 
 export interface SimLaunchTemplate {

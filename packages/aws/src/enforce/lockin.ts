@@ -1,7 +1,8 @@
-import type { EC2Client } from '@aws-sdk/client-ec2';
+import { createHash } from 'node:crypto';
+import type { EC2Client, LaunchTemplateVersion } from '@aws-sdk/client-ec2';
 import {
   CreateLaunchTemplateVersionCommand,
-  DescribeImageAttributeCommand,
+  DescribeImagesCommand,
   DescribeLaunchTemplateVersionsCommand,
   DescribeLaunchTemplatesCommand,
   GetInstanceMetadataDefaultsCommand,
@@ -20,7 +21,7 @@ type Fields = Record<string, string | number | boolean | null>;
 export interface LockInStepResult {
   id: string;
   kind: LockInStep['kind'];
-  outcome: 'applied' | 'already-done' | 'recovered' | 'needs-confirmation' | 'permitted' | 'failed';
+  outcome: 'applied' | 'already-done' | 'recovered' | 'needs-confirmation' | 'permitted' | 'drifted' | 'failed';
   message: string;
   previous: Fields | null;
 }
@@ -39,6 +40,15 @@ export interface LockInOptions {
   reporter: Reporter;
   dryRun?: boolean;
   confirmIrreversible?: boolean;
+  /** A template whose default version is no longer the plan's source version: skip it (default), fail, or adopt. */
+  onDrift?: 'fail' | 'skip' | 'adopt';
+}
+
+/** The plan's source version when the template's live default is another one (someone changed it since planning). */
+function driftedFrom(step: LockInStep, live: Fields): number | null {
+  if (step.kind !== 'launch-template-version') return null;
+  const planned = num(step.target.sourceVersion);
+  return planned !== null && live.defaultVersion !== planned ? planned : null;
 }
 
 export function lockInTarget(step: LockInStep): JournalTarget {
@@ -87,13 +97,12 @@ export async function readLockIn(ec2: EC2Client, step: Pick<LockInStep, 'kind' |
         httpPutResponseHopLimit: a?.HttpPutResponseHopLimit ?? null,
         httpEndpoint: a?.HttpEndpoint ?? null,
         instanceMetadataTags: a?.InstanceMetadataTags ?? null,
+        httpTokensEnforced: a?.HttpTokensEnforced ?? null,
       };
     }
     case 'ami-imds-support': {
-      const r = await ec2.send(
-        new DescribeImageAttributeCommand({ ImageId: step.resourceId!, Attribute: 'imdsSupport' }),
-      );
-      return { imdsSupport: r.ImdsSupport?.Value ?? null };
+      const r = await ec2.send(new DescribeImagesCommand({ ImageIds: [step.resourceId!] }));
+      return { imdsSupport: r.Images?.[0]?.ImdsSupport ?? null };
     }
   }
 }
@@ -102,10 +111,12 @@ export async function readLockIn(ec2: EC2Client, step: Pick<LockInStep, 'kind' |
 function desiredOf(step: LockInStep): Fields {
   if (step.kind === 'ami-imds-support') return { imdsSupport: 'v2.0' };
   const hop = num(step.target.httpPutResponseHopLimit);
+  const enforced = str(step.target.httpTokensEnforced);
   return {
     httpTokens: str(step.target.httpTokens) ?? 'required',
     ...(hop === null ? {} : { httpPutResponseHopLimit: hop }),
     ...(step.kind === 'launch-template-version' ? { httpEndpoint: 'enabled' } : {}),
+    ...(step.kind === 'account-defaults' && enforced !== null ? { httpTokensEnforced: enforced } : {}),
   };
 }
 
@@ -113,6 +124,55 @@ function desiredOf(step: LockInStep): Fields {
 function isDone(step: LockInStep, live: Fields): boolean {
   const d = desiredOf(step);
   return Object.entries(d).every(([k, v]) => live[k] === v);
+}
+
+/** The description of every version lock-in creates: how a resumed run finds the version an interrupted one made. */
+export const LOCKIN_VERSION_DESCRIPTION = 'imdsv2-cutover lock-in: IMDSv2 required';
+
+/**
+ * The idempotency token of a step's CreateLaunchTemplateVersion: one per journal and template, within EC2's 64
+ * characters (a prefix of the step id would be the same for every template of an account).
+ */
+function clientToken(journalId: string, step: LockInStep): string {
+  return `imdsv2-${createHash('sha256').update(`${journalId}\n${step.id}`).digest('hex').slice(0, 40)}`;
+}
+
+/** True when a launch template version holds the step's metadata target. */
+function versionMatches(v: LaunchTemplateVersion, desired: Fields): boolean {
+  const m = v.LaunchTemplateData?.MetadataOptions;
+  const live: Fields = {
+    httpTokens: m?.HttpTokens ?? null,
+    httpPutResponseHopLimit: m?.HttpPutResponseHopLimit ?? null,
+    httpEndpoint: m?.HttpEndpoint ?? null,
+  };
+  return Object.entries(desired).every(([k, x]) => live[k] === x);
+}
+
+/**
+ * A version an interrupted run created (our description, the target's metadata, newer than the recorded default) but
+ * had not yet made the default: resuming makes it the default instead of creating a second one.
+ */
+async function findCreatedVersion(ec2: EC2Client, step: LockInStep, previous: Fields): Promise<number | null> {
+  const after = num(previous.defaultVersion);
+  if (after === null) return null;
+  const desired = desiredOf(step);
+  let NextToken: string | undefined;
+  let found: number | null = null;
+  do {
+    const r = await ec2.send(
+      new DescribeLaunchTemplateVersionsCommand({
+        LaunchTemplateId: step.resourceId!,
+        MinVersion: String(after + 1),
+        NextToken,
+      }),
+    );
+    for (const v of r.LaunchTemplateVersions ?? []) {
+      if (v.VersionDescription !== LOCKIN_VERSION_DESCRIPTION || !versionMatches(v, desired)) continue;
+      if (v.VersionNumber !== undefined) found = Math.max(found ?? 0, v.VersionNumber);
+    }
+    NextToken = r.NextToken;
+  } while (NextToken);
+  return found;
 }
 
 async function applyLockIn(
@@ -127,15 +187,24 @@ async function applyLockIn(
   switch (step.kind) {
     case 'launch-template-version': {
       const id = step.resourceId!;
+      const source = String(live.defaultVersion);
+      // CreateLaunchTemplateVersion replaces MetadataOptions as a whole: start from the source version's options so
+      // that instance metadata tags and the IPv6 endpoint are kept.
+      const src = await ec2.send(
+        new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, Versions: [source] }),
+      );
+      const { State: _state, ...sourceOptions } =
+        src.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.MetadataOptions ?? {};
       const created = await ec2.send(
         new CreateLaunchTemplateVersionCommand({
           LaunchTemplateId: id,
-          SourceVersion: String(live.defaultVersion),
-          VersionDescription: 'imdsv2-cutover lock-in: IMDSv2 required',
+          SourceVersion: source,
+          VersionDescription: LOCKIN_VERSION_DESCRIPTION,
           ClientToken: token,
           DryRun,
           LaunchTemplateData: {
             MetadataOptions: {
+              ...sourceOptions,
               HttpTokens: 'required',
               HttpEndpoint: 'enabled',
               HttpPutResponseHopLimit: num(d.httpPutResponseHopLimit) ?? num(live.httpPutResponseHopLimit) ?? 2,
@@ -154,6 +223,7 @@ async function applyLockIn(
         new ModifyInstanceMetadataDefaultsCommand({
           HttpTokens: d.httpTokens as 'required',
           HttpPutResponseHopLimit: num(d.httpPutResponseHopLimit) ?? undefined,
+          HttpTokensEnforced: (str(d.httpTokensEnforced) ?? undefined) as 'enabled' | undefined,
           DryRun,
         }),
       );
@@ -187,6 +257,11 @@ export async function restoreLockIn(ec2: EC2Client, target: JournalTarget, previ
           HttpPutResponseHopLimit: num(previous.httpPutResponseHopLimit) ?? -1,
           HttpEndpoint: (str(previous.httpEndpoint) ?? 'no-preference') as 'enabled',
           InstanceMetadataTags: (str(previous.instanceMetadataTags) ?? 'no-preference') as 'enabled',
+          // Journals written before this field was recorded lack it: leave it as it is then.
+          HttpTokensEnforced:
+            'httpTokensEnforced' in previous
+              ? ((str(previous.httpTokensEnforced) ?? 'no-preference') as 'enabled')
+              : undefined,
         }),
       );
       return;
@@ -222,6 +297,25 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
     message: `lock-in: ${steps.length} step(s)`,
     scope: { wave: 'lockin' },
   });
+  if (o.onDrift === 'fail') {
+    // Refuse before any change, like an instance wave.
+    for (const step of steps.filter((x) => x.kind === 'launch-template-version')) {
+      const live = await readLockIn(o.clients.ec2(step.accountId, step.region), step);
+      const drift = isDone(step, live) ? null : driftedFrom(step, live);
+      if (drift !== null)
+        throw new CutoverError(
+          'DRIFT',
+          `launch template ${step.resourceId}: the default version is now ${String(live.defaultVersion)}, not ${drift} as planned; nothing was changed`,
+          {
+            exitCode: 2,
+            suggestions: [
+              'Re-run `imdsv2 assess` and `imdsv2 plan` to plan against the current template,',
+              'or pass --on-drift skip (leave it alone) or --on-drift adopt (copy its current default version).',
+            ],
+          },
+        );
+    }
+  }
   const journal = o.dryRun
     ? null
     : await JournalWriter.open({
@@ -240,22 +334,33 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
       const st: TargetState | undefined = state?.targets.get(targetKey(target));
       const push = (outcome: LockInStepResult['outcome'], message: string, previous: Fields | null) =>
         out.steps.push({ id: step.id, kind: step.kind, outcome, message, previous });
+      const recordOk = (j: JournalWriter, note: string, detail?: Fields) =>
+        j.append({ type: 'result', wave: 'lockin', action: 'apply', target, outcome: 'ok', note, detail });
       try {
         const live = await readLockIn(ec2, step);
         if (step.irreversible && !o.confirmIrreversible && !isDone(step, live)) {
           push('needs-confirmation', `${step.description}: irreversible; pass --confirm-irreversible to do it`, live);
           continue;
         }
+        const drift = isDone(step, live) || st?.phase === 'intent-pending' ? null : driftedFrom(step, live);
+        if (drift !== null && (o.onDrift ?? 'skip') !== 'adopt') {
+          const message =
+            `${step.description}: the default version is now ${String(live.defaultVersion)}, not ${drift} as planned; ` +
+            'left alone (run `imdsv2 assess` and `imdsv2 plan` again, or pass --on-drift adopt to copy the new default)';
+          await journal?.append({
+            type: 'result',
+            wave: 'lockin',
+            action: 'apply',
+            target,
+            outcome: 'skipped',
+            note: message,
+          });
+          push('drifted', message, live);
+          continue;
+        }
         if (isDone(step, live)) {
           if (journal && st?.phase === 'intent-pending') {
-            await journal.append({
-              type: 'result',
-              wave: 'lockin',
-              action: 'apply',
-              target,
-              outcome: 'ok',
-              note: 'recovered after an interruption',
-            });
+            await recordOk(journal, 'recovered after an interruption');
             push('recovered', step.description, live);
           } else {
             push('already-done', `${step.description}: already in place`, live);
@@ -272,7 +377,24 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
           continue;
         }
         // An earlier run's intent holds the true previous state; a live read now may already show half the change.
-        const previous = st?.phase === 'intent-pending' ? (st.openIntent!.previous as Fields) : live;
+        const pending = st?.phase === 'intent-pending' ? (st.openIntent!.previous as Fields) : null;
+        const previous = pending ?? live;
+        if (pending && step.kind === 'launch-template-version') {
+          // Interrupted after CreateLaunchTemplateVersion, before ModifyLaunchTemplate: finish with that version.
+          const made = await findCreatedVersion(ec2, step, pending);
+          if (made !== null) {
+            await ec2.send(
+              new ModifyLaunchTemplateCommand({ LaunchTemplateId: step.resourceId!, DefaultVersion: String(made) }),
+            );
+            await recordOk(
+              journal,
+              'recovered after an interruption: the version created before it was made the default',
+              { newDefaultVersion: made },
+            );
+            push('recovered', `${step.description} (version ${made}, created before the interruption)`, previous);
+            continue;
+          }
+        }
         await journal.append({
           type: 'intent',
           wave: 'lockin',
@@ -281,13 +403,7 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
           previous,
           desired: desiredOf(step),
         });
-        const detail = await applyLockIn(
-          ec2,
-          step,
-          live,
-          `imdsv2-${journal.header.journalId}-${step.id}`.slice(0, 64),
-          false,
-        );
+        const detail = await applyLockIn(ec2, step, live, clientToken(journal.header.journalId, step), false);
         await journal.append({ type: 'result', wave: 'lockin', action: 'apply', target, outcome: 'ok', detail });
         push('applied', step.description, previous);
       } catch (e) {

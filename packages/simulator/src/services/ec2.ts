@@ -423,6 +423,20 @@ function createLaunchTemplateVersion(call: Call, p: QueryParams): string {
     instanceMetadataTags: enumValue('InstanceMetadataTags', p.get(`${mo}InstanceMetadataTags`), ed),
   };
   dryRunCheck(p);
+  // Idempotency: a retried call with the same ClientToken returns the version the first call made.
+  const token = p.get('ClientToken');
+  if (token !== undefined) {
+    for (const t of regionState(call).launchTemplates) {
+      const made = t.versions.find((x) => x.clientToken === token);
+      if (!made) continue;
+      if (t !== lt || (source !== undefined && made.sourceVersion !== base?.versionNumber))
+        throw new ServiceError(
+          'IdempotentParameterMismatch',
+          `The client token ${token} was already used with different parameters.`,
+        );
+      return wrap('launchTemplateVersion', templateVersionXml(lt, made));
+    }
+  }
   const hasGiven = Object.values(given).some((v) => v !== undefined);
   const metadataOptions =
     hasGiven || base?.metadataOptions
@@ -435,6 +449,8 @@ function createLaunchTemplateVersion(call: Call, p: QueryParams): string {
     imageId: p.get(`${d}ImageId`) ?? base?.imageId,
     instanceType: p.get(`${d}InstanceType`) ?? base?.instanceType,
     metadataOptions,
+    clientToken: token,
+    sourceVersion: base?.versionNumber,
   };
   lt.versions.push(v);
   return wrap('launchTemplateVersion', templateVersionXml(lt, v));
