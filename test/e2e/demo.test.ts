@@ -13,7 +13,12 @@ interface DemoJson {
   stoppedAfter: string;
   fleet: { instances: number; blocked: number };
   plan: { waves: { kind: string; instances: number }[] } | null;
-  enforcement: { outcome: string; caught: { instanceId: string; calls: number }[]; rolledBack: string[]; kept: string[] } | null;
+  enforcement: {
+    outcome: string;
+    caught: { instanceId: string; calls: number }[];
+    rolledBack: string[];
+    kept: string[];
+  } | null;
   files: { journal?: string; report: { html?: string } };
 }
 
