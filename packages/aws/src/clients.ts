@@ -5,6 +5,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
@@ -26,6 +27,7 @@ const clientClasses = {
   ec2: EC2Client,
   cloudwatch: CloudWatchClient,
   ssm: SSMClient,
+  s3: S3Client,
   autoscaling: AutoScalingClient,
   sts: STSClient,
   organizations: OrganizationsClient,
@@ -206,6 +208,10 @@ export class AwsClients {
   ssm(scope: ClientScope): SSMClient {
     return this.client('ssm', scope);
   }
+  /** S3, for reading probe output that Run Command wrote there (`--probe-output-s3`). */
+  s3(scope: ClientScope): S3Client {
+    return this.client('s3', scope);
+  }
   autoScaling(scope: ClientScope): AutoScalingClient {
     return this.client('autoscaling', scope);
   }
@@ -243,6 +249,11 @@ export class AwsClients {
       customUserAgent: `imdsv2-cutover/${this.config.toolVersion ?? pkg.version}`,
       requestHandler: this.handler,
       disableClockSkewCorrection: this.config.disableClockSkewCorrection ?? this.config.endpointUrl !== undefined,
+      // S3 through an endpoint URL (the simulator, a proxy) needs path-style addressing; buckets in another region
+      // answer with a redirect the client follows.
+      ...(service === 's3'
+        ? { forcePathStyle: this.config.endpointUrl !== undefined, followRegionRedirects: true }
+        : {}),
     });
     this.clock.attach(client, 'imdsv2FactoryClock');
     const log = this.log;

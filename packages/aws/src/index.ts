@@ -10,3 +10,4 @@ export * from './metrics/query.js';
 export * from './metrics/window.js';
 export * from './enforce/index.js';
 export * from './journal/index.js';
+export * from './probe-fleet/index.js';

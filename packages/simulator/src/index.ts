@@ -21,3 +21,10 @@ export type { SimClock } from './clock.js';
 export { bucketSpecs } from './throttle.js';
 export { defaultAccessKey } from './accounts.js';
 export { parseCron, cronFires, scheduleToCron } from './schedule.js';
+export {
+  probeCommandRunner,
+  probeScriptParameters,
+  simulatedProbeReport,
+  type ProbeRunnerOptions,
+} from './probe-runner.js';
+export { LiveFleet, LiveInstance, type LiveCallerStats } from './live/index.js';

@@ -61,8 +61,8 @@ export const callerMetricSource: MetricSource = {
   },
 };
 
-/** Calls a caller makes in [lo, hi). */
-function callsIn(inst: SimInstance, c: SimCaller, fires: number[] | null, lo: number, hi: number): number {
+/** Calls a caller makes in [lo, hi); `fires` are its cron runs (null for continuous callers). */
+export function callsIn(inst: SimInstance, c: SimCaller, fires: number[] | null, lo: number, hi: number): number {
   const a = Math.max(lo, c.sinceMs ?? inst.launchTimeMs);
   const b = Math.min(hi, c.untilMs);
   if (b <= a) return 0;

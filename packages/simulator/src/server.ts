@@ -8,6 +8,7 @@ import { ServiceError } from './protocol/errors.js';
 import { awsJsonStringify } from './protocol/json-query.js';
 import { QueryParams } from './protocol/query.js';
 import { escapeXml } from './protocol/xml.js';
+import { getObject, s3ErrorXml, s3Operation } from './services/s3.js';
 import type { Throttler } from './throttle.js';
 
 export interface ServerEnv {
@@ -62,7 +63,8 @@ export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: S
     const op = params.get('Action');
     if (svc && op) query = { svc, op, params };
   }
-  const serviceName = json?.svc.name ?? query?.svc.name;
+  const s3Op = !json && !query ? s3Operation(req) : undefined;
+  const serviceName = json?.svc.name ?? query?.svc.name ?? (s3Op ? 's3' : undefined);
   const send = (status: number, contentType: string, payload: string, headers: Record<string, string> = {}): void => {
     if (res.destroyed) return;
     res.writeHead(status, {
@@ -74,7 +76,9 @@ export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: S
     res.end(payload);
   };
   const sendError = (e: ServiceError): void => {
-    if (json) {
+    if (s3Op) {
+      send(e.status, 'application/xml', s3ErrorXml(e, requestId));
+    } else if (json) {
       const payload = JSON.stringify({
         __type: `${json.svc.namespace}#${e.jsonType ?? e.code}`,
         message: e.message,
@@ -107,7 +111,7 @@ export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: S
     );
     return;
   }
-  const op = (json?.op ?? query?.op)!;
+  const op = (json?.op ?? query?.op ?? s3Op)!;
   const key = `${serviceName}.${op}`;
   env.counters.call(key);
   try {
@@ -149,7 +153,7 @@ export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: S
         },
       );
     }
-    const category = json ? json.svc.category(op, {}) : query!.svc.category(op, query!.params);
+    const category = json ? json.svc.category(op, {}) : query ? query.svc.category(op, query.params) : `s3.${op}`;
     if (!env.throttler.take(account, region, category)) {
       env.counters.throttled(key);
       throw throttleErrors[serviceName] ?? defaultThrottle;
@@ -162,7 +166,10 @@ export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: S
       nowMs: env.state.clock.nowMs(),
       requestId,
     };
-    if (json) {
+    if (s3Op) {
+      const out = getObject(env.state, account, call.nowMs, req.url ?? '/');
+      send(200, 'application/octet-stream', out.body, out.headers);
+    } else if (json) {
       const handler = json.svc.handlers[op];
       if (!handler)
         throw new ServiceError('UnknownOperationException', `Unknown operation ${op}`, {

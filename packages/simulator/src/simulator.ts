@@ -8,6 +8,8 @@ import { type CounterSnapshot, Counters } from './counters.js';
 import { type FaultConfig, Faults } from './faults.js';
 import { Fleet, type MetadataOptionValues, type SimCaller, type SimInstance } from './fleet.js';
 import { type MetricSource, MetricsEngine } from './metrics.js';
+import { LiveFleet } from './live/index.js';
+import { probeCommandRunner } from './probe-runner.js';
 import { loadScenario } from './scenario.js';
 import { handleRequest } from './server.js';
 import { autoScalingService } from './services/autoscaling.js';
@@ -32,6 +34,11 @@ export interface SimulatorOptions {
   faults?: FaultConfig;
   /** Simulated ms from `pending` to `applied` after ModifyInstanceMetadataOptions (default 5000). */
   applyDelayMs?: number;
+  /**
+   * Start the scenario's live instances (`live: true` groups) as network namespaces (default true; needs root). With
+   * false they are modelled like the others.
+   */
+  live?: boolean;
 }
 
 /** Read/write access to the simulated fleet for tests. */
@@ -62,11 +69,17 @@ export interface Simulator {
   fleet: FleetAccess;
   setFaults(faults: FaultConfig): void;
   setThrottling(enabled: boolean): void;
+  /** Replaces the runner of modelled instances (live instances always run commands for real). */
   setCommandRunner(fn: CommandRunner): void;
+  /** The live instances (network namespaces), when the scenario has any. */
+  live: LiveFleet | undefined;
   stop(): Promise<void>;
 }
 
-/** The default SSM command runner: every command succeeds quickly with a generic line of output. */
+/**
+ * The fallback SSM command runner: every command succeeds quickly with a generic line of output. (The simulator's
+ * default runner answers the on-host probe with what the instance's callers imply and other commands with this.)
+ */
 export const genericCommandRunner: CommandRunner = ({ instance, commands }) => ({
   stdout: `simulated: ran ${commands.length} command(s) on ${instance.id}\n`,
   stderr: '',
@@ -87,10 +100,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     metrics,
     applyDelayMs: opts.applyDelayMs ?? 5000,
     emitZeroDatapoints: scenario.emitZeroDatapoints,
-    commandRunner: genericCommandRunner,
+    commandRunner: probeCommandRunner({ clock, fallback: genericCommandRunner }),
     issuedKeys: new Map(),
     services: {},
   };
+  const liveIds = opts.live === false ? [] : LiveFleet.liveIds(scenario, fleet);
+  const live = liveIds.length > 0 ? await LiveFleet.start(liveIds, fleet, clock, metrics) : undefined;
+  if (live) state.commandRunner = live.commandRunner(state.commandRunner);
   const counters = new Counters();
   const throttler = new Throttler(opts.throttling ?? true);
   const faults = new Faults(opts.faults);
@@ -120,10 +136,15 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   });
   server.keepAliveTimeout = 5000;
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, host, () => resolve());
+    });
+  } catch (e) {
+    live?.close();
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   const mustGet = (id: string): SimInstance => {
     const inst = fleet.instance(id);
@@ -161,10 +182,12 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       throttler.reset();
     },
     setCommandRunner(fn) {
-      state.commandRunner = fn;
+      state.commandRunner = live ? live.commandRunner(fn) : fn;
     },
+    live,
     stop: () =>
       new Promise<void>((resolve, reject) => {
+        live?.close();
         server.close((e) => (e ? reject(e) : resolve()));
         server.closeAllConnections();
       }),

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { assess, createAwsClients } from '@imdsv2-cutover/aws';
+import { assess, createAwsClients, parseProbeSelection, parseS3Url, probeAssessment } from '@imdsv2-cutover/aws';
 import type { Assessment, AssessmentSummary, TrendPoint } from '@imdsv2-cutover/core';
 import {
   CutoverError,
@@ -78,6 +78,8 @@ export default class Assess extends BaseCommand<typeof Assess> {
     '<%= config.bin %> assess --org --role-name OrganizationAccountAccessRole --all-regions --exclude-accounts 123456789012',
     '<%= config.bin %> assess --accounts 111111111111,222222222222 --role-name ImdsAudit --regions us-east-1 --strict',
     '<%= config.bin %> assess --endpoint-url http://127.0.0.1:4566 --all-regions --json',
+    '<%= config.bin %> assess --regions us-east-1 --probe suspects --probe-window 120 --probe-output-s3 s3://my-ssm-output/imdsv2',
+    '<%= config.bin %> assess --regions us-east-1 --probe i-0123456789abcdef0,i-0fedcba9876543210',
   ];
 
   static override flags = {
@@ -119,6 +121,28 @@ export default class Assess extends BaseCommand<typeof Assess> {
       exclusive: ['accounts'],
     }),
     out: Flags.directory({ description: 'Directory to write assessment.json into.', default: '.' }),
+    probe: Flags.string({
+      description:
+        'Instances to probe on the host through SSM Run Command: suspects (IMDSv1 calls seen or evidence unknown), all, none, or instance ids separated by commas.',
+      default: 'suspects',
+    }),
+    'probe-concurrency': Flags.string({
+      description: 'SendCommand MaxConcurrency: hosts of a 50-instance batch running the probe at once (number or %).',
+      default: '50',
+    }),
+    'probe-max-errors': Flags.string({
+      description: 'SendCommand MaxErrors: failed hosts after which the rest of a batch is not probed (number or %).',
+      default: '100%',
+    }),
+    'probe-output-s3': Flags.string({
+      description: 'Have SSM write the full probe output to s3://bucket/prefix and read it from there (no truncation).',
+    }),
+    'probe-window': Flags.integer({
+      description: 'Seconds each host traces IMDS calls (the command may run up to this plus 180 s).',
+      default: 60,
+      min: 1,
+      max: 900,
+    }),
     regions: Flags.string({ description: 'Regions to assess (comma-separated). Default: --region.' }),
     report: Flags.boolean({ description: 'Also write the HTML/Markdown/CSV report.', allowNo: true, default: true }),
     'role-name': Flags.string({ description: 'Role to assume in each account of --accounts or --org.' }),
@@ -162,6 +186,18 @@ export default class Assess extends BaseCommand<typeof Assess> {
       });
     }
     const lookbackDays = parseLookback(f.lookback);
+    const probeSelection = parseProbeSelection(f.probe);
+    const outputS3 = f['probe-output-s3'] ? parseS3Url(f['probe-output-s3']) : undefined;
+    for (const [flag, v] of [
+      ['probe-concurrency', f['probe-concurrency']],
+      ['probe-max-errors', f['probe-max-errors']],
+    ] as const) {
+      if (!/^(\d+|(100|[1-9]?\d)%)$/.test(v)) {
+        throw new CutoverError('BAD_USAGE', `--${flag}: "${cell(v)}" is neither a number nor a percentage`, {
+          suggestions: [`e.g. --${flag} 10 or --${flag} 25%`],
+        });
+      }
+    }
     const clients = createAwsClients({
       region,
       ...(f.profile ? { profile: f.profile } : {}),
@@ -185,6 +221,18 @@ export default class Assess extends BaseCommand<typeof Assess> {
         reporter: this.reporter,
         tool: { name: 'imdsv2-cutover', version: this.config.version },
       });
+      if (probeSelection !== 'none') {
+        ({ assessment } = await probeAssessment(assessment, {
+          clients,
+          selection: probeSelection,
+          windowSeconds: f['probe-window'],
+          maxConcurrency: f['probe-concurrency'],
+          maxErrors: f['probe-max-errors'],
+          ...(outputS3 ? { outputS3 } : {}),
+          reporter: this.reporter,
+          now: () => clients.serviceNow(),
+        }));
+      }
     } finally {
       clients.destroy();
     }

@@ -207,6 +207,12 @@ export const ScenarioInstanceGroup = z
     containerHost: z.boolean().default(false),
     packages: z.array(ScenarioPackage).default([]),
     callers: z.array(ScenarioCaller).default([]),
+    /**
+     * Live instances: each is a network namespace on the simulator's machine with a fake IMDS that follows the
+     * instance's metadata options, runs each caller's `argv` as a real shell command (in a loop, `callsPerHour` times an
+     * hour), and runs SSM commands for real. Needs root, iproute2 and python3; keep `count` small.
+     */
+    live: z.boolean().default(false),
   })
   .strict()
   .refine((g) => g.ids === undefined || g.ids.length === g.count, {

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FAKE_IMDS_PY } from './fake-imds.js';
@@ -19,6 +19,8 @@ export interface ImdsNamespaceOptions {
   httpTokens?: 'optional' | 'required';
   /** Name prefix; a random suffix is added so parallel runs never collide. */
   prefix?: string;
+  /** `disabled` makes the fake IMDS answer 403 to everything. Change both later with `setMode`. */
+  httpEndpoint?: 'enabled' | 'disabled';
 }
 
 /**
@@ -30,6 +32,7 @@ export class ImdsNamespace {
   readonly name: string;
   readonly dir: string;
   readonly logPath: string;
+  readonly modePath: string;
   private readonly children: ChildProcess[] = [];
   private server: ChildProcess | undefined;
   private closed = false;
@@ -38,6 +41,7 @@ export class ImdsNamespace {
     this.name = name;
     this.dir = dir;
     this.logPath = path.join(dir, 'imds.log');
+    this.modePath = path.join(dir, 'mode.json');
   }
 
   /** Creates the namespace, brings up loopback with IMDS's address and starts the fake IMDS; resolves when it answers. */
@@ -51,6 +55,7 @@ export class ImdsNamespace {
       ip('netns', 'exec', name, 'ip', 'addr', 'add', '169.254.169.254/32', 'dev', 'lo');
       writeFileSync(path.join(dir, 'fake_imds.py'), FAKE_IMDS_PY);
       writeFileSync(ns.logPath, '');
+      ns.setMode({ httpTokens: opts.httpTokens ?? 'optional', httpEndpoint: opts.httpEndpoint ?? 'enabled' });
       ns.server = ns.spawn([
         'python3',
         path.join(dir, 'fake_imds.py'),
@@ -58,6 +63,7 @@ export class ImdsNamespace {
         '80',
         opts.httpTokens ?? 'optional',
         ns.logPath,
+        ns.modePath,
       ]);
       await ns.waitReady();
       writeFileSync(ns.logPath, '');
@@ -66,6 +72,13 @@ export class ImdsNamespace {
       ns.close();
       throw e;
     }
+  }
+
+  /** Switches the fake IMDS's behaviour from its next request on (the file is replaced atomically). */
+  setMode(mode: { httpTokens: 'optional' | 'required'; httpEndpoint: 'enabled' | 'disabled' }): void {
+    const tmp = `${this.modePath}.tmp`;
+    writeFileSync(tmp, JSON.stringify(mode));
+    renameSync(tmp, this.modePath);
   }
 
   /** Starts a command inside the namespace (stdout/stderr piped). The process is killed by `close()`. */

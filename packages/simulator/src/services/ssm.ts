@@ -3,6 +3,7 @@ import type { Call, CommandRunResult, JsonService, SimState } from '../context.j
 import type { SimInstance } from '../fleet.js';
 import { ServiceError } from '../protocol/errors.js';
 import { decodeToken, encodeToken } from './paging.js';
+import { putObject } from './s3.js';
 
 /** SSM (JSON 1.1): managed-instance inventory and Run Command, with the invocation lifecycle on the simulated clock. */
 
@@ -84,7 +85,7 @@ function elapsed(ms: number): string {
   return `PT${(ms / 1000).toFixed(3).replace(/\.?0+$/, '')}S`;
 }
 
-async function sendCommand(call: Call, body: Record<string, unknown>): Promise<unknown> {
+function sendCommand(call: Call, body: Record<string, unknown>): unknown {
   const documentName = body.DocumentName as string | undefined;
   if (!documentName)
     throw validation(
@@ -128,15 +129,15 @@ async function sendCommand(call: Call, body: Record<string, unknown>): Promise<u
   const errorBudget = rateLimit(maxErrors, ids.length, 'MaxErrors', 0);
 
   const t0 = call.nowMs;
-  const results: CommandRunResult[] = await Promise.all(
-    instances.map((instance) =>
-      !instance.running || instance.ssm.pingStatus !== 'Online'
-        ? Promise.resolve<CommandRunResult>({ status: 'DeliveryTimedOut' })
-        : Promise.resolve(
-            call.sim.commandRunner({ instance, documentName, commands, executionTimeoutSeconds: execTimeout }),
-          ),
-    ),
+  // A runner may answer at once (modelled instances) or later (live instances run a real script): a promise is not
+  // awaited here, its invocation stays InProgress until it settles.
+  const results: (CommandRunResult | Promise<CommandRunResult>)[] = instances.map((instance) =>
+    !instance.running || instance.ssm.pingStatus !== 'Online'
+      ? { status: 'DeliveryTimedOut' }
+      : call.sim.commandRunner({ instance, documentName, commands, executionTimeoutSeconds: execTimeout }),
   );
+  const output = outputLocation(body);
+  const cmdId = randomUUID();
   // Slots model MaxConcurrency; once more than MaxErrors invocations have failed, the rest are not started.
   const slots: number[] = new Array<number>(Math.min(concurrency, ids.length)).fill(t0 + DELIVERY_MS);
   const failures: number[] = [];
@@ -148,38 +149,40 @@ async function sendCommand(call: Call, body: Record<string, unknown>): Promise<u
     if (failures.filter((f) => f <= startMs).length > errorBudget) {
       return { ...base, startMs, endMs: startMs, status: 'Cancelled', statusDetails: 'Cancelled', responseCode: -1 };
     }
-    let inv: Invocation;
-    if ('status' in r) {
-      const endMs = r.status === 'DeliveryTimedOut' ? t0 + timeoutSeconds * 1000 : startMs;
-      const status = r.status === 'DeliveryTimedOut' || r.status === 'TimedOut' ? 'TimedOut' : 'Failed';
-      const details = {
-        DeliveryTimedOut: 'Delivery Timed Out',
-        TimedOut: 'Execution Timed Out',
-        Undeliverable: 'Undeliverable',
-        Terminated: 'Terminated',
-      }[r.status];
-      inv = { ...base, startMs, endMs, status, statusDetails: details, responseCode: -1 };
-    } else {
-      const duration = r.durationMs ?? 1500;
-      const timedOut = duration > execTimeout * 1000;
-      const endMs = startMs + Math.min(duration, execTimeout * 1000);
-      inv = {
-        instance,
+    if (r instanceof Promise) {
+      const inv: Invocation = {
+        ...base,
         startMs,
-        endMs,
-        status: timedOut ? 'TimedOut' : r.exitCode === 0 ? 'Success' : 'Failed',
-        statusDetails: timedOut ? 'Execution Timed Out' : r.exitCode === 0 ? 'Success' : 'Failed',
-        responseCode: timedOut ? -1 : r.exitCode,
-        stdout: r.stdout,
-        stderr: r.stderr,
+        endMs: Number.POSITIVE_INFINITY,
+        status: 'Failed',
+        statusDetails: 'Failed',
+        responseCode: -1,
       };
-      slots[0] = endMs;
+      slots[0] = startMs + DELIVERY_MS;
+      r.then(
+        (res) => settle(inv, res, Math.max(startMs, call.sim.clock.nowMs()), timeoutSeconds, execTimeout),
+        (e: unknown) =>
+          settle(
+            inv,
+            { stdout: '', stderr: e instanceof Error ? e.message : String(e), exitCode: 1 },
+            Math.max(startMs, call.sim.clock.nowMs()),
+            timeoutSeconds,
+            execTimeout,
+          ),
+      )
+        .then(() => storeOutput(call, output, cmdId, documentName, inv))
+        .catch(() => undefined);
+      return inv;
     }
+    const inv: Invocation = { ...base, startMs, endMs: startMs, status: 'Failed', statusDetails: '', responseCode: -1 };
+    settle(inv, r, t0, timeoutSeconds, execTimeout);
+    if (!('status' in r)) slots[0] = inv.endMs;
     if (inv.status !== 'Success') failures.push(inv.endMs);
+    storeOutput(call, output, cmdId, documentName, inv);
     return inv;
   });
   const cmd: Command = {
-    id: randomUUID(),
+    id: cmdId,
     account: call.account,
     region: call.region,
     documentName,
@@ -193,6 +196,70 @@ async function sendCommand(call: Call, body: Record<string, unknown>): Promise<u
   };
   commandsOf(call.sim).push(cmd);
   return { Command: commandView(cmd, t0) };
+}
+
+/**
+ * Fills in how an invocation ended. A result without output says why the command never ran; a run longer than the
+ * execution timeout ends as Execution Timed Out. `t0` is when SendCommand was called, or, for a live run, when it ended.
+ */
+function settle(inv: Invocation, r: CommandRunResult, t0: number, timeoutSeconds: number, execTimeout: number): void {
+  if ('status' in r) {
+    inv.endMs = r.status === 'DeliveryTimedOut' ? t0 + timeoutSeconds * 1000 : Math.max(inv.startMs, t0);
+    inv.status = r.status === 'DeliveryTimedOut' || r.status === 'TimedOut' ? 'TimedOut' : 'Failed';
+    inv.statusDetails = {
+      DeliveryTimedOut: 'Delivery Timed Out',
+      TimedOut: 'Execution Timed Out',
+      Undeliverable: 'Undeliverable',
+      Terminated: 'Terminated',
+    }[r.status];
+    inv.responseCode = -1;
+    return;
+  }
+  const live = inv.endMs === Number.POSITIVE_INFINITY;
+  const duration = live ? Math.max(0, t0 - inv.startMs) : (r.durationMs ?? 1500);
+  const timedOut = duration > execTimeout * 1000;
+  inv.endMs = inv.startMs + Math.min(duration, execTimeout * 1000);
+  inv.status = timedOut ? 'TimedOut' : r.exitCode === 0 ? 'Success' : 'Failed';
+  inv.statusDetails = timedOut ? 'Execution Timed Out' : r.exitCode === 0 ? 'Success' : 'Failed';
+  inv.responseCode = timedOut ? -1 : r.exitCode;
+  inv.stdout = r.stdout;
+  inv.stderr = r.stderr;
+}
+
+interface OutputLocation {
+  bucket: string;
+  prefix: string;
+}
+
+function outputLocation(body: Record<string, unknown>): OutputLocation | undefined {
+  const bucket = body.OutputS3BucketName;
+  if (typeof bucket !== 'string' || bucket === '') return undefined;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    throw validation(
+      `1 validation error detected: Value '${bucket}' at 'outputS3BucketName' is not a valid bucket name`,
+    );
+  const prefix = typeof body.OutputS3KeyPrefix === 'string' ? body.OutputS3KeyPrefix.replace(/\/+$/, '') : '';
+  return { bucket, prefix };
+}
+
+/**
+ * Writes the full (uncapped) output where SSM writes it: `<prefix>/<command id>/<instance id>/<plugin>/0.<plugin>/stdout`
+ * (and `stderr`), the plugin named without its colon (`awsrunShellScript`). Objects appear when the invocation ends.
+ */
+function storeOutput(
+  call: Call,
+  output: OutputLocation | undefined,
+  commandId: string,
+  documentName: string,
+  inv: Invocation,
+): void {
+  if (!output || inv.responseCode === -1) return;
+  const plugin = documents[documentName]!.replace(':', '');
+  const dir = [output.prefix, commandId, inv.instance.id, plugin, `0.${plugin}`].filter((x) => x !== '').join('/');
+  const at = inv.endMs;
+  putObject(call.sim, { account: call.account, bucket: output.bucket, key: `${dir}/stdout`, body: inv.stdout, at });
+  if (inv.stderr !== '')
+    putObject(call.sim, { account: call.account, bucket: output.bucket, key: `${dir}/stderr`, body: inv.stderr, at });
 }
 
 function invocationStatus(inv: Invocation, nowMs: number): { status: string; details: string; done: boolean } {
