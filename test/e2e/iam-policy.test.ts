@@ -2,7 +2,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { AwsClients } from '@imdsv2-cutover/aws';
-import { assess, createAwsClients, enforce, rollback, status } from '@imdsv2-cutover/aws';
+import { assess, createAwsClients, enforce, probeAssessment, rollback, status } from '@imdsv2-cutover/aws';
 import type { Assessment, Plan } from '@imdsv2-cutover/core';
 import { Policy, iamActions, plan } from '@imdsv2-cutover/core';
 import type { Simulator } from '@imdsv2-cutover/simulator';
@@ -98,8 +98,8 @@ function sent(clients: AwsClients): string[] {
 }
 
 /** What `imdsv2 policy --for <phase> --role-name <ROLE> --json` allows. */
-async function policyActions(phase: string): Promise<string[]> {
-  const r = await imdsv2(['policy', '--for', phase, '--role-name', ROLE, '--json']);
+async function policyActions(phase: string, more: string[] = []): Promise<string[]> {
+  const r = await imdsv2(['policy', '--for', phase, '--role-name', ROLE, '--json', ...more]);
   expect(r.code, r.stderr).toBe(0);
   return (JSON.parse(r.stdout) as { actions: string[] }).actions;
 }
@@ -118,21 +118,44 @@ afterAll(async () => {
 });
 
 describe('imdsv2 policy lists exactly the actions each phase sends', () => {
-  it('assess: organization, role, all regions, and the per-template launch template fallback', async () => {
+  it('assess: organization, role, all regions, probes (with and without S3 output), launch template fallback', async () => {
     const clients = factory();
     const common = { clients, organization: true, roleName: ROLE, lookbackDays: 14, minObservationDays: 7, tool };
+    const probe = { clients, windowSeconds: 30, poll: { initialMs: 100, maxMs: 500 }, now: () => clients.serviceNow() };
     try {
-      assessment = await assess({ ...common, allRegions: true });
+      const measured = await assess({ ...common, allRegions: true });
+      // The hosts trace for a window of simulated time: run the clock fast meanwhile.
+      sim.clock.setSpeed(600);
+      const probed = await probeAssessment(measured, { ...probe, selection: 'suspects' });
+      expect(probed.probe.results.size).toBeGreaterThan(0);
+      // Outputs longer than the 2,500 characters ListCommandInvocations shows are fetched again: with
+      // GetCommandInvocation, or from S3 with --probe-output-s3. Make the hosts answer at length.
+      sim.setCommandRunner(() => ({ stdout: 'x'.repeat(3000), stderr: '', exitCode: 0, durationMs: 1000 }));
+      const probedOk = [...probed.probe.results].filter(([, r]) => r.probe.outcome === 'ok').map(([id]) => id);
+      const suspects = { ids: probedOk.slice(0, 3) };
+      await probeAssessment(measured, { ...probe, selection: suspects });
+      await probeAssessment(measured, {
+        ...probe,
+        selection: suspects,
+        outputS3: { bucket: 'imdsv2-probe-out', prefix: 'iam-test' },
+      });
+      sim.clock.setSpeed(1);
+      assessment = probed.assessment;
       refuseAccountWideVersions = true;
       const fallback = await assess({ ...common, regions: ['us-east-1'] });
       expect(fallback.launchTemplates.length).toBeGreaterThan(0);
     } finally {
+      sim.clock.setSpeed(1);
       refuseAccountWideVersions = false;
       clients.destroy();
     }
     expect(assessment.complete).toBe(true);
-    expect(sent(clients)).toEqual(await policyActions('assess'));
-    expect(sent(clients)).toEqual(iamActions('assess', { roleName: ROLE }));
+    expect(sent(clients)).toEqual(
+      await policyActions('assess', ['--probe-output-s3', 's3://imdsv2-probe-out/iam-test']),
+    );
+    expect(sent(clients)).toEqual(
+      iamActions('assess', { roleName: ROLE, probeOutputS3: { bucket: 'imdsv2-probe-out', prefix: 'iam-test' } }),
+    );
   });
 
   it('enforce: DryRun preflight, drift check, apply, guard soak, rollback, live status', async () => {

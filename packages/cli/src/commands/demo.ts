@@ -67,7 +67,8 @@ report shows it. The demo exits 0 when it has shown this (a real \`imdsv2 enforc
       this.log('  top blockers (what makes the IMDSv1 calls):');
       for (const b of r.topBlockers) {
         const owners = b.owners.length > 0 ? ` (owners: ${b.owners.map((o) => cell(o, 30)).join(', ')})` : '';
-        this.log(`    ${String(b.instances).padStart(4)}  ${cell(b.culprit, 60)}${owners}`);
+        const what = b.identified ? cell(b.culprit, 60) : `${cell(b.culprit)} (${cell(b.detail, 60)})`;
+        this.log(`    ${String(b.instances).padStart(4)}  ${what}${owners}`);
       }
     }
     if (r.plan) {

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { IamPhase, IamPolicyDocument } from '@imdsv2-cutover/core';
+import { parseS3Url } from '@imdsv2-cutover/aws';
 import { IAM_PHASES, defaultPolicy, iamActions, iamPolicy, policyKind } from '@imdsv2-cutover/core';
 import { BaseCommand } from '../base-command.js';
 import { readYamlDocument } from '../lib/files.js';
@@ -23,6 +24,7 @@ it, for one account, which is also what the role in each member account needs. S
   static override examples = [
     '<%= config.bin %> policy --for assess > assess-policy.json',
     '<%= config.bin %> policy --for assess --role-name ImdsAudit',
+    '<%= config.bin %> policy --for assess --probe-output-s3 s3://my-ssm-output/imdsv2',
     '<%= config.bin %> policy --for enforce --role-name imdsv2-cutover-admin',
     '<%= config.bin %> policy --for scp --policy policy.yaml',
     '<%= config.bin %> policy --for lockin --json',
@@ -33,6 +35,10 @@ it, for one account, which is also what the role in each member account needs. S
     policy: Flags.string({
       description: 'With --for scp: the rollout policy (YAML) whose lockIn settings shape the SCP. Default: defaults.',
     }),
+    'probe-output-s3': Flags.string({
+      description:
+        'With --for assess: the s3://bucket/prefix given to `assess --probe-output-s3` (adds s3:GetObject on it).',
+    }),
     'role-name': Flags.string({ description: 'The role assumed in other accounts (scopes sts:AssumeRole to it).' }),
   };
 
@@ -41,7 +47,11 @@ it, for one account, which is also what the role in each member account needs. S
     const rollout =
       this.flags.policy === undefined ? defaultPolicy() : await readYamlDocument(policyKind, this.flags.policy);
     const roleName = this.flags['role-name'];
-    const opts = roleName === undefined ? {} : { roleName };
+    const s3 = this.flags['probe-output-s3'];
+    const opts = {
+      ...(roleName === undefined ? {} : { roleName }),
+      ...(s3 === undefined ? {} : { probeOutputS3: parseS3Url(s3) }),
+    };
     const document = iamPolicy(phase, { ...opts, policy: rollout });
     const result: PolicyResult = { phase, actions: phase === 'scp' ? [] : iamActions(phase, opts), document };
     // The bare document, so it can be redirected into a file for `aws iam create-policy --policy-document file://...`.

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EnforceResult, GuardSummary, RollbackOutcome } from '@imdsv2-cutover/aws';
-import { assess, createAwsClients, enforce } from '@imdsv2-cutover/aws';
+import { assess, createAwsClients, enforce, probeAssessment } from '@imdsv2-cutover/aws';
 import type { AssessmentSummary, PlanSummary, Reporter } from '@imdsv2-cutover/core';
 import {
   assessmentKind,
@@ -24,6 +24,8 @@ export type DemoStage = (typeof DEMO_STAGES)[number];
 
 /** The bundled scenario's management account: its access key is the demo's base credentials. */
 const DEMO_ACCOUNT = '111111111111';
+/** Simulated seconds per real second while the hosts run the probe (a 60-second trace window in 0.1 s). */
+const PROBE_CLOCK_SPEED = 600;
 /** The role the demo assumes in the other account (the simulator grants any role but those it denies). */
 const DEMO_ROLE = 'OrganizationAccountAccessRole';
 
@@ -79,7 +81,7 @@ export interface DemoResult {
   accounts: number;
   regions: number;
   /** The largest blocker groups of the report: what makes the IMDSv1 calls and on how many instances. */
-  topBlockers: { culprit: string; instances: number; owners: string[] }[];
+  topBlockers: { culprit: string; detail: string; identified: boolean; instances: number; owners: string[] }[];
   plan: PlanSummary | null;
   enforcement: DemoEnforcement | null;
   files: {
@@ -120,20 +122,29 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       phase: 'demo',
       message: `Simulated fleet "${sim.scenario.name}" (${sim.fleet.instanceCount} instances) on ${sim.url}`,
     });
-    const assessment = validateDocument(
-      assessmentKind,
-      await assess({
-        clients: factory,
-        organization: true,
-        roleName: DEMO_ROLE,
-        allRegions: true,
-        lookbackDays: 14,
-        minObservationDays: 7,
-        reporter,
-        tool,
-      }),
-      out('assessment.json'),
-    );
+    const measured = await assess({
+      clients: factory,
+      organization: true,
+      roleName: DEMO_ROLE,
+      allRegions: true,
+      lookbackDays: 14,
+      minObservationDays: 7,
+      reporter,
+      tool,
+    });
+    // The on-host probe of the suspects through SSM Run Command, as `assess --probe suspects` does. Each host traces
+    // IMDS calls for a window of simulated time: run the clock fast meanwhile so that takes a moment, not a minute.
+    sim.clock.setSpeed(PROBE_CLOCK_SPEED);
+    const probed = await probeAssessment(measured, {
+      clients: factory,
+      selection: 'suspects',
+      windowSeconds: 60,
+      poll: { initialMs: 250, maxMs: 1000 },
+      reporter,
+      now: () => factory.serviceNow(),
+    });
+    sim.clock.setSpeed(1);
+    const assessment = validateDocument(assessmentKind, probed.assessment, out('assessment.json'));
     await writeJsonAtomic(out('assessment.json'), assessment);
     const summary = summarize(assessment);
     const result: DemoResult = {
@@ -165,9 +176,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         },
       );
       result.files.report = written.files;
-      result.topBlockers = written.model.blockers
-        .slice(0, 5)
-        .map((b) => ({ culprit: b.culprit, instances: b.instanceCount, owners: b.owners }));
+      result.topBlockers = written.model.blockers.slice(0, 5).map((b) => ({
+        culprit: b.culprit,
+        detail: b.detail,
+        identified: b.kind !== 'unidentified',
+        instances: b.instanceCount,
+        owners: b.owners,
+      }));
     };
     const finish = (stage: DemoStage) => {
       result.stoppedAfter = stage;

@@ -22,6 +22,18 @@ describe('IAM policies', () => {
     );
   });
 
+  it('probes: SendCommand only with the two AWS shell documents; s3:GetObject only on the --probe-output-s3 prefix', () => {
+    const doc = iamPolicy('assess', { policy: defaultPolicy() });
+    expect(doc.Statement.find((s) => s.Action.includes('ssm:SendCommand'))?.Resource).toEqual([
+      'arn:aws:ssm:*::document/AWS-RunShellScript',
+      'arn:aws:ssm:*::document/AWS-RunPowerShellScript',
+      'arn:aws:ec2:*:*:instance/*',
+    ]);
+    expect(iamActions('assess')).not.toContain('s3:GetObject');
+    const withS3 = iamPolicy('assess', { policy: defaultPolicy(), probeOutputS3: { bucket: 'out', prefix: 'imdsv2' } });
+    expect(withS3.Statement.find((s) => s.Action.includes('s3:GetObject'))?.Resource).toBe('arn:aws:s3:::out/imdsv2/*');
+  });
+
   it('refuses a role name IAM would refuse', () => {
     expect(() => iamActions('assess', { roleName: 'bad role!' })).toThrow(/not a valid IAM role name/);
   });

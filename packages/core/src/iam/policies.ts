@@ -18,6 +18,8 @@ export interface IamStatementSpec {
   resources: readonly string[];
   why: string;
   multiAccount?: boolean;
+  /** Only with `--probe-output-s3`: `{s3}` in resources is replaced by the bucket and prefix. */
+  probeOutputS3?: boolean;
 }
 
 const ROLE_ARN = 'arn:aws:iam::*:role/{role}';
@@ -67,6 +69,29 @@ export const IAM_STATEMENTS: Record<Exclude<IamPhase, 'scp'>, readonly IamStatem
       ],
       resources: ['*'],
       why: 'Instances with their metadata options, the ASGs and launch templates that launch them, the AMIs’ IMDS support, the account defaults per region, and (--all-regions) the enabled regions. Describe/Get calls support no resource-level scoping.',
+    },
+    {
+      sid: 'ProbeThroughRunCommand',
+      actions: ['ssm:SendCommand'],
+      resources: [
+        'arn:aws:ssm:*::document/AWS-RunShellScript',
+        'arn:aws:ssm:*::document/AWS-RunPowerShellScript',
+        'arn:aws:ec2:*:*:instance/*',
+      ],
+      why: 'assess --probe (default suspects): run the on-host probe, only through the two AWS-owned shell documents. Narrow the instance ARN with an aws:ResourceTag condition if only tagged instances may be probed; drop this and the next statement with --probe none.',
+    },
+    {
+      sid: 'CollectProbeResults',
+      actions: ['ssm:DescribeInstanceInformation', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations'],
+      resources: ['*'],
+      why: 'Which instances SSM manages, and the probe output (ListCommandInvocations 50 a page; GetCommandInvocation only for outputs cut at 2,500 characters). These actions support no resource-level scoping.',
+    },
+    {
+      sid: 'ReadProbeOutputFromS3',
+      actions: ['s3:GetObject'],
+      resources: ['arn:aws:s3:::{s3}/*'],
+      why: 'assess --probe-output-s3: read the full probe output that Run Command wrote under that prefix.',
+      probeOutputS3: true,
     },
     {
       sid: 'MeasureImdsV1Calls',
@@ -135,6 +160,8 @@ export const IAM_STATEMENTS: Record<Exclude<IamPhase, 'scp'>, readonly IamStatem
 export interface IamPolicyOptions {
   /** The role assumed in other accounts; without it the policy is for one account (no AssumeRole, no ListAccounts). */
   roleName?: string;
+  /** assess --probe-output-s3 s3://bucket/prefix: adds s3:GetObject on that prefix. */
+  probeOutputS3?: { bucket: string; prefix: string };
 }
 
 /** An IAM policy document. */
@@ -157,9 +184,10 @@ export function iamStatements(phase: Exclude<IamPhase, 'scp'>, opts: IamPolicyOp
       suggestions: ['Role names are 1-64 characters of letters, digits and + = , . @ _ - (a path may use /).'],
     });
   }
+  const s3 = opts.probeOutputS3 ? [opts.probeOutputS3.bucket, opts.probeOutputS3.prefix].filter(Boolean).join('/') : '';
   return IAM_STATEMENTS[phase]
-    .filter((s) => !s.multiAccount || role !== undefined)
-    .map((s) => ({ ...s, resources: s.resources.map((r) => r.replace('{role}', role ?? '')) }));
+    .filter((s) => (!s.multiAccount || role !== undefined) && (!s.probeOutputS3 || s3 !== ''))
+    .map((s) => ({ ...s, resources: s.resources.map((r) => r.replace('{role}', role ?? '').replace('{s3}', s3)) }));
 }
 
 /** The IAM actions a phase sends (sorted): what `iamPolicy` allows. */
