@@ -33,6 +33,8 @@ describe('imdsv2 demo', () => {
     expect(r.stdout).toMatch(new RegExp(`GUARD: ${TRAP} made \\d+ rejected IMDSv1 call`));
     expect(r.stdout).toMatch(new RegExp(`ROLLED BACK: ${TRAP}\\b`));
     expect(r.stdout).toContain('exits 4');
+    // The probe ran through SSM: blockers are named by the package on the host, not only by the metric.
+    expect(r.stdout).toMatch(/top blockers[\s\S]*EC2Config 4\.9\.4500/);
     expect(r.stdout).toContain(path.join(out, 'report.html'));
 
     const html = await readFile(path.join(out, 'report.html'), 'utf8');
