@@ -1,4 +1,9 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Where the reliability tests tally what they did; the reliability reporter reads it (see test/reliability/tally.ts).
+process.env.IMDSV2_RELIABILITY_TALLY ??= path.join(tmpdir(), `imdsv2-reliability-${process.pid}.jsonl`);
 
 /**
  * One configuration for the whole workspace. Three projects:
@@ -12,7 +17,7 @@ export default defineConfig({
     // oclif writes command output through console.log; vitest's interception would swallow it before
     // @oclif/test's captureOutput sees it.
     disableConsoleIntercept: true,
-    reporters: ['default', './scripts/vitest-summary-reporter.ts'],
+    reporters: ['default', './scripts/vitest-summary-reporter.ts', './scripts/reliability-summary-reporter.ts'],
     projects: [
       {
         test: {

@@ -10,13 +10,22 @@ export default class SummaryReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const m of testModules) {
+      let moduleFailed = 0;
+      let moduleSkipped = 0;
       for (const t of m.children.allTests()) {
         const state = t.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
-        else skipped++;
+        else if (state === 'failed') moduleFailed++;
+        else moduleSkipped++;
       }
-      if (m.state() === 'failed' && m.children.size === 0) failed++;
+      // A file that failed as a whole (an import error, a failing beforeAll) leaves its tests unrun: they did not pass
+      // and were not skipped on purpose, so they count as failed.
+      if (m.state() === 'failed' && moduleFailed === 0) {
+        moduleFailed = Math.max(1, moduleSkipped);
+        moduleSkipped = 0;
+      }
+      failed += moduleFailed;
+      skipped += moduleSkipped;
     }
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }

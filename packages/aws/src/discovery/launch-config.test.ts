@@ -1,4 +1,5 @@
 import {
+  DescribeImagesCommand,
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
   EC2Client,
@@ -6,7 +7,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { discoverTemplateVersions, templateVersion } from './launch-config.js';
+import { discoverImages, discoverTemplateVersions, templateVersion } from './launch-config.js';
 
 const ec2Mock = mockClient(EC2Client);
 const ec2 = new EC2Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
@@ -60,5 +61,28 @@ describe('discoverTemplateVersions', () => {
       .on(DescribeLaunchTemplateVersionsCommand)
       .rejects(Object.assign(new Error('no'), { name: 'UnauthorizedOperation' }));
     await expect(discoverTemplateVersions(ec2)).rejects.toThrow('no');
+  });
+});
+
+describe('discoverImages', () => {
+  it('leaves out deregistered images (InvalidAMIID.NotFound) and still reads the rest of the batch', async () => {
+    const notFound = Object.assign(new Error("The image id '[ami-0bad, ami-0dead]' does not exist"), {
+      name: 'InvalidAMIID.NotFound',
+    });
+    ec2Mock
+      .on(DescribeImagesCommand)
+      .rejectsOnce(notFound)
+      .resolvesOnce({ Images: [{ ImageId: 'ami-0a', ImdsSupport: 'v2.0' }, { ImageId: 'ami-0c' }] });
+    const images = await discoverImages(ec2, ['ami-0c', 'ami-0bad', 'ami-0a', 'ami-0dead']);
+    expect(ec2Mock.commandCalls(DescribeImagesCommand)[1]!.args[0].input.ImageIds).toEqual(['ami-0a', 'ami-0c']);
+    expect([...images.values()].map((i) => [i.imageId, i.imdsSupport])).toEqual([
+      ['ami-0a', 'v2.0'],
+      ['ami-0c', null],
+    ]);
+  });
+
+  it('still fails on other errors', async () => {
+    ec2Mock.on(DescribeImagesCommand).rejects(Object.assign(new Error('no'), { name: 'UnauthorizedOperation' }));
+    await expect(discoverImages(ec2, ['ami-0a'])).rejects.toThrow('no');
   });
 });

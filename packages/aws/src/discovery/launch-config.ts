@@ -3,6 +3,7 @@ import { paginateDescribeAutoScalingGroups } from '@aws-sdk/client-auto-scaling'
 import type { EC2Client, LaunchTemplateVersion } from '@aws-sdk/client-ec2';
 import {
   DescribeImagesCommand,
+  type DescribeImagesCommandOutput,
   DescribeLaunchTemplateVersionsCommand,
   paginateDescribeLaunchTemplates,
   paginateDescribeLaunchTemplateVersions,
@@ -193,13 +194,34 @@ export interface ImageInfo {
   imdsSupport: 'v2.0' | null;
 }
 
-/** ImdsSupport of the images in use, 200 image ids per DescribeImages call. */
+/** The image ids an `InvalidAMIID.NotFound` error names (`The image id '[ami-1, ami-2]' does not exist`). */
+function missingImageIds(e: unknown): string[] {
+  if ((e as { name?: string } | null)?.name !== 'InvalidAMIID.NotFound') return [];
+  return String((e as Error).message).match(/ami-[0-9a-f]+/g) ?? [];
+}
+
+/**
+ * ImdsSupport of the images in use, 200 image ids per DescribeImages call. Instances outlive their AMIs: a deregistered
+ * image makes DescribeImages fail the whole batch with InvalidAMIID.NotFound, so the ids it names are left out (they
+ * have no image settings to inherit any more) and the rest of the batch is asked again.
+ */
 export async function discoverImages(ec2: EC2Client, imageIds: string[]): Promise<Map<string, ImageInfo>> {
   const out = new Map<string, ImageInfo>();
   const ids = [...new Set(imageIds)].sort();
   for (let i = 0; i < ids.length; i += IMAGES_BATCH) {
-    const batch = ids.slice(i, i + IMAGES_BATCH);
-    const res = await ec2.send(new DescribeImagesCommand({ ImageIds: batch, IncludeDeprecated: true }));
+    let batch = ids.slice(i, i + IMAGES_BATCH);
+    let res: DescribeImagesCommandOutput | undefined;
+    while (!res && batch.length > 0) {
+      try {
+        res = await ec2.send(new DescribeImagesCommand({ ImageIds: batch, IncludeDeprecated: true }));
+      } catch (e) {
+        const gone = new Set(missingImageIds(e));
+        const rest = batch.filter((id) => !gone.has(id));
+        if (rest.length === batch.length) throw e;
+        batch = rest;
+      }
+    }
+    if (!res) continue;
     for (const img of res.Images ?? []) {
       if (!img.ImageId) continue;
       out.set(img.ImageId, {

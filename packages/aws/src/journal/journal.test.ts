@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, truncate, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { CutoverError, RecordingReporter } from '@imdsv2-cutover/core';
 import { useTempDirs } from '@imdsv2-cutover/test-utils';
 import { describe, expect, it } from 'vitest';
-import { JournalWriter, readJournal } from './journal.js';
+import { JournalWriter, MAX_JOURNAL_BYTES, readJournal } from './journal.js';
 
 const tempDir = useTempDirs();
 const tool = { name: 'imdsv2-cutover', version: '0.1.0' };
@@ -100,5 +100,19 @@ describe('journal', () => {
     await writeFile(`${file}.lock`, JSON.stringify({ pid: dead, hostname: hostname(), startedAt: 'x' }));
     const w2 = await JournalWriter.open({ file, planContentHash: H1, tool });
     await w2.close();
+  });
+});
+
+describe('a journal too large to read', () => {
+  it('is BAD_INPUT naming the file, for readers and for the writer, not a bare RangeError', async () => {
+    const file = path.join(await tempDir(), 'huge.jsonl');
+    await writeFile(file, '');
+    await truncate(file, MAX_JOURNAL_BYTES + 1); // sparse: no disk used
+    await expect(readJournal(file)).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringContaining(file),
+    });
+    await expect(JournalWriter.open({ file, tool })).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    expect(existsSync(`${file}.lock`)).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { open, readFile, truncate } from 'node:fs/promises';
+import { open, readFile, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import type { JournalHeader, JournalRecord, JournalState, Reporter, ToolInfo } from '@imdsv2-cutover/core';
 import { CutoverError, JournalLine, replayJournal, silentReporter } from '@imdsv2-cutover/core';
@@ -73,12 +73,32 @@ export function parseJournal(text: string, file: string): JournalContents {
   return out;
 }
 
+/**
+ * Journals larger than this are refused before reading: a journal of 100,000 instances is about 150 MB, and a string
+ * much larger than this cannot be held by Node at all (it would fail with a bare RangeError).
+ */
+export const MAX_JOURNAL_BYTES = 500 * 1024 * 1024;
+
+/** Reads a journal's text; a file too large to be a journal is BAD_INPUT naming it. Other read errors propagate. */
+async function readJournalText(file: string): Promise<string> {
+  const { size } = await stat(file);
+  if (size > MAX_JOURNAL_BYTES) {
+    throw new CutoverError(
+      'BAD_INPUT',
+      `${file}: the journal file is ${size} bytes, more than the ${MAX_JOURNAL_BYTES} a journal can be`,
+      { suggestions: ['Pass the journal that `imdsv2 enforce --journal FILE` wrote.'], details: { file } },
+    );
+  }
+  return readFile(file, 'utf8');
+}
+
 /** Reads a journal without locking it (status, report). A missing file is BAD_INPUT. */
 export async function readJournal(file: string): Promise<JournalContents> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readJournalText(file);
   } catch (e) {
+    if (e instanceof CutoverError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new CutoverError(
       'BAD_INPUT',
@@ -150,7 +170,7 @@ export class JournalWriter {
       let contents: JournalContents | null = null;
       let text: string | null = null;
       try {
-        text = await readFile(file, 'utf8');
+        text = await readJournalText(file);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }

@@ -1,5 +1,7 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { CutoverError, cell } from '@imdsv2-cutover/core';
 import { bundledScenarios, startSimulator } from '@imdsv2-cutover/simulator';
+import { BaseCommand } from '../base-command.js';
 
 /** Result of `imdsv2 simulate --json` (printed once the server listens). */
 export interface SimulateResult {
@@ -12,11 +14,9 @@ export interface SimulateResult {
   clock: { now: string; speed: number };
 }
 
-export default class Simulate extends Command {
+export default class Simulate extends BaseCommand<typeof Simulate> {
   static override description =
     'Run the fleet simulator: an AWS-compatible endpoint (EC2, CloudWatch, SSM, Auto Scaling, STS, Organizations) serving a simulated fleet, for rehearsals with --endpoint-url.';
-
-  static override enableJsonFlag = true;
 
   static override examples = [
     '<%= config.bin %> simulate --scenario demo --port 4566',
@@ -45,9 +45,12 @@ export default class Simulate extends Command {
   };
 
   async run(): Promise<SimulateResult | undefined> {
-    const { flags } = await this.parse(Simulate);
+    const { flags } = this;
     const speed = Number(flags['clock-speed']);
-    if (!(speed > 0)) this.error(`--clock-speed must be a positive number, got "${flags['clock-speed']}"`, { exit: 2 });
+    if (!(speed > 0))
+      throw new CutoverError('BAD_USAGE', `--clock-speed "${cell(flags['clock-speed'])}" is not a positive number`, {
+        suggestions: ['Use 1 for real time, or e.g. 3600 for an hour of simulated time a second.'],
+      });
     const sim = await startSimulator({
       scenario: flags.scenario,
       port: flags.port,
@@ -67,10 +70,10 @@ export default class Simulate extends Command {
       clock: { now: sim.clock.now().toISOString(), speed },
     };
     if (!this.jsonEnabled()) {
-      this.log(`Simulator "${result.scenario}" (${result.instances} instances) listening on ${result.endpoint}`);
+      this.log(`Simulator "${cell(result.scenario)}" (${result.instances} instances) listening on ${result.endpoint}`);
       this.log(`  export AWS_ENDPOINT_URL=${result.endpoint}`);
       this.log(`  export AWS_ACCESS_KEY_ID=${result.accessKeyId} AWS_SECRET_ACCESS_KEY=${result.secretAccessKey}`);
-      for (const a of result.accounts) this.log(`  account ${a.id} (${a.name}): access key ${a.accessKeyId}`);
+      for (const a of result.accounts) this.log(`  account ${a.id} (${cell(a.name)}): access key ${a.accessKeyId}`);
       this.log(`  simulated time ${result.clock.now} at ${speed}x; Ctrl-C stops`);
     } else {
       this.logJson(result);

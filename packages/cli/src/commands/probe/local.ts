@@ -1,17 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { Command, Flags } from '@oclif/core';
-import { CutoverError, type ProbeReport } from '@imdsv2-cutover/core';
+import { Flags } from '@oclif/core';
+import { CutoverError, cell, type ProbeReport } from '@imdsv2-cutover/core';
 import { runLocalProbe } from '@imdsv2-cutover/probe';
-
-/** Removes ANSI escapes and control characters so host-supplied text cannot drive the terminal. */
-function safe(s: string | undefined, max = 120): string {
-  const clean = (s ?? '')
-    // eslint-disable-next-line no-control-regex
-    .replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '')
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
-  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
-}
+import { BaseCommand } from '../../base-command.js';
+import { readInputText } from '../../lib/files.js';
 
 function parseWindow(v: string): number {
   const m = /^(\d+)(s|m)?$/.exec(v.trim());
@@ -22,11 +13,9 @@ function parseWindow(v: string): number {
   return Number(m[1]) * (m[2] === 'm' ? 60 : 1);
 }
 
-export default class ProbeLocal extends Command {
+export default class ProbeLocal extends BaseCommand<typeof ProbeLocal> {
   static override description =
     'Run the on-host probe on this machine: trace which processes call IMDS without a token (needs root; bpftrace for live attribution) and list AWS SDKs and agents too old for IMDSv2.';
-
-  static override enableJsonFlag = true;
 
   static override examples = [
     '<%= config.bin %> probe local',
@@ -44,26 +33,28 @@ export default class ProbeLocal extends Command {
   };
 
   async run(): Promise<ProbeReport> {
-    const { flags } = await this.parse(ProbeLocal);
+    const { flags } = this;
     let extraAgents: unknown;
     if (flags.agents !== undefined) {
+      const text = await readInputText(flags.agents, 'agents');
       try {
-        extraAgents = JSON.parse(readFileSync(flags.agents, 'utf8'));
+        extraAgents = JSON.parse(text);
       } catch (e) {
-        throw new CutoverError('BAD_INPUT', `--agents ${flags.agents}: ${e instanceof Error ? e.message : String(e)}`, {
-          cause: e,
-        });
+        throw new CutoverError(
+          'BAD_INPUT',
+          `${flags.agents}: not valid JSON (${e instanceof Error ? e.message : String(e)})`,
+          {
+            suggestions: ['The file lists extra vendor agents in the shape of known-agents.json (see docs/probe.md).'],
+            cause: e,
+          },
+        );
       }
     }
     const report = await runLocalProbe({
       windowSeconds: parseWindow(flags.window),
       installTracer: flags['install-tracer'],
       extraAgents,
-      reporter: {
-        emit: (ev) => {
-          if (!this.jsonEnabled() && (ev.type === 'phase' || ev.type === 'warning')) this.logToStderr(ev.message);
-        },
-      },
+      reporter: this.reporter,
     });
     if (!this.jsonEnabled()) this.render(report);
     return report;
@@ -71,12 +62,12 @@ export default class ProbeLocal extends Command {
 
   private render(r: ProbeReport): void {
     const h = r.host;
-    this.log(`host ${safe(h.hostname)} ${safe(h.instanceId)} · ${safe(h.os)} · kernel ${safe(h.kernel)}`);
+    this.log(`host ${cell(h.hostname)} ${cell(h.instanceId)} · ${cell(h.os)} · kernel ${cell(h.kernel)}`);
     this.log(
-      `tracer ${r.tracer}${r.tracerNote ? ` (${safe(r.tracerNote, 200)})` : ''} · window ${r.windowSeconds}s · status ${r.status}`,
+      `tracer ${r.tracer}${r.tracerNote ? ` (${cell(r.tracerNote, 200)})` : ''} · window ${r.windowSeconds}s · status ${r.status}`,
     );
     if (r.containers.detected)
-      this.log(`containers: ${r.containers.runtimes.map((x) => safe(x)).join(', ')} (use hop limit 2)`);
+      this.log(`containers: ${r.containers.runtimes.map((x) => cell(x)).join(', ')} (use hop limit 2)`);
     this.log('');
     if (r.v1Callers.length === 0) this.log('No IMDSv1 callers seen.');
     else {
@@ -84,11 +75,11 @@ export default class ProbeLocal extends Command {
       this.log(['REQS', 'PID', 'USER', 'EVIDENCE', 'COMMAND'].join('\t'));
       for (const c of r.v1Callers) {
         this.log(
-          [c.requests, c.pid, safe(c.user ?? String(c.uid ?? '?'), 20), c.evidence, safe(c.argv ?? c.comm)].join('\t'),
+          [c.requests, c.pid, cell(c.user ?? String(c.uid ?? '?'), 20), c.evidence, cell(c.argv ?? c.comm)].join('\t'),
         );
-        const parents = c.parents.map((p) => safe(p.comm, 30)).join(' < ');
+        const parents = c.parents.map((p) => cell(p.comm, 30)).join(' < ');
         if (parents) this.log(`\t\t\t\tparents: ${parents}`);
-        if (c.container?.id) this.log(`\t\t\t\tcontainer: ${safe(c.container.id, 20)}`);
+        if (c.container?.id) this.log(`\t\t\t\tcontainer: ${cell(c.container.id, 20)}`);
       }
     }
     this.log(
@@ -100,9 +91,9 @@ export default class ProbeLocal extends Command {
       this.log('Components to fix:');
       for (const p of bad)
         this.log(
-          `${p.status}\t${safe(p.name, 40)} ${safe(p.version, 30)}\t${safe(p.path, 80)}\t${safe(p.advice, 120)}`,
+          `${p.status}\t${cell(p.name, 40)} ${cell(p.version, 30)}\t${cell(p.path, 80)}\t${cell(p.advice, 120)}`,
         );
     }
-    for (const p of r.problems) this.logToStderr(`warning: ${safe(p, 200)}`);
+    for (const p of r.problems) this.logToStderr(`warning: ${cell(p, 200)}`);
   }
 }
