@@ -25,7 +25,7 @@ report shows it. The demo exits 0 when it has shown this (a real \`imdsv2 enforc
     'clock-speed': Flags.integer({
       description: 'Simulated seconds per real second during the canary soak (7200: a 24-hour soak in 12 s).',
       default: 7200,
-      min: 60,
+      min: 600,
       max: 86_400,
     }),
     out: Flags.directory({

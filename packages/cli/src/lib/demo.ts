@@ -97,7 +97,8 @@ export interface DemoResult {
 /**
  * The whole flow on the bundled demo fleet, with the same engine functions the commands call: the simulator starts
  * in-process on a free loopback port; `assess` (organization, all regions, through a role) at real-time speed so the
- * assessment sees the scenario's "now"; `plan` with the demo policy; the report; then the canary wave with `enforce`,
+ * assessment sees the scenario's "now"; `probeAssessment` of the suspects through SSM Run Command; `plan` with the demo
+ * policy; the report; then the canary wave with `enforce`,
  * the simulated clock accelerated so a 24-hour soak passes in seconds. The demo fleet hides a month-end IMDSv1 job on a
  * canary that the 14-day metrics window missed: the guard catches it and rolls the instance back. That is the demo's
  * point, so a guard halt is a result here, not an error. The report is written again with the journal.
