@@ -81,19 +81,26 @@ function vercmp(a, b,   x, y, n, i, m, p, q) {
   for (i = 1; i <= n; i++) { p = (i in x) ? x[i] + 0 : 0; q = (i in y) ? y[i] + 0 : 0; if (p < q) return -1; if (p > q) return 1 }
   return 0
 }
-function redact(s,   t) {
+function redact(s,   t, c0, s0, l0) {
   t = s
   gsub(/[Aa]uthorization:[ ]*([Bb]earer|[Bb]asic|[Tt]oken)?[ ]*[^ ]+/, "Authorization: ***", t)
   gsub(/[Xx]-aws-ec2-metadata-token:[ ]*[^ ]+/, "X-aws-ec2-metadata-token: ***", t)
   gsub(/:\/\/[^ \/@:]+:[^ \/@]+@/, "://***:***@", t)
-  gsub(/[?&;](token|secret|apikey|api_key|access_token|password|[Ss]ignature|X-Amz-Signature|X-Amz-Security-Token)=[^& #]+/, "&=", t)
-  gsub(/=[^& #]*=$/, "=***", t)
+  while (match(t, /[?&;](token|secret|apikey|api_key|access_token|password|[Ss]ignature|X-Amz-Signature|X-Amz-Security-Token)=[^& #\003]+/)) {
+    s0 = RSTART; l0 = RLENGTH; c0 = substr(t, s0, l0)
+    match(c0, /=/)
+    t = substr(t, 1, s0 - 1) substr(c0, 1, RSTART) "\003" substr(t, s0 + l0)
+  }
+  gsub(/\003/, "***", t)
   gsub(/(AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|AWS_SECURITY_TOKEN|[A-Z0-9_]*(PASSWORD|SECRET|TOKEN|API_KEY))=[^ ]+/, "&\001", t)
   while (match(t, /=[^ =]+\001/)) t = substr(t, 1, RSTART) "***" substr(t, RSTART + RLENGTH)
   gsub(/\001/, "", t)
-  while (match(t, /(^| )--?(password|passwd|pass|secret|secret-key|secret-access-key|aws-secret-access-key|token|session-token|api-key|apikey|access-token|auth-token|client-secret|private-key)[= ]+[^- ][^ ]*/)) {
-    c0 = substr(t, RSTART, RLENGTH); sub(/[= ]+[^ ]*$/, "", c0)
-    t = substr(t, 1, RSTART - 1) c0 "=\002" substr(t, RSTART + RLENGTH)
+  # Keep the name of the flag, replace its value (joined by "=" or a space) with the \002 marker; a value that already
+  # is the marker never matches again, so the loop ends.
+  while (match(t, /(^| )--?(password|passwd|pass|secret|secret-key|secret-access-key|aws-secret-access-key|token|session-token|api-key|apikey|access-token|auth-token|client-secret|private-key)[= ]+[^- \002][^ ]*/)) {
+    s0 = RSTART; l0 = RLENGTH; c0 = substr(t, s0, l0)
+    match(c0, /--?[A-Za-z-]+/)
+    t = substr(t, 1, s0 - 1) substr(c0, 1, RSTART + RLENGTH - 1) "=\002" substr(t, s0 + l0)
   }
   gsub(/\002/, "***", t)
   if (t ~ /^[^ ]*(mysql|mysqldump|mysqladmin|mariadb|sshpass) /) { gsub(/ -p[^ ]+/, " -p***", t); gsub(/ -p [^- ][^ ]*/, " -p ***", t) }
