@@ -12,3 +12,4 @@ export * from './effective-settings.js';
 export * from './readiness.js';
 export * from './summary.js';
 export * from './enforcement/index.js';
+export * from './iam/index.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ReportFormat, ReportInput } from '@imdsv2-cutover/report';
+import type { ReportFormat, ReportInput, ReportModel } from '@imdsv2-cutover/report';
 import { REPORT_FILES, buildReportModel, renderReports } from '@imdsv2-cutover/report';
 import { writeTextAtomic } from './files.js';
 
@@ -15,13 +15,13 @@ export interface WriteReportOptions {
 
 /**
  * Builds the report model and writes report.html, report.md and instances.csv (or the chosen formats) atomically into
- * `outDir`: the one way `report`, `assess` and `demo` write reports. Returns the paths written, by format.
+ * `outDir`: the one way `report`, `assess` and `demo` write reports. Returns the paths written, by format, and the model.
  */
 export async function writeReportFiles(
   outDir: string,
   input: ReportInput,
   options: WriteReportOptions,
-): Promise<{ files: Partial<Record<ReportFormat, string>>; instances: number }> {
+): Promise<{ files: Partial<Record<ReportFormat, string>>; instances: number; model: ReportModel }> {
   const formats = options.formats ?? REPORT_FORMATS;
   const model = buildReportModel(input, {
     generatedAt: new Date().toISOString(),
@@ -37,5 +37,5 @@ export async function writeReportFiles(
     await writeTextAtomic(file, rendered[f] ?? '');
     files[f] = file;
   }
-  return { files, instances: model.summary.total };
+  return { files, instances: model.summary.total, model };
 }
