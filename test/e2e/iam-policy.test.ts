@@ -30,10 +30,8 @@ let endpoint: string;
 let refuseAccountWideVersions = false;
 
 /**
- * A pass-through proxy in front of the simulator for the two paths the simulator alone does not reach: it answers EC2
- * DescribeImageAttribute (imdsSupport) when the simulator does not implement it, so the lock-in's AMI step runs end to
- * end (the answer is "not set", as for an AMI that still allows IMDSv1; ModifyImageAttribute is the simulator's); and
- * with `refuseAccountWideVersions` it answers MissingParameter to DescribeLaunchTemplateVersions without a template, so
+ * A pass-through proxy in front of the simulator for the one path the simulator alone does not reach: with
+ * `refuseAccountWideVersions` it answers MissingParameter to DescribeLaunchTemplateVersions without a template, so
  * discovery's per-template fallback (DescribeLaunchTemplates) runs.
  */
 async function startProxy(target: string): Promise<Server> {
@@ -63,15 +61,6 @@ async function startProxy(target: string): Promise<Server> {
           upRes.on('data', (c: Buffer) => parts.push(c));
           upRes.on('end', () => {
             const answer = Buffer.concat(parts);
-            if (params.get('Action') === 'DescribeImageAttribute' && answer.toString().includes('InvalidAction')) {
-              const xml =
-                '<DescribeImageAttributeResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">' +
-                `<requestId>proxy</requestId><imageId>${params.get('ImageId') ?? ''}</imageId><imdsSupport/>` +
-                '</DescribeImageAttributeResponse>';
-              res.writeHead(200, { 'content-type': 'text/xml', date: upRes.headers.date ?? new Date().toUTCString() });
-              res.end(xml);
-              return;
-            }
             res.writeHead(upRes.statusCode ?? 500, upRes.headers);
             res.end(answer);
           });

@@ -128,7 +128,7 @@ export const IAM_STATEMENTS: Record<Exclude<IamPhase, 'scp'>, readonly IamStatem
     {
       sid: 'ReadLockInResources',
       actions: [
-        'ec2:DescribeImageAttribute',
+        'ec2:DescribeImages',
         'ec2:DescribeLaunchTemplateVersions',
         'ec2:DescribeLaunchTemplates',
         'ec2:GetInstanceMetadataDefaults',
