@@ -81,20 +81,20 @@ if (only.has('assess')) {
     ]);
     if (r.naive) {
       const n = r.naive;
-      const callRatio = n.calls / t.calls;
+      const withProbe = t.calls + r.probe.toolLowerBound;
+      const callRatio = n.calls / withProbe;
       cmp.push([
         `${fmt.n(count)} x ${regionCount}`,
         `${fmt.n(n.calls)} (${Object.entries(n.callsByOp)
           .map(([op, c]) => `${op.split('.')[1]} ${fmt.n(c)}`)
           .join(', ')})`,
         `${n.throttled} / ${n.retries}`,
-        fmt.n(t.calls + r.probe.toolLowerBound),
-        `${(n.calls / (t.calls + r.probe.toolLowerBound)).toFixed(0)}x${count === 10_000 && regionCount === 1 ? ` (${verdict(n.calls / (t.calls + r.probe.toolLowerBound) >= 100)})` : ''}`,
+        fmt.n(withProbe),
+        `${callRatio.toFixed(0)}x${count === 10_000 && regionCount === 1 ? ` (${verdict(callRatio >= 100)})` : ''}`,
         `${fmt.s(n.wallMs)} (min ${n.minSeconds.toFixed(1)} s)`,
         fmt.s(t.wallMs),
         `${(n.wallMs / t.wallMs).toFixed(1)}x`,
       ]);
-      void callRatio;
     }
     probeRows.push([
       `${fmt.n(count)} x ${regionCount}`,
