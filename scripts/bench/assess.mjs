@@ -58,10 +58,12 @@ export async function benchAssess({ count, regionCount, latencyMs, baseline, bas
   let tool;
   try {
     sim.counters.reset();
+    const simCpu = process.cpuUsage();
     const run = await runCli(
       ['assess', '--endpoint-url', sim.url, '--regions', regions.join(','), '--no-report', '--out', out, '--json'],
       { env },
     );
+    const simCpuUsage = process.cpuUsage(simCpu);
     const result = JSON.parse(run.stdout);
     const s = served(sim.counters.snapshot());
     const bound = assessLowerBound(count, regionCount);
@@ -82,6 +84,8 @@ export async function benchAssess({ count, regionCount, latencyMs, baseline, bas
       retries: s.total - calls,
       wallMs: run.wallMs,
       cpuMs: run.cpuMs,
+      // This process (the simulator, answering) during the run: the other half of the CPU the run needs.
+      simulatorCpuMs: (simCpuUsage.user + simCpuUsage.system) / 1000,
       maxRssMiB: run.maxRssMiB,
       minSeconds,
     };
