@@ -11,14 +11,41 @@ const { linuxProbeScript, parseProbeOutput } = await load('probe');
 const { ImdsNamespace } = await import('../../packages/probe/dist/testing/index.js');
 
 // getrusage(RUSAGE_CHILDREN) covers the whole probe tree (sh, bpftrace, awk, find...): total CPU, and the largest
-// resident set any one of them reached.
-const wrapper = `import resource, subprocess, sys, time
+// resident set any one of them reached. Every 0.5 s a thread also sums the CPU of the tree's live processes
+// (/proc/<pid>/stat), which gives the tracing rate once start-up is over without counting it.
+const wrapper = `import os, resource, subprocess, sys, threading, time
+TICKS = os.sysconf('SC_CLK_TCK')
+def tree_cpu(root):
+    kids = {}
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            try:
+                st = open('/proc/%s/stat' % d).read()
+                f = st[st.rindex(')') + 2:].split()
+                kids.setdefault(int(f[1]), []).append((int(d), int(f[11]) + int(f[12])))
+            except Exception:
+                pass
+    total, stack = 0, [root]
+    while stack:
+        for c, cpu in kids.get(stack.pop(), []):
+            total += cpu
+            stack.append(c)
+    return total / TICKS
 t = time.monotonic()
-p = subprocess.run(['/bin/sh', sys.argv[1]], stdout=subprocess.PIPE)
+p = subprocess.Popen(['/bin/sh', sys.argv[1]], stdout=subprocess.PIPE)
+samples = []
+def sample():
+    while p.poll() is None:
+        samples.append((time.monotonic() - t, tree_cpu(p.pid)))
+        time.sleep(0.5)
+threading.Thread(target=sample, daemon=True).start()
+out = p.stdout.read()
+p.wait()
 wall = time.monotonic() - t
 u = resource.getrusage(resource.RUSAGE_CHILDREN)
+sys.stderr.write('SAMPLES %s\\n' % ' '.join('%.2f:%.2f' % s for s in samples))
 sys.stderr.write('%f %f %d %f\\n' % (u.ru_utime, u.ru_stime, u.ru_maxrss, wall))
-sys.stdout.write(p.stdout.decode())
+sys.stdout.write(out.decode())
 `;
 
 function run(cmd, args) {
@@ -60,6 +87,14 @@ while True:
     writeFileSync(scriptPath, script);
     const r = await run('python3', ['-c', wrapper, scriptPath]);
     const [utime, stime, maxrssKb, wall] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+    const samples = (r.stderr.split('\n').find((l) => l.startsWith('SAMPLES ')) ?? '')
+      .split(' ')
+      .slice(1)
+      .map((x) => x.split(':').map(Number));
+    // Live-tree CPU rate over the second half of the window: bpftrace has compiled and attached by then.
+    const from = samples.find(([at]) => at >= windowSeconds / 2);
+    const to = samples.findLast(([at]) => at <= windowSeconds);
+    const liveRate = from && to && to[0] > from[0] ? (to[1] - from[1]) / (to[0] - from[0]) : null;
     const report = parseProbeOutput(r.stdout);
     const seen = report.v1Callers.find((c) => (c.argv ?? '').includes('caller.py'));
     return {
@@ -72,6 +107,7 @@ while True:
       wallSeconds: wall,
       cpuSeconds: utime + stime,
       maxRssMiB: maxrssKb / 1024,
+      liveRate,
     };
   } finally {
     ns.close();
@@ -89,9 +125,12 @@ export async function benchProbe({ windowSeconds, rate, bpftrace }) {
   const steady = Math.max(0, long.cpuSeconds - short.cpuSeconds) / (long.windowSeconds - short.windowSeconds);
   return {
     ...long,
+    // bpftrace runs as one long-lived process: its live CPU rate is the steady cost. The /proc sampler forks short-lived
+    // processes every second that a live sum misses: for it, the difference between the two windows.
+    steadyShare: bpftrace && long.liveRate !== null ? long.liveRate : steady,
+    differenceShare: steady,
     shortCpuSeconds: short.cpuSeconds,
     shortWindowSeconds: short.windowSeconds,
     wholeRunShare: long.cpuSeconds / long.windowSeconds,
-    steadyShare: steady,
   };
 }

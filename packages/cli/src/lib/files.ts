@@ -70,16 +70,23 @@ export function* jsonPieces(value: unknown, pad = '', depth = 0): Generator<stri
   }
   const inner = `${pad}  `;
   if (Array.isArray(value)) {
-    if (value.length === 0) return yield '[]';
+    if (value.length === 0) {
+      yield '[]';
+      return;
+    }
     yield '[';
     for (let i = 0; i < value.length; i++) {
       yield `${i > 0 ? ',' : ''}\n${inner}`;
       yield* jsonPieces(skipped(value[i]) ? null : value[i], inner, depth + 1);
     }
-    return yield `\n${pad}]`;
+    yield `\n${pad}]`;
+    return;
   }
   const entries = Object.entries(value).filter(([, x]) => !skipped(x));
-  if (entries.length === 0) return yield '{}';
+  if (entries.length === 0) {
+    yield '{}';
+    return;
+  }
   yield '{';
   for (const [i, [k, x]] of entries.entries()) {
     yield `${i > 0 ? ',' : ''}\n${inner}${JSON.stringify(k)}: `;
