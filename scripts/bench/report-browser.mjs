@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Benchmarks the HTML report for a large fleet: file size, render time (model + HTML), and time until the page is
-// interactive in headless Chromium (the appendix script has run). Usage: pnpm build && node scripts/bench-report.mjs [count]
+// interactive in headless Chromium (the appendix script has run). Usage: pnpm build && node scripts/bench/report-browser.mjs [count]
 /* global document */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,11 +9,11 @@ import { pathToFileURL } from 'node:url';
 
 const count = Number(process.argv[2] ?? 10_000);
 // The workspace root does not depend on these; resolve them as the report package does.
-const require = createRequire(new URL('../packages/report/package.json', import.meta.url));
+const require = createRequire(new URL('../../packages/report/package.json', import.meta.url));
 const load = (name) => import(pathToFileURL(require.resolve(name)).href);
 const { chromium } = (await load('playwright-core')).default;
 const { chromiumArgs, chromiumPath, generateFleet } = await load('@imdsv2-cutover/test-utils');
-const { buildReportModel, renderReports } = await import('../packages/report/dist/index.js');
+const { buildReportModel, renderReports } = await import('../../packages/report/dist/index.js');
 
 const assessment = generateFleet({ count });
 const { contentHash } = await load('@imdsv2-cutover/core');

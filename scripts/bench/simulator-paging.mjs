@@ -1,7 +1,12 @@
 // Measures how long the 100,000-instance scenario takes to load and to serve a full DescribeInstances paging
-// (1,000 per page) to the real SDK client. Run after `pnpm build`: node packages/simulator/scripts/bench-simulator.mjs [large-100k]
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { startSimulator } from '../dist/index.js';
+// (1,000 per page) to the real SDK client. Run after `pnpm build`: node scripts/bench/simulator-paging.mjs [large-100k]
+import { createRequire } from 'node:module';
+import { startSimulator } from '../../packages/simulator/dist/index.js';
+
+// The root does not depend on the SDK: resolve it as the simulator package does.
+const { DescribeInstancesCommand, EC2Client } = createRequire(
+  new URL('../../packages/simulator/package.json', import.meta.url),
+)('@aws-sdk/client-ec2');
 
 const scenario = process.argv[2] ?? 'large-100k';
 const heapBefore = process.memoryUsage().heapUsed;

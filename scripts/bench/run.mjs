@@ -1,0 +1,278 @@
+#!/usr/bin/env node
+// The benchmark suite (`pnpm bench`, after `pnpm build`): assessment at fleet scale beside the per-instance approach,
+// plan and report, the on-host probe, and enforcement against EC2's Modify bucket. Every figure comes from running the
+// real CLI (or, for the probe, the real probe script) in a child process. Prints Markdown tables and writes them, with
+// the raw figures, to test-output/bench/. See docs/benchmarks.md for the model behind the minimums.
+//
+//   pnpm bench                           default run (~10-15 minutes)
+//   pnpm bench --full                    adds 50k and 100k assessments and enforces 5,000 instances (~+20 minutes)
+//   pnpm bench --only assess --sizes 1000,10000x5 --baseline-max 10000
+import { execSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fmt, loadAverage, markdownTable, root, verdict } from './lib.mjs';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string', default: 'assess,plan,probe,enforce' },
+    full: { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+    'plan-sizes': { type: 'string', default: '10000,100000' },
+    'baseline-max': { type: 'string', default: '10000' },
+    latency: { type: 'string', default: '30' },
+    enforce: { type: 'string' },
+    'probe-window': { type: 'string', default: '30' },
+    'probe-rate': { type: 'string', default: '100' },
+    out: { type: 'string', default: path.join(root, 'test-output/bench') },
+  },
+});
+const only = new Set(values.only.split(','));
+const latencyMs = Number(values.latency);
+const sizes = (values.sizes ?? (values.full ? '1000,10000,50000,100000,10000x5' : '1000,10000,50000,10000x5'))
+  .split(',')
+  .map((s) => {
+    const [n, r] = s.split('x').map(Number);
+    return { count: n, regionCount: r || 1 };
+  });
+const enforceCount = Number(values.enforce ?? (values.full ? 5000 : 1000));
+const baselineMax = Number(values['baseline-max']);
+
+const sections = [];
+const raw = {};
+const log = (s) => process.stderr.write(`${s}\n`);
+const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${execSync('uname -sr').toString().trim()}`;
+log(`machine: ${machine}; load average ${loadAverage()}`);
+
+const { cliStartup } = await import('./plan-report.mjs');
+const startup = await cliStartup();
+raw.cliStartup = startup;
+log(`CLI start-up (imdsv2 --version): ${fmt.s(startup.wallMs)} wall, ${fmt.s(startup.cpuMs)} CPU`);
+
+if (only.has('assess')) {
+  const { benchAssess } = await import('./assess.mjs');
+  const rows = [];
+  const cmp = [];
+  const probeRows = [];
+  raw.assess = [];
+  for (const { count, regionCount } of sizes) {
+    log(`assess ${count} x ${regionCount} region(s)... (load ${loadAverage()})`);
+    const baseline = count <= baselineMax;
+    const r = await benchAssess({ count, regionCount, latencyMs, baseline, baselineProbe: baseline });
+    raw.assess.push(r);
+    const t = r.tool;
+    const work = Math.max(0, t.wallMs - startup.wallMs);
+    const ratio = t.calls / t.lowerBound;
+    const timeRatio = work / 1000 / t.minSeconds;
+    rows.push([
+      fmt.n(count),
+      String(regionCount),
+      t.complete ? 'yes' : '**no**',
+      fmt.n(t.calls),
+      fmt.n(t.lowerBound),
+      `${ratio.toFixed(2)} (${verdict(ratio <= 1.05)})`,
+      `${t.throttled} / ${t.retries}`,
+      `${fmt.s(t.wallMs)} (${fmt.s(work)})`,
+      `${fmt.s(t.cpuMs)} / ${fmt.s(t.simulatorCpuMs)}`,
+      `${t.minSeconds.toFixed(2)} s`,
+      `${timeRatio.toFixed(1)} (${verdict(timeRatio <= 1.3)})`,
+      `${fmt.mib(t.maxRssMiB)}${count >= 100_000 ? ` (${verdict(t.maxRssMiB < 1024)})` : ''}`,
+    ]);
+    if (r.naive) {
+      const n = r.naive;
+      const withProbe = t.calls + r.probe.toolLowerBound;
+      const callRatio = n.calls / withProbe;
+      cmp.push([
+        `${fmt.n(count)} x ${regionCount}`,
+        `${fmt.n(n.calls)} (${Object.entries(n.callsByOp)
+          .map(([op, c]) => `${op.split('.')[1]} ${fmt.n(c)}`)
+          .join(', ')})`,
+        `${n.throttled} / ${n.retries}`,
+        fmt.n(withProbe),
+        `${callRatio.toFixed(0)}x${count === 10_000 && regionCount === 1 ? ` (${verdict(callRatio >= 100)})` : ''}`,
+        `${fmt.s(n.wallMs)} (min ${n.minSeconds.toFixed(1)} s)`,
+        fmt.s(t.wallMs),
+        `${(n.wallMs / t.wallMs).toFixed(1)}x`,
+      ]);
+    }
+    probeRows.push([
+      `${fmt.n(count)} x ${regionCount}`,
+      fmt.n(r.probe.suspects),
+      fmt.n(r.probe.toolLowerBound),
+      fmt.n(r.probe.perInstance),
+      `${(r.probe.perInstance / Math.max(1, r.probe.toolLowerBound)).toFixed(0)}x`,
+    ]);
+  }
+  sections.push(
+    `### Assessment (simulator, AWS throttling, ${latencyMs} ms per call)\n\n` +
+      markdownTable(
+        [
+          'instances',
+          'regions',
+          'complete',
+          'API calls',
+          'lower bound',
+          'ratio (<= 1.05)',
+          'throttled / retries',
+          'wall (minus CLI start-up)',
+          'CPU: imdsv2 / simulator',
+          'throttle-bound min',
+          'work / min (<= 1.3)',
+          'peak RSS',
+        ],
+        rows,
+      ),
+    `### Per-instance approach on the same fleet\n\nOne GetMetricStatistics per instance and one SendCommand per suspect, 16 calls in flight per region. imdsv2 calls = assess + the fleet probe's SendCommand bound (50 ids a call).\n\n` +
+      markdownTable(
+        [
+          'fleet',
+          'per-instance calls',
+          'throttled / retries',
+          'imdsv2 calls',
+          'call ratio (>= 100x at 10k)',
+          'per-instance wall',
+          'imdsv2 assess wall',
+          'time ratio',
+        ],
+        cmp,
+      ),
+    `### Fleet probe: SendCommand calls\n\nimdsv2 column: the lower bound, ceil(suspects / 50) per region (\`assess --probe suspects\` is not on main yet, so not measured).\n\n` +
+      markdownTable(
+        ['fleet', 'suspects', 'imdsv2 SendCommand (bound)', 'per-instance SendCommand', 'ratio'],
+        probeRows,
+      ),
+  );
+}
+
+if (only.has('plan')) {
+  const { benchPlanReport } = await import('./plan-report.mjs');
+  const rows = [];
+  raw.planReport = [];
+  for (const count of values['plan-sizes'].split(',').map(Number)) {
+    log(`plan and report ${count}... (load ${loadAverage()})`);
+    const r = await benchPlanReport(count);
+    raw.planReport.push(r);
+    const planWork = r.plan.wallMs - startup.wallMs;
+    const reportWork = r.report.wallMs - startup.wallMs;
+    const html = r.report.sizes['report.html'] ?? 0;
+    rows.push([
+      fmt.n(count),
+      `${(r.assessmentBytes / 2 ** 20).toFixed(1)} MiB`,
+      `${fmt.s(r.plan.wallMs)} (${fmt.s(planWork)})${count >= 100_000 ? ` ${verdict(planWork < 5000)}` : ''}`,
+      fmt.s(r.plan.cpuMs),
+      fmt.mib(r.plan.maxRssMiB),
+      `${(r.plan.bytes / 2 ** 20).toFixed(1)} MiB`,
+      `${fmt.s(r.report.wallMs)} (${fmt.s(reportWork)})${count === 10_000 ? ` ${verdict(reportWork < 3000)}` : ''}`,
+      fmt.s(r.report.cpuMs),
+      fmt.mib(r.report.maxRssMiB),
+      `${(html / 2 ** 20).toFixed(1)} MiB HTML, ${((r.report.sizes['instances.csv'] ?? 0) / 2 ** 20).toFixed(1)} MiB CSV, ${Math.round((r.report.sizes['report.md'] ?? 0) / 1024)} KiB MD`,
+    ]);
+  }
+  sections.push(
+    `### Plan and report (\`imdsv2 plan\`, \`imdsv2 report --plan\`; CLI start-up ${fmt.s(startup.wallMs)} wall, ${fmt.s(startup.cpuMs)} CPU)\n\n` +
+      markdownTable(
+        [
+          'instances',
+          'assessment',
+          'plan wall (minus start-up)',
+          'plan CPU',
+          'plan peak RSS',
+          'plan size',
+          'report wall (minus start-up)',
+          'report CPU',
+          'report peak RSS',
+          'report size',
+        ],
+        rows,
+      ),
+  );
+}
+
+if (only.has('probe')) {
+  if (process.getuid?.() !== 0) {
+    sections.push('### Probe\n\nSkipped: needs root (bpftrace and network namespaces).');
+  } else {
+    const { benchProbe } = await import('./probe.mjs');
+    const rows = [];
+    raw.probe = [];
+    for (const bpftrace of [true, false]) {
+      log(`probe (${bpftrace ? 'bpftrace' : 'no bpftrace'})... (load ${loadAverage()})`);
+      const r = await benchProbe({
+        windowSeconds: Number(values['probe-window']),
+        rate: Number(values['probe-rate']),
+        bpftrace,
+      });
+      raw.probe.push(r);
+      rows.push([
+        r.tracer,
+        `${r.windowSeconds} s`,
+        `${fmt.n(r.traced)} of ${fmt.n(r.served)}`,
+        `${r.cpuSeconds.toFixed(2)} s`,
+        `${(r.wholeRunShare * 100).toFixed(1)}%`,
+        `${(r.steadyShare * 100).toFixed(1)}% (${verdict(r.steadyShare <= 0.02)})`,
+        fmt.mib(r.maxRssMiB),
+        `${r.wallSeconds.toFixed(1)} s`,
+      ]);
+    }
+    sections.push(
+      `### Probe on a host (caller at ${values['probe-rate']} IMDSv1 requests/s in a network namespace)\n\n` +
+        markdownTable(
+          [
+            'tracer',
+            'window',
+            'caller requests traced / served',
+            'CPU (whole run)',
+            'whole run, % of a core',
+            'steady tracing, % of a core (<= 2%)',
+            'peak RSS (largest process)',
+            'wall',
+          ],
+          rows,
+        ),
+    );
+  }
+}
+
+if (only.has('enforce')) {
+  const { benchEnforce } = await import('./enforce.mjs');
+  log(
+    `enforce ${enforceCount} (bucket-bound, about ${Math.round((enforceCount - 100) / 5)} s)... (load ${loadAverage()})`,
+  );
+  const r = await benchEnforce({ count: enforceCount });
+  raw.enforce = r;
+  const ratio = r.wallMs / 1000 / r.minSeconds;
+  sections.push(
+    `### Enforcement (one wave, ModifyInstanceMetadataOptions bucket 100 burst, 5/s)\n\n` +
+      markdownTable(
+        [
+          'instances',
+          'applied / verified',
+          'Modify calls (throttled)',
+          'wall',
+          'CPU',
+          'bucket bound + apply delay',
+          'wall / min (<= 1.3)',
+          'peak RSS',
+        ],
+        [
+          [
+            fmt.n(r.count),
+            `${r.applied} / ${r.verified}`,
+            `${fmt.n(r.modifyCalls)} (${r.modifyThrottled})`,
+            fmt.s(r.wallMs),
+            fmt.s(r.cpuMs),
+            `${r.boundSeconds.toFixed(0)} + 5 s`,
+            `${ratio.toFixed(2)} (${verdict(ratio <= 1.3)})`,
+            fmt.mib(r.maxRssMiB),
+          ],
+        ],
+      ),
+  );
+}
+
+const doc = [`Machine: ${machine}. Load average at the end: ${loadAverage()}.`, ...sections].join('\n\n');
+mkdirSync(values.out, { recursive: true });
+writeFileSync(path.join(values.out, 'results.md'), `${doc}\n`);
+writeFileSync(path.join(values.out, 'results.json'), `${JSON.stringify({ machine, latencyMs, ...raw }, null, 2)}\n`);
+console.log(doc);

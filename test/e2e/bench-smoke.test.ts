@@ -1,0 +1,28 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { useTempDirs } from '@imdsv2-cutover/test-utils';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const tempDir = useTempDirs('imdsv2-bench-smoke-');
+const runner = path.resolve(import.meta.dirname, '../../scripts/bench/run.mjs');
+
+// A smoke test of the benchmark runner, not a benchmark: a tiny fleet, no timing asserted.
+describe('pnpm bench', () => {
+  it('runs the assessment beside the per-instance approach and prints the tables', async () => {
+    const out = await tempDir();
+    const { stdout } = await run(
+      process.execPath,
+      [runner, '--only', 'assess', '--sizes', '200', '--baseline-max', '200', '--latency', '0', '--out', out],
+      { maxBuffer: 1 << 24 },
+    );
+    expect(stdout).toContain('### Assessment');
+    // 200 instances in one region: the calls the tool made equal the lower bound (7), and the table says so.
+    expect(stdout).toMatch(/\| 200 \| 1 \| yes \| 7 \| 7 \| 1\.00 \(met\) \|/);
+    expect(stdout).toMatch(/\| 200 x 1 \| 2\d\d \(DescribeInstances 1, GetMetricStatistics 200, SendCommand \d+\)/);
+    const raw = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
+    expect(raw.assess[0].naive.callsByOp['cloudwatch.GetMetricStatistics']).toBe(200);
+  });
+});
