@@ -1,7 +1,7 @@
 // Assessment at fleet scale on the simulator (AWS's throttling buckets, fixed latency per call), side by side with the
 // per-instance approach on the same fleet. The simulator runs in this process; `imdsv2 assess` and the per-instance
 // client each run as a measured child process.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ACCESS_KEY, REGIONS, V1_SHARE, benchScenario } from './fleet.mjs';
@@ -60,7 +60,11 @@ export async function benchAssess({ count, regionCount, latencyMs, baseline, bas
     sim.counters.reset();
     const simCpu = process.cpuUsage();
     const run = await runCli(
-      ['assess', '--endpoint-url', sim.url, '--regions', regions.join(','), '--no-report', '--out', out, '--json'],
+      // Discovery and measurement only: this is what the lower bound covers. The fleet probe is measured below.
+      [
+        ...['assess', '--endpoint-url', sim.url, '--regions', regions.join(','), '--no-report', '--out', out],
+        ...['--json', '--probe', 'none'],
+      ],
       { env },
     );
     const simCpuUsage = process.cpuUsage(simCpu);
@@ -140,12 +144,39 @@ export async function benchAssess({ count, regionCount, latencyMs, baseline, bas
       await sim.stop();
     }
   }
-  // SendCommand figures for imdsv2's fleet probe: the bound until `assess --probe suspects` is on main.
-  const suspects = naive?.suspects ?? Math.round(count * 0.8 * V1_SHARE);
-  const probe = {
-    suspects,
-    toolLowerBound: regionCount * Math.ceil(suspects / regionCount / 50),
-    perInstance: suspects,
-  };
+  // imdsv2's fleet probe, measured: assess with --probe suspects on a fresh simulator whose clock runs at 60x, so the
+  // simulated hosts' 10 s trace window passes quickly. The simulator counts the SSM calls.
+  sim = await startSimulator({ scenario, port: 0, throttling: true, latencyMs, clock: { speed: 60 } });
+  const probeOut = mkdtempSync(path.join(tmpdir(), 'bench-probe-'));
+  let probe;
+  try {
+    sim.counters.reset();
+    await runCli(
+      [
+        ...['assess', '--endpoint-url', sim.url, '--regions', regions.join(','), '--no-report', '--out', probeOut],
+        ...['--json', '--probe', 'suspects', '--probe-window', '10'],
+      ],
+      { env },
+    );
+    const s = served(sim.counters.snapshot());
+    const assessment = JSON.parse(readFileSync(path.join(probeOut, 'assessment.json'), 'utf8'));
+    const sent = assessment.instances.filter(
+      (i) => !['not-probed', 'not-managed', 'offline'].includes(i.probe.outcome),
+    );
+    const perRegion = new Map();
+    for (const i of sent) perRegion.set(i.region, (perRegion.get(i.region) ?? 0) + 1);
+    probe = {
+      suspects: sent.length,
+      toolSendCommand: s.ok['ssm.SendCommand'] ?? 0,
+      toolSsmCalls: Object.entries(s.ok)
+        .filter(([op]) => op.startsWith('ssm.'))
+        .reduce((a, [, n]) => a + n, 0),
+      toolLowerBound: [...perRegion.values()].reduce((a, n) => a + Math.ceil(n / 50), 0),
+      perInstance: naive?.suspects ?? sent.length,
+    };
+  } finally {
+    rmSync(probeOut, { recursive: true, force: true });
+    await sim.stop();
+  }
   return { count, regionCount, latencyMs, tool, naive, probe };
 }

@@ -51,6 +51,8 @@ export function benchScenario(count, regionCount = 1) {
     schema: { name: 'imdsv2-cutover/scenario', version: 1 },
     name: `bench-${count}x${regionCount}`,
     now: '2025-06-30T06:00:00Z',
+    // Quiet instances report zeros, so the probe's suspects are the instances with IMDSv1 calls (as for the baseline).
+    emitZeroDatapoints: true,
     regions,
     accounts: [{ id: ACCOUNT, name: 'bench' }],
     images,

@@ -81,7 +81,7 @@ if (only.has('assess')) {
     ]);
     if (r.naive) {
       const n = r.naive;
-      const withProbe = t.calls + r.probe.toolLowerBound;
+      const withProbe = t.calls + r.probe.toolSsmCalls;
       const callRatio = n.calls / withProbe;
       cmp.push([
         `${fmt.n(count)} x ${regionCount}`,
@@ -99,9 +99,9 @@ if (only.has('assess')) {
     probeRows.push([
       `${fmt.n(count)} x ${regionCount}`,
       fmt.n(r.probe.suspects),
-      fmt.n(r.probe.toolLowerBound),
+      `${fmt.n(r.probe.toolSendCommand)} (bound ${fmt.n(r.probe.toolLowerBound)}; all SSM calls ${fmt.n(r.probe.toolSsmCalls)})`,
       fmt.n(r.probe.perInstance),
-      `${(r.probe.perInstance / Math.max(1, r.probe.toolLowerBound)).toFixed(0)}x`,
+      `${(r.probe.perInstance / Math.max(1, r.probe.toolSendCommand)).toFixed(0)}x`,
     ]);
   }
   sections.push(
@@ -123,7 +123,7 @@ if (only.has('assess')) {
         ],
         rows,
       ),
-    `### Per-instance approach on the same fleet\n\nOne GetMetricStatistics per instance and one SendCommand per suspect, 16 calls in flight per region. imdsv2 calls = assess + the fleet probe's SendCommand bound (50 ids a call).\n\n` +
+    `### Per-instance approach on the same fleet\n\nOne GetMetricStatistics per instance and one SendCommand per suspect, 16 calls in flight per region. imdsv2 calls = assess (discovery and measurement) + every SSM call of its fleet probe (\`assess --probe suspects\`, measured).\n\n` +
       markdownTable(
         [
           'fleet',
@@ -137,11 +137,8 @@ if (only.has('assess')) {
         ],
         cmp,
       ),
-    `### Fleet probe: SendCommand calls\n\nimdsv2 column: the lower bound, ceil(suspects / 50) per region (\`assess --probe suspects\` is not on main yet, so not measured).\n\n` +
-      markdownTable(
-        ['fleet', 'suspects', 'imdsv2 SendCommand (bound)', 'per-instance SendCommand', 'ratio'],
-        probeRows,
-      ),
+    `### Fleet probe: SendCommand calls\n\nimdsv2 column: SendCommand calls of \`assess --probe suspects\`, measured, beside the lower bound ceil(probed / 50) per region and all SSM calls the probe made (instance information, send, collect).\n\n` +
+      markdownTable(['fleet', 'suspects probed', 'imdsv2 SendCommand', 'per-instance SendCommand', 'ratio'], probeRows),
   );
 }
 

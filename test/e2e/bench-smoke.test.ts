@@ -22,6 +22,8 @@ describe('pnpm bench', () => {
     // 200 instances in one region: the calls the tool made equal the lower bound (7), and the table says so.
     expect(stdout).toMatch(/\| 200 \| 1 \| yes \| 7 \| 7 \| 1\.00 \(met\) \|/);
     expect(stdout).toMatch(/\| 200 x 1 \| 2\d\d \(DescribeInstances 1, GetMetricStatistics 200, SendCommand \d+\)/);
+    // The fleet probe, measured: SendCommand calls equal their lower bound, ceil(probed / 50).
+    expect(stdout).toMatch(/\| 200 x 1 \| \d+ \| (\d+) \(bound \1; all SSM calls \d+\)/);
     const raw = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
     expect(raw.assess[0].naive.callsByOp['cloudwatch.GetMetricStatistics']).toBe(200);
   });
