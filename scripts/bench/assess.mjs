@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ACCESS_KEY, REGIONS, V1_SHARE, benchScenario } from './fleet.mjs';
+import { ACCESS_KEY, REGIONS, benchScenario } from './fleet.mjs';
 import { bucketSeconds, load, root, runCli, runNode } from './lib.mjs';
 
 const { bucketSpecs, scenarioFrom, startSimulator } = await load('simulator');
