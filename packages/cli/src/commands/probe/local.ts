@@ -1,16 +1,17 @@
 import { Flags } from '@oclif/core';
-import { CutoverError, cell, type ProbeReport } from '@imdsv2-cutover/core';
+import { CutoverError, cell, parseDuration, type ProbeReport } from '@imdsv2-cutover/core';
 import { runLocalProbe } from '@imdsv2-cutover/probe';
 import { BaseCommand } from '../../base-command.js';
 import { readInputText } from '../../lib/files.js';
 
+/** The trace window in whole seconds (the probe script counts seconds). */
 function parseWindow(v: string): number {
-  const m = /^(\d+)(s|m)?$/.exec(v.trim());
-  if (!m)
-    throw new CutoverError('BAD_USAGE', `--window ${JSON.stringify(v)} is not a duration`, {
+  const seconds = parseDuration(v, '--window');
+  if (!Number.isInteger(seconds) || seconds < 1)
+    throw new CutoverError('BAD_USAGE', `--window ${JSON.stringify(v)} is not a whole number of seconds`, {
       suggestions: ['Use seconds or minutes, e.g. --window 30s or --window 2m'],
     });
-  return Number(m[1]) * (m[2] === 'm' ? 60 : 1);
+  return seconds;
 }
 
 export default class ProbeLocal extends BaseCommand<typeof ProbeLocal> {
