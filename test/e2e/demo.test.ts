@@ -40,7 +40,7 @@ describe('imdsv2 demo', () => {
     const html = await readFile(path.join(out, 'report.html'), 'utf8');
     expect(html).toContain(TRAP);
     // The execution table: wave 0 rolled back, the guard tripped on the trap instance.
-    expect(html).toContain('<span class="oc oc-rolled-back">rolled-back</span>');
+    expect(html).toContain('<span class="oc oc-rolled-back">rolled back</span>');
     expect(html).toMatch(new RegExp(`tripped: ${TRAP}`));
 
     const { records } = await readJournal(path.join(out, 'journal.jsonl'));

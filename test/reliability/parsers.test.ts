@@ -1,5 +1,10 @@
-import { parseJournal } from '@imdsv2-cutover/aws';
-import { isCutoverError, parseYamlDocument, policyKind, redactCommandLine } from '@imdsv2-cutover/core';
+import {
+  isCutoverError,
+  parseJournalText,
+  parseYamlDocument,
+  policyKind,
+  redactCommandLine,
+} from '@imdsv2-cutover/core';
 import { encodeValue, parseProbeOutput } from '@imdsv2-cutover/probe';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -119,7 +124,7 @@ describe('parsers never throw and never leak', () => {
         ),
         (lines) => {
           try {
-            parseJournal(lines.join('\n'), 'fuzz.jsonl');
+            parseJournalText(lines.join('\n'), 'fuzz.jsonl');
           } catch (e) {
             expect(isCutoverError(e), String(e)).toBe(true);
             expect((e as Error).message).toContain('fuzz.jsonl');

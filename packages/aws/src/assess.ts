@@ -32,7 +32,7 @@ import {
   type ImageInfo,
   type TemplateVersions,
 } from './discovery/launch-config.js';
-import { errorInfo } from './errors.js';
+import { awsErrorInfo } from './errors.js';
 import { queryMetrics, seriesKey, toEvidence, unqueriedEvidence, type MetricTarget } from './metrics/query.js';
 import { metricWindow, type MetricWindow } from './metrics/window.js';
 import { enabledRegions, resolveAccounts, type AccountScope, type TargetAccount } from './scope.js';
@@ -84,7 +84,7 @@ export async function assess(opts: AssessOptions): Promise<Assessment> {
   try {
     targets = await resolveAccounts(clients, opts);
   } catch (e) {
-    const { code, message } = errorInfo(e);
+    const { code, message } = awsErrorInfo(e);
     throw new CutoverError(
       code === 'AccessDenied' || code === 'AccessDeniedException' ? 'ACCESS_DENIED' : 'AWS_ERROR',
       `Cannot resolve the accounts to assess (${opts.organization ? 'Organizations ListAccounts' : 'STS GetCallerIdentity'}): ${code}: ${message}`,
@@ -172,7 +172,7 @@ async function reachAccount(
     if (opts.allRegions) return { list: await enabledRegions(opts.clients, scoped) };
     return { list: [...new Set(opts.regions ?? [opts.clients.config.region])].sort() };
   } catch (e) {
-    return { error: errorInfo(e) };
+    return { error: awsErrorInfo(e) };
   }
 }
 
@@ -190,7 +190,7 @@ async function assessRegion(
   const ec2 = opts.clients.ec2(clientScope);
   const problems: { code: string; message: string }[] = [];
   const partial = (what: string) => (e: unknown) => {
-    const info = errorInfo(e);
+    const info = awsErrorInfo(e);
     problems.push({ code: info.code, message: `${what}: ${info.message}` });
     reporter.emit({
       type: 'warning',
@@ -208,7 +208,7 @@ async function assessRegion(
       reporter.emit({ type: 'progress', phase: 'discover', done: found, unit: 'instances', scope }),
     );
   } catch (e) {
-    const error = errorInfo(e);
+    const error = awsErrorInfo(e);
     reporter.emit({
       type: 'warning',
       code: 'REGION_FAILED',

@@ -18,6 +18,7 @@ import type {
 } from '@smithy/types';
 
 import type { ClientsFor } from './enforce/types.js';
+import { attachCallContext } from './errors.js';
 import { ServiceClock } from './service-clock.js';
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -137,6 +138,7 @@ export class AwsClients {
   private readonly base: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   private readonly accountCredentials = new Map<string, AwsCredentialIdentityProvider>();
   private readonly cache = new Map<string, unknown>();
+  private caller: string | undefined;
 
   constructor(config: AwsClientsConfig) {
     this.config = config;
@@ -183,11 +185,19 @@ export class AwsClients {
     };
   }
 
-  /** The account of the base credentials (STS GetCallerIdentity). */
+  /** The account of the base credentials (STS GetCallerIdentity, asked once). */
   async callerAccount(): Promise<string> {
-    const out = await this.sts({ region: this.config.region }).send(new GetCallerIdentityCommand({}));
-    if (!out.Account) throw new Error('GetCallerIdentity returned no account');
-    return out.Account;
+    if (this.caller === undefined) {
+      const out = await this.sts({ region: this.config.region }).send(new GetCallerIdentityCommand({}));
+      if (!out.Account) throw new Error('GetCallerIdentity returned no account');
+      this.caller = out.Account;
+    }
+    return this.caller;
+  }
+
+  /** The caller's account once `callerAccount()` has answered (for messages), else undefined. */
+  get knownCallerAccount(): string | undefined {
+    return this.caller;
   }
 
   /**
@@ -257,10 +267,18 @@ export class AwsClients {
     });
     this.clock.attach(client, 'imdsv2FactoryClock');
     const log = this.log;
-    const record: InitializeMiddleware<object, object> = (next, context) => (args) => {
+    // Records the call as an IAM action, and names it on any error the call ends with (after the SDK's retries), so
+    // that a failure reaching the user says which operation, account and region (`awsFailure`).
+    const record: InitializeMiddleware<object, object> = (next, context) => async (args) => {
       const operation = String(context.commandName ?? 'Unknown').replace(/Command$/, '');
-      log.record({ action: `${service}:${operation}`, accountId: scope.accountId, region: scope.region });
-      return next(args);
+      const call = { action: `${service}:${operation}`, accountId: scope.accountId, region: scope.region };
+      log.record(call);
+      try {
+        return await next(args);
+      } catch (e) {
+        attachCallContext(e, call);
+        throw e;
+      }
     };
     (client.middlewareStack as MiddlewareStack<object, object>).add(record, {
       step: 'initialize',

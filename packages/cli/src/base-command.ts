@@ -1,6 +1,6 @@
 import type { Interfaces } from '@oclif/core';
 import { Command, Errors, Flags } from '@oclif/core';
-import { isCutoverError } from '@imdsv2-cutover/core';
+import { CutoverError, isCutoverError } from '@imdsv2-cutover/core';
 import { CliReporter } from './lib/reporter.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -24,6 +24,25 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>;
   protected args!: BaseArgs<T>;
   protected reporter!: CliReporter;
+  /** A result that goes with a failure (a failed gate): under --json the one document printed holds both. */
+  private resultWithFailure: unknown;
+
+  /**
+   * Ends a workflow that produced a result and maybe a failure (engine `Outcome`): returns the result, or throws the
+   * failure after keeping the result for the JSON error document.
+   */
+  protected finish<R>(outcome: { result: R; failure: CutoverError | null }): R {
+    if (outcome.failure) {
+      this.resultWithFailure = outcome.result;
+      throw outcome.failure;
+    }
+    return outcome.result;
+  }
+
+  protected override toErrorJson(err: unknown): unknown {
+    const base = super.toErrorJson(err) as Record<string, unknown>;
+    return this.resultWithFailure === undefined ? base : { ...(this.resultWithFailure as object), ...base };
+  }
 
   public override async init(): Promise<void> {
     await super.init();
@@ -39,8 +58,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.reporter = new CliReporter({ verbose: this.flags.verbose, quiet: this.flags.quiet || this.jsonEnabled() });
   }
 
-  protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
+  protected override async catch(input: Error & { exitCode?: number }): Promise<unknown> {
     this.reporter?.flush();
+    const err = await asCutoverError(input);
     if (isCutoverError(err)) {
       const cliError = new Errors.CLIError(err.message, {
         code: err.code,
@@ -59,4 +79,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.reporter?.flush();
     return super.finally(err);
   }
+}
+
+/**
+ * Every error that reaches the user has a code. oclif's own errors (a bad flag, exit 2) pass through; an AWS or network
+ * error that escaped a workflow is turned into one that names the account, region and operation (`awsFailure`); any
+ * other error is INTERNAL (exit 1) with its message, a bug to report.
+ */
+async function asCutoverError(err: Error & { exitCode?: number }): Promise<Error & { exitCode?: number }> {
+  if (isCutoverError(err) || err instanceof Errors.CLIError || 'oclif' in err) return err;
+  const { awsFailure, callContextOf } = await import('@imdsv2-cutover/aws');
+  if (callContextOf(err) !== undefined || '$metadata' in err) return awsFailure(err);
+  return new CutoverError('INTERNAL', `unexpected error: ${err.message || String(err)}`, {
+    cause: err,
+    suggestions: ['Run again with --verbose; if it persists, report it with the command line and this message.'],
+  });
 }

@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'JOURNAL_LOCKED'
   | 'JOURNAL_CORRUPT'
   | 'AWS_ERROR'
+  | 'AWS_THROTTLED'
+  | 'AWS_UNREACHABLE'
   | 'ACCESS_DENIED'
   | 'INCOMPLETE'
   | 'GATE_FAILED'
@@ -38,6 +40,7 @@ const defaultExit: Partial<Record<ErrorCode, ExitCode>> = {
   SCHEMA_MISMATCH: ExitCode.badInput,
   HASH_MISMATCH: ExitCode.badInput,
   STALE_INPUT: ExitCode.badInput,
+  JOURNAL_CORRUPT: ExitCode.badInput,
   GATE_FAILED: ExitCode.gateFailed,
   GUARD_HALTED: ExitCode.guardHalted,
 };

@@ -12,4 +12,7 @@ export * from './effective-settings.js';
 export * from './readiness.js';
 export * from './summary.js';
 export * from './enforcement/index.js';
+export * from './journal/index.js';
+export * from './duration.js';
+export * from './regions/index.js';
 export * from './iam/index.js';

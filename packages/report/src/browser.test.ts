@@ -6,7 +6,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { chromiumArgs, chromiumPath, describePrivileged, generateFleet } from '@imdsv2-cutover/test-utils';
 import { HOSTILE, demoFleet } from './__fixtures__/fleet.js';
-import { buildReportModel, renderHtml, summarizeJournal } from './index.js';
+import { buildReportModel, renderHtml } from './index.js';
 
 const outDir = path.resolve(import.meta.dirname, '../../../test-output/report');
 const opts = { generatedAt: '2026-11-21T09:00:00.000Z', toolVersion: '0.1.0', startDate: '2026-12-01' };
@@ -52,7 +52,7 @@ describePrivileged('the HTML report in headless Chromium', { chromium: true }, (
   it('runs no hostile script, opens no dialog, sends no request, and its own script still works', async () => {
     const f = demoFleet({ hostile: true });
     const html = renderHtml(
-      buildReportModel({ assessment: f.assessment, plan: f.plan, journal: summarizeJournal(f.journal) }, opts),
+      buildReportModel({ assessment: f.assessment, plan: f.plan, journal: f.journalSummary }, opts),
     );
     const { page, seen } = await open(browser, html, 'hostile.html');
     // Click through what a reviewer would touch, so that any injected handler would get its chance to fire.
@@ -74,7 +74,7 @@ describePrivileged('the HTML report in headless Chromium', { chromium: true }, (
   it('filters, sorts and pages the appendix, and renders the fixture fleet for a screenshot', async () => {
     const f = demoFleet();
     const html = renderHtml(
-      buildReportModel({ assessment: f.assessment, plan: f.plan, journal: summarizeJournal(f.journal) }, opts),
+      buildReportModel({ assessment: f.assessment, plan: f.plan, journal: f.journalSummary }, opts),
     );
     const { page, seen } = await open(browser, html, 'report.html');
     expect(await rowCount(page)).toBe(40);

@@ -11,7 +11,6 @@ import type { ReportModel } from './model.js';
 export * from './csv.js';
 export * from './escape.js';
 export * from './html.js';
-export * from './journal.js';
 export * from './markdown.js';
 export * from './model.js';
 export { readinessBar, sparkline, STATUS_COLOR } from './svg.js';

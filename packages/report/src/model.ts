@@ -1,6 +1,5 @@
-import type { Assessment, Instance, Plan, ReadinessStatus, TrendPoint } from '@imdsv2-cutover/core';
-import { contentHash } from '@imdsv2-cutover/core';
-import type { JournalSummary } from './journal.js';
+import type { Assessment, Instance, JournalSummary, Plan, ReadinessStatus, TrendPoint } from '@imdsv2-cutover/core';
+import { contentHash, formatDuration } from '@imdsv2-cutover/core';
 
 /**
  * The report model: everything the HTML, Markdown and CSV renderers show, computed once from the assessment, the plan
@@ -167,6 +166,9 @@ export interface HeldView {
 
 export interface JournalWaveView {
   wave: string;
+  name: string;
+  /** The wave's state as the journal tells it (`completed`, `rolled-back`, `open`...), for styling. */
+  state: string;
   outcome: string;
   startedAt: string;
   endedAt: string;
@@ -223,31 +225,27 @@ export interface ReportModel {
   journal: {
     journalId: string;
     createdAt: string;
-    planMatches: boolean | null;
     waves: JournalWaveView[];
     failedTargets: { key: string; state: string; error: string }[];
+    /** The journal's summary exactly as `imdsv2 status --json` prints it (core's `summarizeJournal`). */
+    summary: JournalSummary;
   } | null;
   rows: InstanceRow[];
 }
 
 const DAY_MS = 86_400_000;
 
+const WAVE_STATE_LABEL: Record<JournalSummary['waves'][number]['state'], string> = {
+  'not-started': 'not started',
+  open: 'in progress or interrupted',
+  completed: 'completed',
+  'rolled-back': 'rolled back',
+  halted: 'halted',
+  failed: 'failed',
+};
+
 function byString(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** `3d`, `12h`, `45m`, `30s`: the largest whole unit. */
-export function formatDuration(seconds: number): string {
-  if (seconds === 0) return 'none';
-  for (const [unit, s] of [
-    ['w', 604800],
-    ['d', 86400],
-    ['h', 3600],
-    ['m', 60],
-  ] as const) {
-    if (seconds % s === 0) return `${seconds / s}${unit}`;
-  }
-  return `${seconds}s`;
 }
 
 function culpritsOf(
@@ -311,7 +309,8 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
   for (const w of plan?.waves ?? []) for (const e of w.instances) waveOf.set(e.instanceId, String(w.index));
   for (const h of plan?.held ?? []) waveOf.set(h.instanceId, 'held');
   const journalState = new Map<string, string>();
-  for (const t of journal?.targets ?? []) if (t.target.kind === 'instance') journalState.set(t.key, t.state);
+  for (const t of journal?.targets ?? [])
+    if (t.target.kind === 'instance') journalState.set(t.target.instanceId, t.phase);
 
   // Summary.
   const counts = new Map<ReadinessStatus, number>(STATUS_ORDER.map((s) => [s, 0]));
@@ -451,7 +450,7 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
       name: w.name,
       kind: w.kind,
       count: w.instances.length,
-      soak: formatDuration(w.soakSeconds),
+      soak: w.soakSeconds === 0 ? 'none' : formatDuration(w.soakSeconds),
       guard: `${w.guard.maxRejectedCalls === 0 ? 'any' : `more than ${w.guard.maxRejectedCalls}`} rejected IMDSv1 call(s) roll back the ${w.guard.rollback}`,
       start,
       end,
@@ -509,8 +508,6 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
     warnings.push(
       `The plan was made from a different assessment (${plan.assessment.id}, sha256 ${plan.assessment.sha256.slice(0, 12)}…) than this one.`,
     );
-  const journalPlanMatches = journal?.header && plan ? journal.header.planContentHash === plan.contentHash : null;
-  if (journalPlanMatches === false) warnings.push('The journal belongs to a different plan than the one given.');
 
   const rows: InstanceRow[] = instances.map((i) => {
     const m = i.metrics.noToken;
@@ -599,24 +596,29 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
       ? {
           journalId: journal.header?.journalId ?? '',
           createdAt: journal.header?.createdAt ?? '',
-          planMatches: journalPlanMatches,
-          waves: journal.waves.map((w) => ({
-            wave: w.wave === 'lockin' ? 'lock-in' : String(w.wave),
-            outcome: w.outcome ?? (w.dryRun ? 'dry run' : 'in progress'),
-            startedAt: w.startedAt ?? '',
-            endedAt: w.endedAt ?? '',
-            applied: w.applied,
-            verified: w.verified,
-            rolledBack: w.rolledBack,
-            failed: w.failed,
-            pending: w.pending,
-            guard: w.guardTripped
-              ? `tripped: ${w.rejected.map((r) => `${r.instanceId} (${r.calls})`).join(', ')}`
-              : 'not tripped',
-          })),
+          waves: journal.waves
+            .filter((w) => w.state !== 'not-started')
+            .map((w) => ({
+              wave: w.wave === 'lockin' ? 'lock-in' : String(w.wave),
+              name: w.name ?? '',
+              state: w.state,
+              outcome: WAVE_STATE_LABEL[w.state] + (w.dryRun ? ' (dry run)' : ''),
+              startedAt: w.startedAt ?? '',
+              endedAt: w.endedAt ?? '',
+              applied: w.events.applied,
+              verified: w.events.verified,
+              rolledBack: w.events.rolledBack,
+              failed: w.events.failed,
+              pending: w.counts.inFlight,
+              guard:
+                w.guardTrips > 0 && w.lastGuard
+                  ? `tripped: ${w.lastGuard.rejected.map((r) => `${r.instanceId} (${r.calls})`).join(', ')}`
+                  : 'not tripped',
+            })),
           failedTargets: journal.targets
-            .filter((t) => ['apply-failed', 'rollback-failed', 'applying', 'rolling-back'].includes(t.state))
-            .map((t) => ({ key: t.key, state: t.state, error: t.error ?? '' })),
+            .filter((t) => ['apply-failed', 'rollback-failed', 'intent-pending', 'rollback-pending'].includes(t.phase))
+            .map((t) => ({ key: t.key, state: t.phase, error: t.error ?? '' })),
+          summary: journal,
         }
       : null,
     rows,

@@ -8,76 +8,18 @@ import {
   buildReportModel,
   jsonForScript,
   md,
-  parseJournalText,
   renderCsv,
   renderHtml,
   renderMarkdown,
   renderReports,
-  summarizeJournal,
 } from './index.js';
 
 const opts = { generatedAt: '2026-11-21T09:00:00.000Z', toolVersion: '0.1.0' };
 
 function model(hostile = false, extra: Partial<Parameters<typeof buildReportModel>[1]> = {}) {
   const f = demoFleet({ hostile });
-  return buildReportModel(
-    { assessment: f.assessment, plan: f.plan, journal: summarizeJournal(f.journal) },
-    { ...opts, ...extra },
-  );
+  return buildReportModel({ assessment: f.assessment, plan: f.plan, journal: f.journalSummary }, { ...opts, ...extra });
 }
-
-describe('summarizeJournal', () => {
-  it('counts per wave what was applied, verified, rolled back, and keeps each instance last state', () => {
-    const f = demoFleet();
-    const s = summarizeJournal(f.journal);
-    expect(s.header?.planContentHash).toBe(f.plan.contentHash);
-    const [w0, w1] = s.waves;
-    expect(w0).toMatchObject({ wave: 0, applied: 2, verified: 2, rolledBack: 0, failed: 0, outcome: 'completed' });
-    expect(w1).toMatchObject({
-      wave: 1,
-      applied: 4,
-      verified: 4,
-      rolledBack: 4,
-      outcome: 'rolled-back',
-      guardTripped: true,
-    });
-    const w1ids = f.plan.waves[1]!.instances.map((e) => e.instanceId);
-    for (const t of s.targets) expect(t.state).toBe(w1ids.includes(t.key) ? 'rolled-back' : 'verified');
-  });
-
-  it('counts an intent without its result as pending and the target as applying', () => {
-    const f = demoFleet();
-    const cut = f.journal.findIndex((l) => l.type === 'result');
-    const s = summarizeJournal(f.journal.slice(0, cut));
-    expect(s.waves[0]).toMatchObject({ pending: 1, applied: 0, outcome: null });
-    expect(s.targets[0]!.state).toBe('applying');
-  });
-});
-
-describe('parseJournalText', () => {
-  const text = demoFleet()
-    .journal.map((l) => JSON.stringify(l))
-    .join('\n');
-
-  it('ignores a half-written last line with a warning', () => {
-    const r = parseJournalText(`${text}\n{"type":"wave-e`, 'j.jsonl');
-    expect(r.lines.length).toBe(text.split('\n').length);
-    expect(r.warnings[0]).toMatch(/j\.jsonl:\d+: ignored a half-written last line/);
-  });
-
-  it('refuses a damaged line in the middle, naming the file and line', () => {
-    const lines = text.split('\n');
-    lines[3] = '{"type":"result","seq":"x"}';
-    expect(() => parseJournalText(lines.join('\n'), 'j.jsonl')).toThrow(/j\.jsonl:4: invalid journal record/);
-    lines[3] = 'not json';
-    expect(() => parseJournalText(`${lines.join('\n')}\n`, 'j.jsonl')).toThrow(/j\.jsonl:4: not a JSON line/);
-  });
-
-  it('refuses a journal without a header', () => {
-    const lines = text.split('\n').slice(1);
-    expect(() => parseJournalText(lines.join('\n'), 'j.jsonl')).toThrow(/starts with a header/);
-  });
-});
 
 describe('buildReportModel', () => {
   it('counts readiness, groups blockers by culprit with fixes and owners, and dates the waves', () => {
@@ -93,7 +35,11 @@ describe('buildReportModel', () => {
     expect(m.waves[1]!.start).toBe('2026-12-02 00:00');
     expect(m.launchers.map((l) => l.kind)).toEqual(['Auto Scaling group', 'Launch template']);
     expect(m.rollback.commands.map((c) => c.command)).toContain('imdsv2 rollback --journal journal.jsonl --all');
-    expect(m.journal?.planMatches).toBe(true);
+    expect(m.journal?.waves.map((w) => [w.wave, w.state, w.applied, w.rolledBack])).toEqual([
+      ['0', 'completed', 2, 0],
+      ['1', 'rolled-back', 4, 4],
+    ]);
+    expect(m.rows.filter((r) => r.journalState === 'rolled-back')).toHaveLength(4);
   });
 
   it('is deterministic and keeps unknown metric data apart from zero', () => {

@@ -2,20 +2,11 @@ import type { EC2Client, Instance } from '@aws-sdk/client-ec2';
 import { DescribeInstancesCommand, ModifyInstanceMetadataOptionsCommand } from '@aws-sdk/client-ec2';
 import type { MetadataSettings } from '@imdsv2-cutover/core';
 import { TokenBucket } from '@imdsv2-cutover/core';
+import { awsErrorCode } from '../errors.js';
 import type { LiveInstance } from './types.js';
 
 /** Instance ids per DescribeInstances call: the `instance-id` filter takes up to 200 values. */
 export const DESCRIBE_BATCH = 200;
-
-/** An error's AWS code (`name` in SDK v3 exceptions). */
-export function awsCode(e: unknown): string {
-  const err = e as { name?: string; Code?: string; code?: string };
-  return err.Code ?? err.name ?? err.code ?? 'Error';
-}
-
-export function awsMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 export function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -110,7 +101,7 @@ export async function modifyMetadata(
 
 /** Error codes meaning the instance no longer exists. */
 export function isGoneError(e: unknown): boolean {
-  const c = awsCode(e);
+  const c = awsErrorCode(e);
   return c === 'InvalidInstanceID.NotFound' || c === 'InvalidInstanceID.Malformed';
 }
 

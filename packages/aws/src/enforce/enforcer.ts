@@ -16,8 +16,6 @@ import { JournalWriter, readJournal } from '../journal/journal.js';
 import {
   MODIFY_BUCKET,
   RegionalLimiter,
-  awsCode,
-  awsMessage,
   byPair,
   chunk,
   describeLive,
@@ -42,6 +40,7 @@ import {
   verifyPlan,
 } from './preflight.js';
 import { rollbackInstances, type RollbackOutcome } from './rollback.js';
+import { awsErrorInfo } from '../errors.js';
 import { ServiceClock } from '../service-clock.js';
 import type { EngineDeps, LiveInstance, OnDrift } from './types.js';
 import { defaultSleep } from './types.js';
@@ -78,6 +77,11 @@ export interface EnforceOptions extends EngineDeps {
   confirm?: (summary: PreflightSummary) => Promise<boolean>;
   /** Also set the AMI IMDS-support flag (irreversible) in the lock-in wave. */
   confirmIrreversible?: boolean;
+  /**
+   * Asked before the lock-in steps run (not on a dry run) with the number of steps; resolve false to stop
+   * (NOT_CONFIRMED). Absent: confirmed.
+   */
+  confirmLockIn?: (steps: number) => Promise<boolean>;
   /** Token bucket for ModifyInstanceMetadataOptions per account and region. */
   modifyBucket?: { capacity: number; refillPerSecond: number };
 }
@@ -220,6 +224,9 @@ export async function enforce(o: EnforceOptions): Promise<EnforceResult> {
   verifyPlan(o.plan, o.planFile);
 
   if (o.wave === 'lockin') {
+    if (!o.dryRun && o.confirmLockIn && !(await o.confirmLockIn(o.plan.lockIn.length))) {
+      throw new CutoverError('NOT_CONFIRMED', 'the lock-in wave was not confirmed; nothing was changed');
+    }
     const lockIn = await runLockIn({ ...o, reporter });
     return { ...emptyResult('lockin', lockIn.dryRun ? 'dry-run' : 'completed', lockIn.message), lockIn };
   }
@@ -432,7 +439,7 @@ async function runWave(
                     if (isGoneError(err)) {
                       await recordGone();
                     } else {
-                      const error = { code: awsCode(err), message: awsMessage(err) };
+                      const error = awsErrorInfo(err);
                       await journal.append({
                         type: 'result',
                         wave: waveId,

@@ -13,7 +13,8 @@ import {
 import type { JournalTarget, LockInStep, Plan, Reporter, TargetState, ToolInfo } from '@imdsv2-cutover/core';
 import { CutoverError, targetKey } from '@imdsv2-cutover/core';
 import { JournalWriter } from '../journal/journal.js';
-import { awsCode, awsMessage } from './aws-ops.js';
+
+import { awsErrorCode, awsErrorInfo } from '../errors.js';
 import type { ClientsFor } from './types.js';
 
 type Fields = Record<string, string | number | boolean | null>;
@@ -371,7 +372,7 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
           try {
             await applyLockIn(ec2, step, live, 'dry-run', true);
           } catch (e) {
-            if (awsCode(e) !== 'DryRunOperation') throw e;
+            if (awsErrorCode(e) !== 'DryRunOperation') throw e;
           }
           push('permitted', `${step.description}: DryRun permitted`, live);
           continue;
@@ -409,7 +410,7 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
       } catch (e) {
         if (e instanceof CutoverError && e.code !== 'AWS_ERROR') throw e;
         failed++;
-        const error = { code: awsCode(e), message: awsMessage(e) };
+        const error = awsErrorInfo(e);
         if (journal && st?.phase !== 'applied') {
           await journal.append({ type: 'result', wave: 'lockin', action: 'apply', target, outcome: 'failed', error });
         }

@@ -1,16 +1,8 @@
 import type { MetadataSettings, Plan, PlanEntry } from '@imdsv2-cutover/core';
 import { CutoverError, contentHash, verifyPlanHash } from '@imdsv2-cutover/core';
 import type { RegionalLimiter } from './aws-ops.js';
-import {
-  awsCode,
-  awsMessage,
-  byPair,
-  describeLive,
-  isGone,
-  modifyMetadata,
-  sameSettings,
-  settingsText,
-} from './aws-ops.js';
+import { byPair, describeLive, isGone, modifyMetadata, sameSettings, settingsText } from './aws-ops.js';
+import { awsErrorCode, awsErrorInfo } from '../errors.js';
 import type { ClientsFor, LiveInstance, OnDrift } from './types.js';
 
 /** The plan's content hash as `imdsv2 plan` computes it: sha256 of the canonical JSON of everything but `contentHash`. */
@@ -144,7 +136,7 @@ export async function checkPermissions(
       );
     } catch (err) {
       if (err instanceof CutoverError) throw err;
-      const code = awsCode(err);
+      const code = awsErrorCode(err);
       if (code === 'DryRunOperation') {
         out.push({ accountId: e.accountId, region: e.region, instanceId: e.instanceId, permitted: true });
       } else if (code === 'UnauthorizedOperation' || code === 'AccessDenied' || code === 'AccessDeniedException') {
@@ -152,14 +144,16 @@ export async function checkPermissions(
           'ACCESS_DENIED',
           `not allowed to call ec2:ModifyInstanceMetadataOptions in account ${e.accountId} region ${e.region} (DryRun on ${e.instanceId} answered ${code})`,
           {
-            suggestions: ['Grant the enforce policy printed by `imdsv2 policy enforce` to the role you run with.'],
+            suggestions: [
+              'Grant the enforce policy printed by `imdsv2 policy --for enforce` to the role you run with.',
+            ],
             cause: err,
           },
         );
       } else {
         throw new CutoverError(
           'AWS_ERROR',
-          `DryRun ModifyInstanceMetadataOptions on ${e.instanceId} (${e.accountId} ${e.region}) failed: ${code}: ${awsMessage(err)}`,
+          `DryRun ModifyInstanceMetadataOptions on ${e.instanceId} (${e.accountId} ${e.region}) failed: ${code}: ${awsErrorInfo(err).message}`,
           { cause: err },
         );
       }

@@ -1,7 +1,8 @@
 import type { EngineEvent, JournalTarget, LockInStep, Reporter, TargetState, ToolInfo } from '@imdsv2-cutover/core';
 import { CutoverError, silentReporter } from '@imdsv2-cutover/core';
 import { JournalWriter } from '../journal/journal.js';
-import { MODIFY_BUCKET, RegionalLimiter, awsCode, awsMessage } from './aws-ops.js';
+import { MODIFY_BUCKET, RegionalLimiter } from './aws-ops.js';
+import { awsErrorInfo } from '../errors.js';
 import { lockInAtPrevious, readLockIn, restoreLockIn } from './lockin.js';
 import { rollbackInstances, type RollbackOutcome } from './rollback.js';
 import type { EngineDeps } from './types.js';
@@ -134,7 +135,7 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
         await journal.append({ type: 'result', wave: s.wave, action: 'rollback', target: t, outcome: 'ok' });
         lockIn.push({ target: label, outcome: 'restored', message: `${label}: restored` });
       } catch (e) {
-        const error = { code: awsCode(e), message: awsMessage(e) };
+        const error = awsErrorInfo(e);
         await journal.append({ type: 'result', wave: s.wave, action: 'rollback', target: t, outcome: 'failed', error });
         lockIn.push({ target: label, outcome: 'failed', message: `${label}: ${error.code}: ${error.message}` });
       }

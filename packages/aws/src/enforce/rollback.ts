@@ -3,16 +3,8 @@ import { MetadataSettings as MetadataSettingsSchema } from '@imdsv2-cutover/core
 import pLimit from 'p-limit';
 import type { JournalWriter } from '../journal/journal.js';
 import type { RegionalLimiter } from './aws-ops.js';
-import {
-  awsCode,
-  awsMessage,
-  byPair,
-  describeLive,
-  isGone,
-  isGoneError,
-  modifyMetadata,
-  sameSettings,
-} from './aws-ops.js';
+import { byPair, describeLive, isGone, isGoneError, modifyMetadata, sameSettings } from './aws-ops.js';
+import { awsErrorInfo } from '../errors.js';
 import type { ClientsFor } from './types.js';
 import { waitApplied } from './wait-applied.js';
 
@@ -124,7 +116,7 @@ export async function rollbackInstances(
                 await o.journal.append({ type: 'result', wave, action: 'rollback', target, outcome: 'terminated' });
                 out.terminated.push(it.instanceId);
               } else {
-                const error = { code: awsCode(e), message: awsMessage(e) };
+                const error = awsErrorInfo(e);
                 await o.journal.append({ type: 'result', wave, action: 'rollback', target, outcome: 'failed', error });
                 out.failed.push({ instanceId: it.instanceId, ...error });
                 emit({

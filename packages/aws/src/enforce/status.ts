@@ -1,64 +1,51 @@
-import type { Plan, WaveCounts, WaveRunState } from '@imdsv2-cutover/core';
-import { CutoverError, countWave, replayJournal, targetKey } from '@imdsv2-cutover/core';
+import type { JournalSummary, Plan, WaveHistory } from '@imdsv2-cutover/core';
+import { assertJournalOfPlan, summarizeJournal } from '@imdsv2-cutover/core';
 import { readJournal } from '../journal/journal.js';
 import { isGone, sameSettings } from './aws-ops.js';
 import { describeEntries, plannedSettings } from './preflight.js';
 import type { ClientsFor } from './types.js';
 
-export interface WaveStatus {
-  wave: number | 'lockin';
-  name: string;
-  state: WaveRunState | 'not-started';
-  counts: WaveCounts;
-  lastGuard: { tripped: boolean; at: string; rejected: { instanceId: string; calls: number }[] } | null;
-  /** With `live`: how many instances hold the target settings, the planned (original) ones, something else, or are gone. */
-  live?: { atTarget: number; atPlanned: number; other: number; gone: number };
+/** Live settings of a wave's instances (`status --live`). */
+export interface LiveCounts {
+  /** Instances holding the plan's target settings. */
+  atTarget: number;
+  /** Instances holding the settings the plan recorded (not changed, or rolled back). */
+  atPlanned: number;
+  other: number;
+  gone: number;
 }
 
-export interface StatusResult {
+export interface WaveStatus extends WaveHistory {
+  live?: LiveCounts;
+}
+
+/** `imdsv2 status`: the journal's summary for the plan (core's `summarizeJournal`), with live counts on request. */
+export interface StatusResult extends Omit<JournalSummary, 'waves'> {
   planHash: string;
-  journalId: string | null;
   waves: WaveStatus[];
-  tornLastLine: boolean;
 }
 
-/** Where the execution of a plan stands: per wave from the journal, optionally with live settings. */
+/**
+ * Where the execution of a plan stands: the journal summarised by core's `summarizeJournal` against the plan (the very
+ * summary the report renders), and with `live` the instances' current settings (DescribeInstances, 200 ids a call).
+ * Errors: BAD_INPUT for a missing journal or one of another plan, JOURNAL_CORRUPT for a damaged one (exit 2).
+ */
 export async function status(o: {
   plan: Plan;
   journalFile: string;
   clients?: ClientsFor;
   live?: boolean;
 }): Promise<StatusResult> {
-  const contents = await readJournal(o.journalFile);
-  if (contents.header && contents.header.planContentHash !== o.plan.contentHash) {
-    throw new CutoverError(
-      'BAD_INPUT',
-      `${o.journalFile} belongs to the plan with hash ${contents.header.planContentHash}, not to this plan (${o.plan.contentHash})`,
-      {
-        suggestions: ['Pass the plan the journal was written for.'],
-      },
-    );
-  }
-  const state = replayJournal(contents.records);
-  const waves: WaveStatus[] = [];
-  const lastGuard = (w: number | 'lockin') => {
-    const g = state.guards.filter((x) => x.wave === w).at(-1);
-    return g ? { tripped: g.tripped, at: g.at, rejected: g.rejected } : null;
-  };
-  for (const w of [...o.plan.waves].sort((a, b) => a.index - b.index)) {
-    const keys = w.instances.map((e) =>
-      targetKey({ kind: 'instance', instanceId: e.instanceId, accountId: e.accountId, region: e.region }),
-    );
-    const ws: WaveStatus = {
-      wave: w.index,
-      name: w.name,
-      state: state.waves.get(String(w.index))?.state ?? 'not-started',
-      counts: countWave(state, keys),
-      lastGuard: lastGuard(w.index),
-    };
-    if (o.live && o.clients) {
+  const parsed = await readJournal(o.journalFile);
+  assertJournalOfPlan(parsed, o.plan, o.journalFile);
+  const summary = summarizeJournal(parsed, o.plan);
+  const waves: WaveStatus[] = summary.waves.map((w) => ({ ...w }));
+  if (o.live && o.clients) {
+    for (const ws of waves) {
+      const w = o.plan.waves.find((x) => x.index === ws.wave);
+      if (!w) continue;
       const live = await describeEntries(o.clients, w.instances);
-      const l = { atTarget: 0, atPlanned: 0, other: 0, gone: 0 };
+      const l: LiveCounts = { atTarget: 0, atPlanned: 0, other: 0, gone: 0 };
       for (const e of w.instances) {
         const x = live.get(e.instanceId);
         if (isGone(x)) l.gone++;
@@ -68,28 +55,6 @@ export async function status(o: {
       }
       ws.live = l;
     }
-    waves.push(ws);
   }
-  if (o.plan.lockIn.length > 0) {
-    const keys = o.plan.lockIn.map((s) => {
-      const base = { accountId: s.accountId, region: s.region };
-      if (s.kind === 'launch-template-version')
-        return targetKey({ kind: 'launch-template', launchTemplateId: s.resourceId ?? '', ...base });
-      if (s.kind === 'ami-imds-support') return targetKey({ kind: 'image', imageId: s.resourceId ?? '', ...base });
-      return targetKey({ kind: 'account-defaults', ...base });
-    });
-    waves.push({
-      wave: 'lockin',
-      name: 'lock-in',
-      state: state.waves.get('lockin')?.state ?? 'not-started',
-      counts: countWave(state, keys),
-      lastGuard: null,
-    });
-  }
-  return {
-    planHash: o.plan.contentHash,
-    journalId: contents.header?.journalId ?? null,
-    waves,
-    tornLastLine: contents.tornLine !== null,
-  };
+  return { ...summary, planHash: o.plan.contentHash, waves };
 }

@@ -44,14 +44,14 @@ describe('journal', () => {
   it('drops a half-written last line with a warning, truncates it, and continues the sequence', async () => {
     const file = await fresh();
     await appendFile(file, '{"type":"result","seq":3,"at":"2026-');
-    expect((await readJournal(file)).tornLine).toBe(5);
+    expect((await readJournal(file)).tornTail).toEqual({ line: 5, bytes: 36 });
     const reporter = new RecordingReporter();
     const w = await JournalWriter.open({ file, planContentHash: H1, tool, reporter });
     expect(reporter.ofType('warning')[0]).toMatchObject({ code: 'JOURNAL_TORN_LINE' });
     await w.append({ type: 'wave-end', wave: 0, outcome: 'completed' });
     await w.close();
     const j = await readJournal(file);
-    expect(j.tornLine).toBeNull();
+    expect(j.tornTail).toBeNull();
     expect(j.records.map((r) => [r.type, r.seq])).toEqual([
       ['wave-start', 0],
       ['result', 1],
@@ -60,14 +60,15 @@ describe('journal', () => {
     ]);
   });
 
-  it('a complete last record missing only its newline is kept', async () => {
+  it('a last record missing its newline was never committed: cut off, like any torn write', async () => {
     const file = await fresh();
     const text = await readFile(file, 'utf8');
     await writeFile(file, text.slice(0, -1));
+    expect((await readJournal(file)).records).toHaveLength(2);
     const w = await JournalWriter.open({ file, planContentHash: H1, tool });
     await w.append({ type: 'wave-end', wave: 0, outcome: 'completed' });
     await w.close();
-    expect((await readJournal(file)).records).toHaveLength(4);
+    expect((await readJournal(file)).records.map((r) => r.type)).toEqual(['wave-start', 'result', 'wave-end']);
   });
 
   it('a corrupt line in the middle is JOURNAL_CORRUPT naming the line, exit 2', async () => {
@@ -78,7 +79,7 @@ describe('journal', () => {
     const e = await readJournal(file).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(CutoverError);
     expect(e).toMatchObject({ code: 'JOURNAL_CORRUPT', exitCode: 2 });
-    expect((e as Error).message).toContain('line 3');
+    expect((e as Error).message).toContain(`${file}:3:`);
   });
 
   it('refuses a journal of another plan', async () => {

@@ -2,76 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { open, readFile, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
-import type { JournalHeader, JournalRecord, JournalState, Reporter, ToolInfo } from '@imdsv2-cutover/core';
-import { CutoverError, JournalLine, replayJournal, silentReporter } from '@imdsv2-cutover/core';
+import type {
+  JournalHeader,
+  JournalRecord,
+  JournalState,
+  ParsedJournal,
+  Reporter,
+  ToolInfo,
+} from '@imdsv2-cutover/core';
+import { CutoverError, parseJournalText, replayJournal, silentReporter } from '@imdsv2-cutover/core';
 import { acquireJournalLock, type JournalLock } from './lock.js';
-
-/** What was read from a journal file. */
-export interface JournalContents {
-  header: JournalHeader | null;
-  records: JournalRecord[];
-  /** Bytes up to the end of the last good line (what a writer keeps). */
-  goodBytes: number;
-  /** A half-written last line (crash during a write), dropped; its 1-based line number. */
-  tornLine: number | null;
-}
-
-function corrupt(file: string, line: number, why: string): CutoverError {
-  return new CutoverError('JOURNAL_CORRUPT', `${file}: line ${line} is not a valid journal record (${why})`, {
-    exitCode: 2,
-    suggestions: [
-      'The journal is append-only and written by imdsv2 alone; restore it from a backup if it was edited.',
-      'Only a half-written LAST line (a crash during a write) is recovered automatically.',
-    ],
-    details: { file, line },
-  });
-}
-
-/**
- * Parses journal text. Each line is validated with core's `JournalLine`; the first must be the header. The last line is
- * "torn" when it is not valid JSON (a crash cut the write short): it is dropped and reported, never fatal. Any other bad
- * line is JOURNAL_CORRUPT naming its number, because silently skipping a record could lose an intent.
- */
-export function parseJournal(text: string, file: string): JournalContents {
-  const out: JournalContents = { header: null, records: [], goodBytes: 0, tornLine: null };
-  let offset = 0;
-  let lineNo = 0;
-  while (offset < text.length) {
-    const nl = text.indexOf('\n', offset);
-    const end = nl === -1 ? text.length : nl;
-    const raw = text.slice(offset, end);
-    lineNo++;
-    const isLast = nl === -1 || nl === text.length - 1;
-    let data: unknown;
-    try {
-      data = JSON.parse(raw);
-    } catch (e) {
-      if (isLast) {
-        out.tornLine = lineNo;
-        return out;
-      }
-      throw corrupt(file, lineNo, e instanceof Error ? e.message : String(e));
-    }
-    const parsed = JournalLine.safeParse(data);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw corrupt(file, lineNo, issue ? `${issue.path.join('.') || 'record'}: ${issue.message}` : 'schema');
-    }
-    const rec = parsed.data;
-    if (lineNo === 1) {
-      if (rec.type !== 'header') throw corrupt(file, 1, 'the first line must be the journal header');
-      out.header = rec;
-    } else if (rec.type === 'header') {
-      throw corrupt(file, lineNo, 'a second header');
-    } else {
-      out.records.push(rec);
-    }
-    // A complete last record lacking only its newline is kept; the writer adds the newline before appending.
-    offset = nl === -1 ? text.length : nl + 1;
-    out.goodBytes = Buffer.byteLength(text.slice(0, offset), 'utf8');
-  }
-  return out;
-}
 
 /**
  * Journals larger than this are refused before reading: a journal of 100,000 instances is about 150 MB, and a string
@@ -92,8 +32,11 @@ async function readJournalText(file: string): Promise<string> {
   return readFile(file, 'utf8');
 }
 
-/** Reads a journal without locking it (status, report). A missing file is BAD_INPUT. */
-export async function readJournal(file: string): Promise<JournalContents> {
+/**
+ * Reads and parses a journal without locking it (status, report, a resume's first look), by core's rules
+ * (`parseJournalText`). A missing or unreadable file is BAD_INPUT naming it; a damaged one JOURNAL_CORRUPT.
+ */
+export async function readJournal(file: string): Promise<ParsedJournal> {
   let text: string;
   try {
     text = await readJournalText(file);
@@ -109,7 +52,7 @@ export async function readJournal(file: string): Promise<JournalContents> {
       },
     );
   }
-  return parseJournal(text, file);
+  return parseJournalText(text, file);
 }
 
 /** A record as callers give it: the writer adds `seq` and `at`. */
@@ -167,19 +110,19 @@ export class JournalWriter {
     const reporter = options.reporter ?? silentReporter;
     const lock = await acquireJournalLock(file);
     try {
-      let contents: JournalContents | null = null;
+      let contents: ParsedJournal | null = null;
       let text: string | null = null;
       try {
         text = await readJournalText(file);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
-      if (text !== null && text.length > 0) contents = parseJournal(text, file);
-      if (contents && contents.tornLine !== null) {
+      if (text !== null && text.length > 0) contents = parseJournalText(text, file);
+      if (contents?.tornTail) {
         reporter.emit({
           type: 'warning',
           code: 'JOURNAL_TORN_LINE',
-          message: `${file}: line ${contents.tornLine} was half-written (a crash during a write); dropped it and continuing from line ${contents.tornLine - 1}`,
+          message: `${file}: line ${contents.tornTail.line} was never completed (${contents.tornTail.bytes} bytes after the last newline: a write cut short); cut it off and continuing after line ${contents.tornTail.line - 1}`,
         });
       }
       if (contents && contents.header === null) contents = null; // only a torn header: start over
@@ -198,8 +141,6 @@ export class JournalWriter {
       const keep = contents ? contents.goodBytes : 0;
       if (text !== null && Buffer.byteLength(text, 'utf8') !== keep) await truncate(file, keep);
       const fh = await open(file, 'a');
-      const needsNewline = keep > 0 && text !== null && !text.slice(0, keep).endsWith('\n');
-      if (needsNewline) await fh.write('\n');
       let header = contents?.header ?? null;
       if (!header) {
         header = {

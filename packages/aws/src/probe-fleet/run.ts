@@ -19,6 +19,7 @@ import {
 } from '@imdsv2-cutover/core';
 import { linuxProbeScript, parseProbeOutput, windowsProbeScript } from '@imdsv2-cutover/probe';
 import pLimit from 'p-limit';
+import { awsErrorCode, awsErrorInfo } from '../errors.js';
 import { excerpt, failureOutcome, isTerminal, reportOutcome } from './outcome.js';
 import { selectCandidates, type ProbeSelection } from './select.js';
 
@@ -81,8 +82,6 @@ export interface ProbeFleetResult {
   /** By instance id: every instance the selection named. */
   results: Map<string, InstanceProbe>;
   counts: Partial<Record<ProbeOutcome, number>>;
-  /** API calls this run made, by operation (first attempts; the SDK's retries are not included). */
-  calls: Record<string, number>;
 }
 
 interface Target {
@@ -93,12 +92,9 @@ interface Target {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function errorCode(e: unknown): string {
-  return (e as { name?: string }).name ?? 'Error';
-}
-
 function errorText(e: unknown): string {
-  return `${errorCode(e)}: ${e instanceof Error ? e.message : String(e)}`;
+  const { code, message } = awsErrorInfo(e);
+  return `${code}: ${message}`;
 }
 
 function ssmStatusOf(info: InstanceInformation): SsmStatus {
@@ -151,8 +147,6 @@ export async function probeFleet(opts: ProbeFleetOptions): Promise<ProbeFleetRes
     'AWS-RunPowerShellScript': windowsProbeScript({ windowSeconds }),
   };
   const results = new Map<string, InstanceProbe>();
-  const calls: Record<string, number> = {};
-  const count = (op: string) => (calls[op] = (calls[op] ?? 0) + 1);
   const set = (id: string, probe: ProbeResult, ssm: SsmStatus | null) => results.set(id, { probe, ssm });
 
   const { probe: candidates, notRunning } = selectCandidates(opts.instances, opts.selection);
@@ -162,11 +156,11 @@ export async function probeFleet(opts: ProbeFleetOptions): Promise<ProbeFleetRes
       { outcome: 'offline', detail: `The instance is ${i.state}: a stopped host runs no command.` },
       null,
     );
-  if (candidates.length === 0) return { results, counts: tally(results), calls };
+  if (candidates.length === 0) return { results, counts: tally(results) };
   reporter.emit({ type: 'phase', phase: 'probe', message: `Probing ${candidates.length} instance(s) through SSM` });
 
   const limit = pLimit(opts.concurrency ?? 8);
-  const ctx: RunContext = { opts, scripts, windowSeconds, reporter, now, count, set, limit };
+  const ctx: RunContext = { opts, scripts, windowSeconds, reporter, now, set, limit };
   const byScope = groupBy(candidates, (i) => `${i.accountId}/${i.region}`);
   await Promise.all(
     [...byScope.values()].map((list) =>
@@ -180,7 +174,7 @@ export async function probeFleet(opts: ProbeFleetOptions): Promise<ProbeFleetRes
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
   });
-  return { results, counts, calls };
+  return { results, counts };
 }
 
 function tally(results: Map<string, InstanceProbe>): Partial<Record<ProbeOutcome, number>> {
@@ -195,7 +189,6 @@ interface RunContext {
   windowSeconds: number;
   reporter: Reporter;
   now: () => Date;
-  count: (op: string) => void;
   set: (id: string, probe: ProbeResult, ssm: SsmStatus | null) => void;
   limit: ReturnType<typeof pLimit>;
 }
@@ -206,7 +199,7 @@ async function probeScope(ctx: RunContext, scope: ProbeClientScope, instances: I
   for (const batch of chunks(instances, PAGE)) {
     let infos: Map<string, InstanceInformation>;
     try {
-      infos = await describeManaged(ssm, batch, ctx.count);
+      infos = await describeManaged(ssm, batch);
     } catch (e) {
       for (const i of batch)
         ctx.set(
@@ -255,15 +248,10 @@ async function probeScope(ctx: RunContext, scope: ProbeClientScope, instances: I
 }
 
 /** DescribeInstanceInformation for up to 50 ids, all pages. */
-async function describeManaged(
-  ssm: SSMClient,
-  batch: Instance[],
-  count: (op: string) => void,
-): Promise<Map<string, InstanceInformation>> {
+async function describeManaged(ssm: SSMClient, batch: Instance[]): Promise<Map<string, InstanceInformation>> {
   const out = new Map<string, InstanceInformation>();
   let token: string | undefined;
   do {
-    count('ssm:DescribeInstanceInformation');
     const page = await ssm.send(
       new DescribeInstanceInformationCommand({
         Filters: [{ Key: 'InstanceIds', Values: batch.map((i) => i.instanceId) }],
@@ -286,7 +274,6 @@ async function runBatch(ctx: RunContext, scope: ProbeClientScope, ssm: SSMClient
   let commandId: string;
   try {
     const sent = await ctx.limit(() => {
-      ctx.count('ssm:SendCommand');
       return ssm.send(
         new SendCommandCommand({
           DocumentName: document,
@@ -308,7 +295,7 @@ async function runBatch(ctx: RunContext, scope: ProbeClientScope, ssm: SSMClient
     commandId = sent.Command?.CommandId ?? '';
     if (commandId === '') throw new Error('SendCommand returned no CommandId');
   } catch (e) {
-    const code = errorCode(e);
+    const code = awsErrorCode(e);
     const outcome = code === 'InvalidInstanceId' ? 'undeliverable' : 'failed';
     for (const t of batch)
       ctx.set(t.instance.instanceId, { outcome, detail: `SendCommand: ${excerpt(errorText(e))}` }, t.ssm);
@@ -360,7 +347,6 @@ async function collect(
       const seen = new Map<string, CommandInvocation>();
       let token: string | undefined;
       do {
-        ctx.count('ssm:ListCommandInvocations');
         const page = await ssm.send(
           new ListCommandInvocationsCommand({
             CommandId: commandId,
@@ -375,7 +361,7 @@ async function collect(
       latest = seen;
       if (seen.size >= expected && [...seen.values()].every((i) => isTerminal(i.Status))) return seen;
     } catch (e) {
-      if (errorCode(e) !== 'InvalidCommandId') {
+      if (awsErrorCode(e) !== 'InvalidCommandId') {
         ctx.reporter.emit({
           type: 'warning',
           code: 'PROBE_COLLECT',
@@ -446,7 +432,6 @@ async function getInvocation(
   instanceId: string,
   document: Target['document'],
 ) {
-  ctx.count('ssm:GetCommandInvocation');
   return ssm.send(
     new GetCommandInvocationCommand({
       CommandId: commandId,
@@ -471,11 +456,10 @@ async function readS3Output(
   // The object can lag the invocation's end by a moment: retry NoSuchKey a few times.
   for (let attempt = 0; ; attempt++) {
     try {
-      ctx.count('s3:GetObject');
       const obj = await s3.send(new GetObjectCommand({ Bucket: out.bucket, Key: key }));
       return (await obj.Body?.transformToString('utf-8')) ?? '';
     } catch (e) {
-      if (errorCode(e) !== 'NoSuchKey' || attempt >= 3) throw e;
+      if (awsErrorCode(e) !== 'NoSuchKey' || attempt >= 3) throw e;
       await sleep(500 * 2 ** attempt);
     }
   }

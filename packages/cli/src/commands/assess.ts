@@ -1,72 +1,13 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { assess, createAwsClients, parseProbeSelection, parseS3Url, probeAssessment } from '@imdsv2-cutover/aws';
-import type { Assessment, AssessmentSummary, TrendPoint } from '@imdsv2-cutover/core';
-import {
-  CutoverError,
-  GATES,
-  assessmentKind,
-  cell,
-  parseGates,
-  summarize,
-  validateDocument,
-} from '@imdsv2-cutover/core';
-import type { ReportFormat } from '@imdsv2-cutover/report';
+import type { AssessResult } from '@imdsv2-cutover/engine';
+import { runAssessment } from '@imdsv2-cutover/engine';
+import type { AssessmentSummary } from '@imdsv2-cutover/core';
+import { GATES, cell } from '@imdsv2-cutover/core';
 import { Flags } from '@oclif/core';
 import ansis from 'ansis';
 import Table from 'cli-table3';
 import { BaseCommand } from '../base-command.js';
-import type { DiffResult } from '../lib/diff-render.js';
-import { compareAssessments, gateError, renderDiff } from '../lib/diff-render.js';
-import { readJsonDocument, writeJsonAtomic } from '../lib/files.js';
-import { awsFlags } from '../lib/flags.js';
-import { historyTrend, writeHistory } from '../lib/history.js';
-import { writeReportFiles } from '../lib/report-files.js';
-
-export interface AssessResult {
-  assessmentPath: string;
-  assessmentId: string;
-  complete: boolean;
-  summary: AssessmentSummary;
-  /** Report files written next to the assessment (none with --no-report). */
-  reportFiles: Partial<Record<ReportFormat, string>>;
-  /** Where the run was kept with --history-dir. */
-  historyPath?: string;
-  /** The comparison with --compare. */
-  comparison?: DiffResult;
-}
-
-function list(value: string | undefined): string[] | undefined {
-  if (value === undefined) return undefined;
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-}
-
-function accountIds(flag: string, value: string | undefined): string[] | undefined {
-  const ids = list(value);
-  for (const id of ids ?? []) {
-    if (!/^\d{12}$/.test(id)) {
-      throw new CutoverError('BAD_USAGE', `--${flag}: "${cell(id)}" is not a 12-digit AWS account id`, {
-        suggestions: [`Pass account ids separated by commas, e.g. --${flag} 111111111111,222222222222`],
-      });
-    }
-  }
-  return ids;
-}
-
-/** `14d`, `36h` or a plain number of days → days. */
-export function parseLookback(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)([dh]?)$/.exec(value.trim());
-  const days = m ? Number(m[1]) / (m[2] === 'h' ? 24 : 1) : Number.NaN;
-  if (!(days > 0 && days <= 455)) {
-    throw new CutoverError('BAD_USAGE', `--lookback: "${cell(value)}" is not a duration between 1h and 455d`, {
-      suggestions: ['Use days or hours, e.g. --lookback 14d or --lookback 36h (CloudWatch keeps data 455 days).'],
-    });
-  }
-  return days;
-}
+import { renderDiff } from '../lib/diff-render.js';
+import { awsFlags, connectionOf, splitList } from '../lib/flags.js';
 
 export default class Assess extends BaseCommand<typeof Assess> {
   static override description =
@@ -149,145 +90,38 @@ export default class Assess extends BaseCommand<typeof Assess> {
     strict: Flags.boolean({ description: 'Exit 1 when any account or region could not be assessed.' }),
   };
 
-  /** Set when a gate failed under --json, so that the one JSON document on stdout has the result and the error. */
-  private failedResult: AssessResult | undefined;
-
   public async run(): Promise<AssessResult> {
     const f = this.flags;
-    // Everything the user gave is checked before any AWS call: a typo in a scheduled job fails fast with exit 2.
-    const gates = parseGates(f['fail-on'] ?? '');
-    if (gates.length > 0 && f.compare === undefined) {
-      throw new CutoverError('BAD_USAGE', '--fail-on needs --compare: the gates compare this run with an earlier one', {
-        suggestions: ['imdsv2 assess ... --compare previous/assessment.json --fail-on regressions,new-v1-callers'],
-      });
-    }
-    let previous: Assessment | null = null;
-    if (f.compare !== undefined) {
-      if (existsSync(f.compare)) previous = await readJsonDocument(assessmentKind, f.compare);
-      else
-        this.reporter.emit({
-          type: 'warning',
-          code: 'NO_PREVIOUS',
-          message: `--compare ${f.compare}: no such file; this looks like the first run, so there is nothing to compare with`,
-        });
-    }
-    const accounts = accountIds('accounts', f.accounts);
-    const excludeAccounts = accountIds('exclude-accounts', f['exclude-accounts']);
-    if ((accounts || f.org) && !f['role-name']) {
-      throw new CutoverError('BAD_USAGE', '--accounts and --org need --role-name: the role to assume in each account', {
-        suggestions: ['Add --role-name OrganizationAccountAccessRole (or your audit role).'],
-      });
-    }
-    const regions = list(f.regions);
-    const region = f.region ?? regions?.[0];
-    if (!region) {
-      throw new CutoverError('BAD_USAGE', 'No region: pass --region or --regions, or set AWS_REGION', {
-        suggestions: ['imdsv2 assess --regions us-east-1'],
-      });
-    }
-    const lookbackDays = parseLookback(f.lookback);
-    const probeSelection = parseProbeSelection(f.probe);
-    const outputS3 = f['probe-output-s3'] ? parseS3Url(f['probe-output-s3']) : undefined;
-    for (const [flag, v] of [
-      ['probe-concurrency', f['probe-concurrency']],
-      ['probe-max-errors', f['probe-max-errors']],
-    ] as const) {
-      if (!/^(\d+|(100|[1-9]?\d)%)$/.test(v)) {
-        throw new CutoverError('BAD_USAGE', `--${flag}: "${cell(v)}" is neither a number nor a percentage`, {
-          suggestions: [`e.g. --${flag} 10 or --${flag} 25%`],
-        });
-      }
-    }
-    const clients = createAwsClients({
-      region,
-      ...(f.profile ? { profile: f.profile } : {}),
-      ...(f['endpoint-url'] ? { endpointUrl: f['endpoint-url'] } : {}),
-      concurrency: f.concurrency * 4,
+    const outcome = await runAssessment({
+      connection: { ...connectionOf(f), concurrency: f.concurrency * 4 },
+      ...(f.regions === undefined ? {} : { regions: splitList(f.regions)! }),
+      allRegions: f['all-regions'],
+      ...(f.accounts === undefined ? {} : { accounts: splitList(f.accounts)! }),
+      organization: f.org,
+      ...(f['exclude-accounts'] === undefined ? {} : { excludeAccounts: splitList(f['exclude-accounts'])! }),
+      lookback: f.lookback,
+      minObservationDays: f['min-observation'],
+      concurrency: f.concurrency,
+      probe: f.probe,
+      probeConcurrency: f['probe-concurrency'],
+      probeMaxErrors: f['probe-max-errors'],
+      probeWindowSeconds: f['probe-window'],
+      ...(f['probe-output-s3'] === undefined ? {} : { probeOutputS3: f['probe-output-s3'] }),
+      outDir: f.out,
+      report: f.report,
+      ...(f['history-dir'] === undefined ? {} : { historyDir: f['history-dir'] }),
+      ...(f.compare === undefined ? {} : { compare: f.compare }),
+      ...(f['fail-on'] === undefined ? {} : { failOn: f['fail-on'] }),
+      strict: f.strict,
+      reporter: this.reporter,
       toolVersion: this.config.version,
     });
-    let assessment: Assessment;
-    try {
-      assessment = await assess({
-        clients,
-        ...(regions ? { regions } : {}),
-        allRegions: f['all-regions'],
-        ...(accounts ? { accounts } : {}),
-        organization: f.org,
-        ...(f['role-name'] ? { roleName: f['role-name'] } : {}),
-        ...(excludeAccounts ? { excludeAccounts } : {}),
-        lookbackDays,
-        minObservationDays: f['min-observation'],
-        concurrency: f.concurrency,
-        reporter: this.reporter,
-        tool: { name: 'imdsv2-cutover', version: this.config.version },
-      });
-      if (probeSelection !== 'none') {
-        ({ assessment } = await probeAssessment(assessment, {
-          clients,
-          selection: probeSelection,
-          windowSeconds: f['probe-window'],
-          maxConcurrency: f['probe-concurrency'],
-          maxErrors: f['probe-max-errors'],
-          ...(outputS3 ? { outputS3 } : {}),
-          reporter: this.reporter,
-          now: () => clients.serviceNow(),
-        }));
-      }
-    } finally {
-      clients.destroy();
+    const r = outcome.result;
+    if (!this.jsonEnabled()) {
+      this.render(r.summary, r.assessmentPath, r.reportFiles.html);
+      if (r.comparison && r.compared) for (const line of renderDiff(r.comparison)) this.log(line);
     }
-
-    const file = path.join(f.out, 'assessment.json');
-    // Validate before writing: a file this tool writes is one every other command can read. Keep only the validated
-    // copy from here on: at 100,000 instances each copy holds about 200 MB, next to the ~300 MB text being written.
-    assessment = validateDocument(assessmentKind, assessment, file);
-    await writeJsonAtomic(file, assessment);
-    const result: AssessResult = {
-      assessmentPath: file,
-      assessmentId: assessment.id,
-      complete: assessment.complete,
-      summary: summarize(assessment),
-      reportFiles: {},
-    };
-    let trend: TrendPoint[] = [];
-    if (f['history-dir'] !== undefined) {
-      result.historyPath = await writeHistory(f['history-dir'], assessment, this.reporter);
-      trend = await historyTrend(f['history-dir'], this.reporter);
-    }
-    if (f.report) {
-      result.reportFiles = (
-        await writeReportFiles(f.out, { assessment, trend }, { toolVersion: this.config.version })
-      ).files;
-    }
-    const { summary } = result;
-    if (!this.jsonEnabled()) this.render(summary, file, result.reportFiles.html);
-    if (f.compare !== undefined) {
-      // Without a previous run only the `incomplete` gate can fail: compare the run with itself.
-      result.comparison = compareAssessments(previous ?? assessment, assessment, gates);
-      if (previous && !this.jsonEnabled()) for (const line of renderDiff(result.comparison)) this.log(line);
-      const err = gateError(result.comparison);
-      if (err) {
-        this.failedResult = result;
-        throw err;
-      }
-    }
-    if (f.strict && !summary.complete) {
-      throw new CutoverError(
-        'INCOMPLETE',
-        `The assessment is incomplete (${failureText(summary)}) and --strict is set`,
-        {
-          exitCode: 1,
-          suggestions: ['See the failed accounts and regions above; fix access or leave them out, then run again.'],
-          details: { assessmentPath: file },
-        },
-      );
-    }
-    return result;
-  }
-
-  protected override toErrorJson(err: unknown): unknown {
-    const base = super.toErrorJson(err) as Record<string, unknown>;
-    return this.failedResult ? { ...this.failedResult, ...base } : base;
+    return this.finish(outcome);
   }
 
   private render(s: AssessmentSummary, file: string, reportHtml: string | undefined): void {

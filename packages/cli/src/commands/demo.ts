@@ -4,8 +4,8 @@ import { Flags } from '@oclif/core';
 import { cell } from '@imdsv2-cutover/core';
 import ansis from 'ansis';
 import { BaseCommand } from '../base-command.js';
-import type { DemoResult, DemoStage } from '../lib/demo.js';
-import { runDemo } from '../lib/demo.js';
+import type { DemoResult, DemoStage } from '@imdsv2-cutover/engine';
+import { runDemo } from '@imdsv2-cutover/engine';
 
 export default class Demo extends BaseCommand<typeof Demo> {
   static override description = `Run the whole flow on a bundled simulated fleet, no AWS account needed.
@@ -117,5 +117,6 @@ report shows it. The demo exits 0 when it has shown this (a real \`imdsv2 enforc
     for (const [what, file] of files) if (file) this.log(`  ${what.padEnd(10)} ${file}`);
     if (r.files.report.html) this.log(`Open the report: ${pathToFileURL(path.resolve(r.files.report.html)).href}`);
     this.log(`Done in ${r.seconds} s${r.stoppedAfter === 'enforce' ? '' : ` (stopped after ${r.stoppedAfter})`}.`);
+    this.log(`Next: ${r.next}`);
   }
 }

@@ -1,9 +1,9 @@
 import { Args, Flags } from '@oclif/core';
-import { GATES, assessmentKind, parseGates } from '@imdsv2-cutover/core';
+import { GATES } from '@imdsv2-cutover/core';
+import type { DiffResult } from '@imdsv2-cutover/engine';
+import { runDiff } from '@imdsv2-cutover/engine';
 import { BaseCommand } from '../base-command.js';
-import { readJsonDocument } from '../lib/files.js';
-import type { DiffResult } from '../lib/diff-render.js';
-import { compareAssessments, gateError, renderDiff } from '../lib/diff-render.js';
+import { renderDiff } from '../lib/diff-render.js';
 
 export default class Diff extends BaseCommand<typeof Diff> {
   static override args = {
@@ -33,28 +33,13 @@ export default class Diff extends BaseCommand<typeof Diff> {
     }),
   };
 
-  /** Set when a gate failed under --json, so that the one JSON document on stdout has the diff and the error. */
-  private failedResult: DiffResult | undefined;
-
   async run(): Promise<DiffResult> {
-    // Validate the gates before reading anything: a typo in CI should fail fast with exit 2.
-    const gates = parseGates(this.flags['fail-on'] ?? '');
-    const [oldA, newA] = await Promise.all([
-      readJsonDocument(assessmentKind, this.args.old),
-      readJsonDocument(assessmentKind, this.args.new),
-    ]);
-    const result = compareAssessments(oldA, newA, gates);
-    if (!this.jsonEnabled()) for (const line of renderDiff(result, this.flags.top)) this.log(line);
-    const err = gateError(result);
-    if (err) {
-      this.failedResult = result;
-      throw err;
-    }
-    return result;
-  }
-
-  protected override toErrorJson(err: unknown): unknown {
-    const base = super.toErrorJson(err) as Record<string, unknown>;
-    return this.failedResult ? { ...this.failedResult, ...base } : base;
+    const outcome = await runDiff({
+      oldFile: this.args.old,
+      newFile: this.args.new,
+      ...(this.flags['fail-on'] === undefined ? {} : { failOn: this.flags['fail-on'] }),
+    });
+    if (!this.jsonEnabled()) for (const line of renderDiff(outcome.result, this.flags.top)) this.log(line);
+    return this.finish(outcome);
   }
 }

@@ -1,12 +1,10 @@
 import { Flags } from '@oclif/core';
 import type { EnforceResult, PreflightSummary } from '@imdsv2-cutover/aws';
-import { driftMessage, enforce } from '@imdsv2-cutover/aws';
-import { CutoverError, cell, planKind } from '@imdsv2-cutover/core';
+import { driftMessage } from '@imdsv2-cutover/aws';
+import { CutoverError, cell } from '@imdsv2-cutover/core';
+import { parseWave, runEnforcement } from '@imdsv2-cutover/engine';
 import { BaseCommand } from '../base-command.js';
-import { enforcementClients, roleNameFlag } from '../lib/enforce-clients.js';
-import { defaultJournal, durationSeconds } from '../lib/enforce-flags.js';
-import { readJsonDocument } from '../lib/files.js';
-import { awsFlags } from '../lib/flags.js';
+import { awsFlags, connectionOf, roleNameFlag } from '../lib/flags.js';
 
 export default class Enforce extends BaseCommand<typeof Enforce> {
   static override description =
@@ -76,57 +74,35 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
 
   public async run(): Promise<EnforceResult> {
     const { flags } = this;
-    if (flags.wave === undefined && !flags.next) {
-      throw new CutoverError('BAD_USAGE', 'say which wave to run: --wave N, --wave lockin or --next');
-    }
-    let wave: number | 'next' | 'lockin' = 'next';
-    if (flags.wave !== undefined) {
-      if (flags.wave === 'lockin') wave = 'lockin';
-      else if (/^\d+$/.test(flags.wave)) wave = Number(flags.wave);
-      else
-        throw new CutoverError('BAD_USAGE', `--wave ${JSON.stringify(flags.wave)}: expected a wave index or "lockin"`);
-    }
+    const wave = parseWave(flags.wave, flags.next);
     const interactive = !flags.yes && !flags['dry-run'];
     if (interactive && !process.stdin.isTTY) {
       throw new CutoverError('BAD_USAGE', 'enforce changes AWS and needs a confirmation, but stdin is not a terminal', {
         suggestions: ['Pass --yes to confirm non-interactively (after reviewing `--dry-run`).'],
       });
     }
-    const plan = await readJsonDocument(planKind, flags.plan);
-    if (wave === 'lockin' && interactive && !(await this.confirmLockIn(plan.lockIn.length))) {
-      throw new CutoverError('NOT_CONFIRMED', 'the lock-in wave was not confirmed; nothing was changed');
-    }
-    const bucket = flags['modify-bucket']?.split('/').map(Number);
-    const { clients, factory } = await enforcementClients(flags, this.config.version);
-    let result;
-    try {
-      result = await enforce({
-        plan,
-        planFile: flags.plan,
-        wave,
-        journalFile: defaultJournal(flags.plan, flags.journal),
-        tool: { name: this.config.name, version: this.config.version },
-        clients,
-        reporter: this.reporter,
-        dryRun: flags['dry-run'],
-        onDrift: flags['on-drift'] as 'fail' | 'skip' | 'adopt',
-        maxAgeSeconds: durationSeconds(flags['max-age'], '--max-age'),
-        forceStale: flags['force-stale'],
-        soakSeconds: durationSeconds(flags.soak, '--soak'),
-        concurrency: flags.concurrency,
-        guardIntervalMs: (durationSeconds(flags['guard-interval'], '--guard-interval') ?? 60) * 1000,
-        guardPeriodSeconds: flags['guard-period'],
-        applyTimeoutMs: (durationSeconds(flags['apply-timeout'], '--apply-timeout') ?? 600) * 1000,
-        confirmIrreversible: flags['confirm-irreversible'],
-        modifyBucket:
-          bucket && bucket.length === 2 && bucket.every((n) => n > 0)
-            ? { capacity: bucket[0]!, refillPerSecond: bucket[1]! }
-            : undefined,
-        confirm: interactive ? (s) => this.ask(s) : undefined,
-      });
-    } finally {
-      factory.destroy();
-    }
+    const result = await runEnforcement({
+      connection: connectionOf(flags),
+      planFile: flags.plan,
+      wave,
+      ...(flags.journal === undefined ? {} : { journalFile: flags.journal }),
+      dryRun: flags['dry-run'],
+      onDrift: flags['on-drift'] as 'fail' | 'skip' | 'adopt',
+      maxAge: flags['max-age'],
+      forceStale: flags['force-stale'],
+      ...(flags.soak === undefined ? {} : { soak: flags.soak }),
+      concurrency: flags.concurrency,
+      guardInterval: flags['guard-interval'],
+      guardPeriodSeconds: flags['guard-period'],
+      applyTimeout: flags['apply-timeout'],
+      confirmIrreversible: flags['confirm-irreversible'],
+      ...(flags['modify-bucket'] === undefined ? {} : { modifyBucket: flags['modify-bucket'] }),
+      ...(interactive
+        ? { confirm: (s: PreflightSummary) => this.ask(s), confirmLockIn: (n: number) => this.confirmLockIn(n) }
+        : {}),
+      reporter: this.reporter,
+      toolVersion: this.config.version,
+    });
     if (!this.jsonEnabled()) this.render(result);
     return result;
   }

@@ -1,17 +1,8 @@
 import { Flags } from '@oclif/core';
-import { CutoverError, assessmentKind, cell, mergeAssessments } from '@imdsv2-cutover/core';
+import { cell } from '@imdsv2-cutover/core';
+import type { MergeResult } from '@imdsv2-cutover/engine';
+import { runMerge } from '@imdsv2-cutover/engine';
 import { BaseCommand } from '../base-command.js';
-import { readJsonDocument, writeJsonAtomic } from '../lib/files.js';
-
-export interface MergeResult {
-  out: string;
-  id: string;
-  shards: number;
-  complete: boolean;
-  accounts: number;
-  regions: number;
-  instances: number;
-}
 
 export default class Merge extends BaseCommand<typeof Merge> {
   static override description =
@@ -34,32 +25,13 @@ export default class Merge extends BaseCommand<typeof Merge> {
 
   async run(): Promise<MergeResult> {
     const { argv } = await this.parse(Merge);
-    const files = argv as string[];
-    if (files.length < 2) {
-      throw new CutoverError('BAD_USAGE', `merge needs at least two shard files, got ${files.length}`, {
-        suggestions: ['Name every shard file: imdsv2 merge a.json b.json --out all.json'],
-      });
-    }
-    const shards = await Promise.all(
-      files.map(async (file) => ({ file, assessment: await readJsonDocument(assessmentKind, file) })),
-    );
-    const merged = mergeAssessments(shards);
-    await writeJsonAtomic(this.flags.out, merged);
-    const result: MergeResult = {
-      out: this.flags.out,
-      id: merged.id,
-      shards: shards.length,
-      complete: merged.complete,
-      accounts: merged.accounts.length,
-      regions: merged.regions.length,
-      instances: merged.instances.length,
-    };
+    const result = await runMerge({ files: argv as string[], out: this.flags.out });
     if (!this.jsonEnabled()) {
       this.log(
         `Merged ${result.shards} shards (${result.instances} instances, ${result.accounts} accounts, ` +
           `${result.regions} account-regions) into ${cell(result.out, 200)} (id ${result.id})`,
       );
-      if (!merged.complete) this.log('INCOMPLETE: at least one shard has failed accounts or regions.');
+      if (!result.complete) this.log('INCOMPLETE: at least one shard has failed accounts or regions.');
     }
     return result;
   }

@@ -1,22 +1,15 @@
-import { stat } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import {
   CutoverError,
-  DEFAULT_POLICY_YAML,
   type Explanation,
   type PlanSummary,
-  assessmentKind,
   cell,
-  defaultPolicy,
-  explainInstance,
-  plan,
-  policyKind,
-  summarizePlan,
+  formatDuration,
   terminalSafe,
 } from '@imdsv2-cutover/core';
+import { initPolicy, runPlan } from '@imdsv2-cutover/engine';
 import Table from 'cli-table3';
 import { BaseCommand } from '../base-command.js';
-import { readJsonDocument, readYamlDocument, writeJsonAtomic, writeTextAtomic } from '../lib/files.js';
 
 export type PlanResult =
   | { action: 'plan'; out: string; summary: PlanSummary }
@@ -59,46 +52,32 @@ enforce checks. Same inputs, byte-identical plan.`;
 
   public async run(): Promise<PlanResult> {
     const flags = this.flags;
-    if (flags['init-policy'] !== undefined) return this.initPolicy(flags['init-policy'], flags.force);
+    if (flags['init-policy'] !== undefined) {
+      const r = await initPolicy(flags['init-policy'], flags.force);
+      if (!this.jsonEnabled())
+        this.log(`Wrote the default rollout policy to ${terminalSafe(r.policyFile)}; edit it, then run imdsv2 plan.`);
+      return r;
+    }
     if (flags.assessment === undefined) {
       throw new CutoverError('BAD_USAGE', 'give the assessment to plan from with --assessment', {
         suggestions: ['imdsv2 plan --assessment assessment.json --policy policy.yaml'],
       });
     }
-    const assessment = await readJsonDocument(assessmentKind, flags.assessment);
-    const policy = flags.policy === undefined ? defaultPolicy() : await readYamlDocument(policyKind, flags.policy);
-    this.reporter.emit({ type: 'phase', phase: 'plan', message: `Planning ${assessment.instances.length} instances` });
-    const p = plan(assessment, policy, {
-      startDate: flags['start-date'],
-      tool: { name: 'imdsv2-cutover', version: this.config.version },
+    const r = await runPlan({
+      assessmentFile: flags.assessment,
+      ...(flags.policy === undefined ? {} : { policyFile: flags.policy }),
+      out: flags.out,
+      ...(flags['start-date'] === undefined ? {} : { startDate: flags['start-date'] }),
+      ...(flags.explain === undefined ? {} : { explain: flags.explain }),
+      reporter: this.reporter,
+      toolVersion: this.config.version,
     });
-
-    if (flags.explain !== undefined) {
-      const explanation = explainInstance(p, flags.explain);
-      if (!this.jsonEnabled()) for (const line of explanation.lines) this.log(terminalSafe(line));
-      return { action: 'explain', explanation };
+    if (r.action === 'explain') {
+      if (!this.jsonEnabled()) for (const line of r.explanation.lines) this.log(terminalSafe(line));
+      return r;
     }
-
-    await writeJsonAtomic(flags.out, p);
-    const summary = summarizePlan(p);
-    if (!this.jsonEnabled()) this.render(summary, flags.out);
-    return { action: 'plan', out: flags.out, summary };
-  }
-
-  private async initPolicy(file: string, force: boolean): Promise<PlanResult> {
-    const exists = await stat(file).then(
-      () => true,
-      () => false,
-    );
-    if (exists && !force) {
-      throw new CutoverError('BAD_USAGE', `${file} already exists; not overwriting it`, {
-        suggestions: ['Choose another file name, or add --force to replace it.'],
-      });
-    }
-    await writeTextAtomic(file, DEFAULT_POLICY_YAML);
-    if (!this.jsonEnabled())
-      this.log(`Wrote the default rollout policy to ${terminalSafe(file)}; edit it, then run imdsv2 plan.`);
-    return { action: 'init-policy', policyFile: file };
+    if (!this.jsonEnabled()) this.render(r.summary, r.out);
+    return { action: 'plan', out: r.out, summary: r.summary };
   }
 
   private render(s: PlanSummary, out: string): void {
@@ -114,8 +93,8 @@ enforce checks. Same inputs, byte-identical plan.`;
         w.instances,
         w.accounts,
         w.regions,
-        duration(w.soakSeconds),
-        w.notBefore ?? `+${duration(w.startOffsetSeconds)}`,
+        formatDuration(w.soakSeconds),
+        w.notBefore ?? `+${formatDuration(w.startOffsetSeconds)}`,
       ]);
     }
     this.log(s.waves.length > 0 ? table.toString() : 'No waves: no instance is ready to enforce.');
@@ -133,22 +112,4 @@ enforce checks. Same inputs, byte-identical plan.`;
     for (const note of s.notes) this.log(`Note: ${terminalSafe(note)}`);
     this.log(`Wrote ${terminalSafe(out)} (contentHash ${s.contentHash}).`);
   }
-}
-
-/** 86400 -> "1d", 5400 -> "1h30m", 0 -> "0s". */
-function duration(seconds: number): string {
-  if (seconds === 0) return '0s';
-  const parts: string[] = [];
-  let rest = seconds;
-  for (const [unit, size] of [
-    ['d', 86400],
-    ['h', 3600],
-    ['m', 60],
-    ['s', 1],
-  ] as const) {
-    const n = Math.floor(rest / size);
-    if (n > 0) parts.push(`${n}${unit}`);
-    rest -= n * size;
-  }
-  return parts.join('');
 }

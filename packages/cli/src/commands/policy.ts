@@ -3,7 +3,7 @@ import type { IamPhase, IamPolicyDocument } from '@imdsv2-cutover/core';
 import { parseS3Url } from '@imdsv2-cutover/aws';
 import { IAM_PHASES, defaultPolicy, iamActions, iamPolicy, policyKind } from '@imdsv2-cutover/core';
 import { BaseCommand } from '../base-command.js';
-import { readYamlDocument } from '../lib/files.js';
+import { readYamlDocument } from '@imdsv2-cutover/engine';
 
 export interface PolicyResult {
   phase: IamPhase;

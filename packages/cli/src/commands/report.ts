@@ -1,17 +1,9 @@
 import { Flags } from '@oclif/core';
-import type { JournalSummary, ReportFormat } from '@imdsv2-cutover/report';
-import { parseJournalText, summarizeJournal } from '@imdsv2-cutover/report';
-import { CutoverError, assessmentKind, planKind } from '@imdsv2-cutover/core';
+import type { ReportFormat } from '@imdsv2-cutover/report';
+import { CutoverError } from '@imdsv2-cutover/core';
+import type { ReportResult } from '@imdsv2-cutover/engine';
+import { REPORT_FORMATS as FORMATS, runReport } from '@imdsv2-cutover/engine';
 import { BaseCommand } from '../base-command.js';
-import { readInputText, readJsonDocument } from '../lib/files.js';
-import { REPORT_FORMATS as FORMATS, writeReportFiles } from '../lib/report-files.js';
-
-export interface ReportResult {
-  /** Paths written, by format. */
-  files: Partial<Record<ReportFormat, string>>;
-  instances: number;
-  warnings: string[];
-}
 
 export default class Report extends BaseCommand<typeof Report> {
   static override description =
@@ -48,30 +40,16 @@ export default class Report extends BaseCommand<typeof Report> {
     if (flags['start-date'] !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(flags['start-date'])) {
       throw new CutoverError('BAD_USAGE', `--start-date ${flags['start-date']}: expected a date such as 2026-12-01`);
     }
-    // Every input is read and validated before anything is written.
-    const assessment = await readJsonDocument(assessmentKind, flags.assessment);
-    const plan = flags.plan === undefined ? null : await readJsonDocument(planKind, flags.plan);
-    const warnings: string[] = [];
-    let journal: JournalSummary | null = null;
-    if (flags.journal !== undefined) {
-      const parsed = parseJournalText(await readInputText(flags.journal, 'journal'), flags.journal);
-      for (const w of parsed.warnings) {
-        warnings.push(w);
-        this.reporter.emit({ type: 'warning', code: 'JOURNAL_TAIL', message: w });
-      }
-      journal = summarizeJournal(parsed.lines);
-    }
-    const { files, instances } = await writeReportFiles(
-      flags.out,
-      { assessment, plan, journal, inputWarnings: warnings },
-      {
-        toolVersion: this.config.version,
-        formats,
-        startDate: flags['start-date'] ?? null,
-        planPath: flags.plan ?? null,
-        journalPath: flags.journal ?? null,
-      },
-    );
+    const { files, instances, warnings } = await runReport({
+      assessmentFile: flags.assessment,
+      ...(flags.plan === undefined ? {} : { planFile: flags.plan }),
+      ...(flags.journal === undefined ? {} : { journalFile: flags.journal }),
+      outDir: flags.out,
+      formats,
+      ...(flags['start-date'] === undefined ? {} : { startDate: flags['start-date'] }),
+      reporter: this.reporter,
+      toolVersion: this.config.version,
+    });
     if (!this.jsonEnabled()) for (const f of formats) this.log(files[f]);
     return { files, instances, warnings };
   }

@@ -1,10 +1,9 @@
 import { Flags } from '@oclif/core';
 import type { RollbackResult, RollbackScope } from '@imdsv2-cutover/aws';
-import { rollback } from '@imdsv2-cutover/aws';
 import { CutoverError, cell } from '@imdsv2-cutover/core';
+import { runRollback } from '@imdsv2-cutover/engine';
 import { BaseCommand } from '../base-command.js';
-import { enforcementClients, roleNameFlag } from '../lib/enforce-clients.js';
-import { awsFlags } from '../lib/flags.js';
+import { awsFlags, connectionOf, roleNameFlag, splitList } from '../lib/flags.js';
 
 export default class Rollback extends BaseCommand<typeof Rollback> {
   static override description =
@@ -32,35 +31,15 @@ export default class Rollback extends BaseCommand<typeof Rollback> {
 
   public async run(): Promise<RollbackResult> {
     const { flags } = this;
-    let scope: RollbackScope;
-    if (flags.all) scope = { all: true };
-    else if (flags.instances !== undefined)
-      scope = {
-        instances: flags.instances
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      };
-    else if (flags.wave === 'lockin') scope = { wave: 'lockin' };
-    else if (flags.wave !== undefined && /^\d+$/.test(flags.wave)) scope = { wave: Number(flags.wave) };
-    else
-      throw new CutoverError('BAD_USAGE', 'say what to roll back: --wave N, --wave lockin, --instances ids or --all');
-    const bucket = flags['modify-bucket']?.split('/').map(Number);
-    const { clients, factory } = await enforcementClients(flags, this.config.version);
-    let result;
-    try {
-      result = await rollback({
-        journalFile: flags.journal,
-        tool: { name: this.config.name, version: this.config.version },
-        scope,
-        clients,
-        reporter: this.reporter,
-        concurrency: flags.concurrency,
-        modifyBucket: bucket?.length === 2 ? { capacity: bucket[0]!, refillPerSecond: bucket[1]! } : undefined,
-      });
-    } finally {
-      factory.destroy();
-    }
+    const result = await runRollback({
+      connection: connectionOf(flags),
+      journalFile: flags.journal,
+      scope: rollbackScope(flags),
+      concurrency: flags.concurrency,
+      ...(flags['modify-bucket'] === undefined ? {} : { modifyBucket: flags['modify-bucket'] }),
+      reporter: this.reporter,
+      toolVersion: this.config.version,
+    });
     if (!this.jsonEnabled()) {
       for (const l of result.lockIn) this.log(`  ${cell(l.message)}`);
       if (result.terminated.length > 0) this.log(`  terminated: ${result.terminated.join(', ')}`);
@@ -68,4 +47,12 @@ export default class Rollback extends BaseCommand<typeof Rollback> {
     }
     return result;
   }
+}
+
+function rollbackScope(flags: { all: boolean; instances?: string; wave?: string }): RollbackScope {
+  if (flags.all) return { all: true };
+  if (flags.instances !== undefined) return { instances: splitList(flags.instances)! };
+  if (flags.wave === 'lockin') return { wave: 'lockin' };
+  if (flags.wave !== undefined && /^\d+$/.test(flags.wave)) return { wave: Number(flags.wave) };
+  throw new CutoverError('BAD_USAGE', 'say what to roll back: --wave N, --wave lockin, --instances ids or --all');
 }

@@ -69,15 +69,8 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
       accounts: sim.fleet.model.accounts.map((a) => ({ id: a.id, name: a.name, accessKeyId: `AKIA${a.id}SIMK` })),
       clock: { now: sim.clock.now().toISOString(), speed },
     };
-    if (!this.jsonEnabled()) {
-      this.log(`Simulator "${cell(result.scenario)}" (${result.instances} instances) listening on ${result.endpoint}`);
-      this.log(`  export AWS_ENDPOINT_URL=${result.endpoint}`);
-      this.log(`  export AWS_ACCESS_KEY_ID=${result.accessKeyId} AWS_SECRET_ACCESS_KEY=${result.secretAccessKey}`);
-      for (const a of result.accounts) this.log(`  account ${a.id} (${cell(a.name)}): access key ${a.accessKeyId}`);
-      this.log(`  simulated time ${result.clock.now} at ${speed}x; Ctrl-C stops`);
-    } else {
-      this.logJson(result);
-    }
+    if (this.jsonEnabled()) this.logJson(result);
+    else this.render(result);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
@@ -85,5 +78,13 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     await sim.stop();
     // The JSON document was printed when the server started listening; do not print it a second time on exit.
     return this.jsonEnabled() ? undefined : result;
+  }
+
+  private render(result: SimulateResult): void {
+    this.log(`Simulator "${cell(result.scenario)}" (${result.instances} instances) listening on ${result.endpoint}`);
+    this.log(`  export AWS_ENDPOINT_URL=${result.endpoint}`);
+    this.log(`  export AWS_ACCESS_KEY_ID=${result.accessKeyId} AWS_SECRET_ACCESS_KEY=${result.secretAccessKey}`);
+    for (const a of result.accounts) this.log(`  account ${a.id} (${cell(a.name)}): access key ${a.accessKeyId}`);
+    this.log(`  simulated time ${result.clock.now} at ${result.clock.speed}x; Ctrl-C stops`);
   }
 }

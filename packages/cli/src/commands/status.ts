@@ -1,13 +1,10 @@
 import { Flags } from '@oclif/core';
 import type { StatusResult } from '@imdsv2-cutover/aws';
-import { status } from '@imdsv2-cutover/aws';
-import { cell, planKind } from '@imdsv2-cutover/core';
+import { cell } from '@imdsv2-cutover/core';
+import { runStatus } from '@imdsv2-cutover/engine';
 import Table from 'cli-table3';
 import { BaseCommand } from '../base-command.js';
-import { enforcementClients, roleNameFlag } from '../lib/enforce-clients.js';
-import { defaultJournal } from '../lib/enforce-flags.js';
-import { readJsonDocument } from '../lib/files.js';
-import { awsFlags } from '../lib/flags.js';
+import { awsFlags, connectionOf, roleNameFlag } from '../lib/flags.js';
 
 export default class Status extends BaseCommand<typeof Status> {
   static override description =
@@ -28,59 +25,33 @@ export default class Status extends BaseCommand<typeof Status> {
 
   public async run(): Promise<StatusResult> {
     const { flags } = this;
-    const plan = await readJsonDocument(planKind, flags.plan);
-    const live = flags.live ? await enforcementClients(flags, this.config.version) : undefined;
-    let result;
-    try {
-      result = await status({
-        plan,
-        journalFile: defaultJournal(flags.plan, flags.journal),
-        live: flags.live,
-        clients: live?.clients,
-      });
-    } finally {
-      live?.factory.destroy();
-    }
-    if (!this.jsonEnabled()) {
-      const head = [
-        'wave',
-        'name',
-        'state',
-        'total',
-        'pending',
-        'in flight',
-        'applied',
-        'verified',
-        'rolled back',
-        'failed',
-        'skipped',
-        'terminated',
-      ];
-      if (flags.live) head.push('live: target/planned/other/gone');
-      const t = new Table({ head, style: { head: [], border: [] } });
-      for (const w of result.waves) {
-        const c = w.counts;
-        const row = [
-          String(w.wave),
-          cell(w.name),
-          w.state,
-          c.total,
-          c.pending,
-          c.inFlight,
-          c.applied,
-          c.verified,
-          c.rolledBack,
-          c.failed,
-          c.skipped,
-          c.terminated,
-        ].map(String);
-        if (w.live) row.push(`${w.live.atTarget}/${w.live.atPlanned}/${w.live.other}/${w.live.gone}`);
-        t.push(row);
-      }
-      this.log(t.toString());
-      if (result.tornLastLine)
-        this.log('note: the journal ends with a half-written line (a crash); the next enforce or rollback drops it.');
-    }
+    const result = await runStatus({
+      connection: connectionOf(flags),
+      planFile: flags.plan,
+      ...(flags.journal === undefined ? {} : { journalFile: flags.journal }),
+      live: flags.live,
+      toolVersion: this.config.version,
+    });
+    if (!this.jsonEnabled()) this.render(result, flags.live);
     return result;
+  }
+
+  private render(result: StatusResult, live: boolean): void {
+    const head = ['wave', 'name', 'state', 'runs', 'total', 'pending', 'in flight', 'applied', 'verified'];
+    head.push('rolled back', 'failed', 'skipped', 'terminated', 'guard trips');
+    if (live) head.push('live: target/planned/other/gone');
+    const t = new Table({ head, style: { head: [], border: [] } });
+    for (const w of result.waves) {
+      const c = w.counts;
+      const row = [w.wave, cell(w.name ?? ''), w.state, w.runs, c.total, c.pending, c.inFlight, c.applied, c.verified];
+      row.push(c.rolledBack, c.failed, c.skipped, c.terminated, w.guardTrips);
+      if (w.live) row.push(`${w.live.atTarget}/${w.live.atPlanned}/${w.live.other}/${w.live.gone}`);
+      t.push(row.map(String));
+    }
+    this.log(t.toString());
+    if (result.tornTail)
+      this.log(
+        `note: line ${result.tornTail.line} of the journal was never completed (a write cut short); it is left out, and the next enforce or rollback cuts it off.`,
+      );
   }
 }

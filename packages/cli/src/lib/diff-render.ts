@@ -1,36 +1,5 @@
-import type { AssessmentDiff, Gate, GateResult } from '@imdsv2-cutover/core';
-import {
-  CutoverError,
-  cell,
-  describeInstance,
-  describeRegression,
-  diffAssessments,
-  evaluateGates,
-} from '@imdsv2-cutover/core';
-import type { Assessment } from '@imdsv2-cutover/core';
-
-/** What `imdsv2 diff --json` prints (and what `assess --compare` can embed): the diff and the gate results. */
-export interface DiffResult {
-  diff: AssessmentDiff;
-  gates: GateResult;
-}
-
-/** Compares two assessments and checks the gates: the shared step of `diff` and `assess --compare`. */
-export function compareAssessments(oldA: Assessment, newA: Assessment, gates: readonly Gate[]): DiffResult {
-  const diff = diffAssessments(oldA, newA);
-  return { diff, gates: evaluateGates(diff, gates) };
-}
-
-/** The error that makes the command exit 3 when a gate failed; null when every gate passed. */
-export function gateError(result: DiffResult): CutoverError | null {
-  const failed = result.gates.failed;
-  if (failed.length === 0) return null;
-  return new CutoverError(
-    'GATE_FAILED',
-    `--fail-on: ${failed.length} gate(s) failed: ${failed.map((f) => `${f.gate} (${f.count})`).join(', ')}`,
-    { details: { failed: failed.map((f) => f.gate) } },
-  );
-}
+import { cell, describeInstance, describeRegression } from '@imdsv2-cutover/core';
+import type { DiffResult } from '@imdsv2-cutover/engine';
 
 const LINE = 160;
 

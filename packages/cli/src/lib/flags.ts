@@ -1,3 +1,4 @@
+import type { ConnectionConfig } from '@imdsv2-cutover/engine';
 import { Flags } from '@oclif/core';
 
 /** The AWS connection flags, named as in the AWS CLI. Commands that talk to AWS spread these into their flags. */
@@ -8,7 +9,8 @@ export const awsFlags = {
     helpGroup: 'AWS',
   }),
   region: Flags.string({
-    description: 'Region for calls that are not region-scoped (STS, Organizations) and the default region to assess.',
+    description:
+      'Region of global calls (STS, Organizations) and the default region. Default: AWS_REGION, AWS_DEFAULT_REGION, the profile’s region, then the first region of the plan or journal.',
     env: 'AWS_REGION',
     helpGroup: 'AWS',
   }),
@@ -17,3 +19,36 @@ export const awsFlags = {
     helpGroup: 'AWS',
   }),
 };
+
+/** `--role-name` for commands that act on every account of a plan or journal. */
+export const roleNameFlag = {
+  'role-name': Flags.string({
+    description:
+      'Role to assume in each account of the plan other than the one of your credentials (as with `assess --accounts`).',
+    helpGroup: 'AWS',
+  }),
+};
+
+/** The connection config of the engine's workflows, from the AWS flags. */
+export function connectionOf(flags: {
+  profile?: string;
+  region?: string;
+  'endpoint-url'?: string;
+  'role-name'?: string;
+}): ConnectionConfig {
+  return {
+    ...(flags.profile ? { profile: flags.profile } : {}),
+    ...(flags.region ? { region: flags.region } : {}),
+    ...(flags['endpoint-url'] ? { endpointUrl: flags['endpoint-url'] } : {}),
+    ...(flags['role-name'] ? { roleName: flags['role-name'] } : {}),
+  };
+}
+
+/** A comma-separated flag value as a list (blank entries dropped); undefined stays undefined. */
+export function splitList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}

@@ -212,3 +212,13 @@ export function iamPolicy(phase: IamPhase, opts: IamPolicyOptions & { policy: Po
     })),
   };
 }
+
+/**
+ * The phases (`assess`, `enforce`, `lockin`) whose policy grants an IAM action such as `ec2:DescribeInstances`, in
+ * that order: what an ACCESS_DENIED message points the user to (`imdsv2 policy --for PHASE`).
+ */
+export function iamPhasesOf(action: string): Exclude<IamPhase, 'scp'>[] {
+  return (Object.keys(IAM_STATEMENTS) as Exclude<IamPhase, 'scp'>[]).filter((phase) =>
+    IAM_STATEMENTS[phase].some((s) => s.actions.includes(action)),
+  );
+}

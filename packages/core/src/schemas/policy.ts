@@ -1,19 +1,25 @@
 import { z } from 'zod';
+import { DURATION_FORMS, durationSecondsOf } from '../duration.js';
 import { AccountId, HopLimit, InstanceId, schemaHeader } from './common.js';
 import type { DocumentKind } from './validate.js';
 
-/** A duration such as `30s`, `45m`, `24h`, `7d`, `2w`. */
+/**
+ * A duration in a policy file: the tool's one grammar (`durationSecondsOf`: `30s`, `45m`, `1h30m`, `24h`, `7d`, `2w`),
+ * as for flags, in whole seconds. A bare number is refused: `soak: 24` could be hours or seconds.
+ */
 export const Duration = z
   .string()
-  .regex(/^\d+(s|m|h|d|w)$/, 'expected a duration such as 30m, 24h or 7d (a whole number and one of s, m, h, d, w)');
-
-const unitSeconds = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 } as const;
+  .regex(
+    /^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/,
+    `expected a duration such as ${DURATION_FORMS} (a number and its unit; a bare number has no unit)`,
+  )
+  .refine((d) => Number.isInteger(durationSecondsOf(d)), 'expected a duration in whole seconds');
 
 /** Seconds in a duration string already validated by `Duration`. */
 export function durationSeconds(d: string): number {
-  const m = /^(\d+)(s|m|h|d|w)$/.exec(d);
-  if (!m) throw new RangeError(`not a duration: ${d}`);
-  return Number(m[1]) * unitSeconds[m[2] as keyof typeof unitSeconds];
+  const s = durationSecondsOf(d);
+  if (s === null) throw new RangeError(`not a duration: ${d}`);
+  return s;
 }
 
 const TagMatch = z.object({ key: z.string().min(1), values: z.array(z.string()).optional() }).strict();

@@ -91,7 +91,7 @@ describe('policy schema', () => {
     const text = 'schema: {name: imdsv2-cutover/policy, version: 1}\nwaves:\n  soak: 3 days\n';
     const e = errorOf(() => parseYamlDocument(policyKind, text, 'p.yaml'));
     expect(e.message).toContain('waves.soak');
-    expect(e.message).toContain('30m, 24h or 7d');
+    expect(e.message).toContain('1h30m, 24h, 7d');
   });
 
   it('refuses alias bombs', () => {

@@ -1,5 +1,12 @@
-import type { Assessment, AutoScalingGroup, JournalLine, LaunchTemplate, Plan } from '@imdsv2-cutover/core';
-import { Policy, plan } from '@imdsv2-cutover/core';
+import type {
+  Assessment,
+  AutoScalingGroup,
+  JournalLine,
+  JournalSummary,
+  LaunchTemplate,
+  Plan,
+} from '@imdsv2-cutover/core';
+import { Policy, parseJournalText, plan, summarizeJournal } from '@imdsv2-cutover/core';
 import { FIXTURE_NOW, generateFleet, makeAssessment, makeMetric, makeProbeReport } from '@imdsv2-cutover/test-utils';
 
 /** Strings a hostile tag, process name or command line might hold. Each tries to set `window.__pwned`. */
@@ -75,6 +82,8 @@ export function demoFleet(options: { hostile?: boolean } = {}): {
   assessment: Assessment;
   plan: Plan;
   journal: JournalLine[];
+  /** The journal's summary for the plan, as status and the report see it. */
+  journalSummary: JournalSummary;
 } {
   const base = generateFleet({ count: 40, seed: 7, shares: { enforced: 0.3, blocked: 0.2, unknown: 0.08 } });
   let n = 0;
@@ -288,5 +297,15 @@ export function demoFleet(options: { hostile?: boolean } = {}): {
       message: 'guard tripped: rejected IMDSv1 calls',
     },
   ];
-  return { assessment, plan, journal };
+  return {
+    assessment,
+    plan,
+    journal,
+    journalSummary: summarizeJournal(parseJournalText(journalText(journal), 'journal.jsonl'), plan),
+  };
+}
+
+/** Journal lines as the writer stores them: one JSON document a line, each ending in a newline. */
+export function journalText(lines: readonly JournalLine[]): string {
+  return lines.map((l) => `${JSON.stringify(l)}\n`).join('');
 }

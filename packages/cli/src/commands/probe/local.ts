@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { CutoverError, cell, parseDuration, type ProbeReport } from '@imdsv2-cutover/core';
 import { runLocalProbe } from '@imdsv2-cutover/probe';
 import { BaseCommand } from '../../base-command.js';
-import { readInputText } from '../../lib/files.js';
+import { readInputText } from '@imdsv2-cutover/engine';
 
 /** The trace window in whole seconds (the probe script counts seconds). */
 function parseWindow(v: string): number {

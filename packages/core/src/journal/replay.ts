@@ -23,6 +23,20 @@ export type TargetPhase =
   | 'rolled-back'
   | 'rollback-failed';
 
+/** One record that touched a target, in file order: what a change board reads as the target's history. */
+export interface TargetEvent {
+  seq: number;
+  /** When it was written, on the service's clock. */
+  at: string;
+  wave: WaveId;
+  record: 'intent' | 'result' | 'verified';
+  action: 'apply' | 'rollback' | 'verify';
+  /** Result outcome (`ok`, `failed`, `terminated`, `skipped`), the verified state (`applied`, `terminated`), or `intent`. */
+  outcome: string;
+  note?: string;
+  error?: { code: string; message: string };
+}
+
 export interface TargetState {
   key: string;
   target: JournalTarget;
@@ -36,6 +50,8 @@ export interface TargetState {
   /** The last intent if no result followed it. */
   openIntent: IntentRecord | null;
   lastResult: ResultRecord | null;
+  /** Every intent, result and verified record of the target, in file order. */
+  events: TargetEvent[];
 }
 
 export type WaveRunState = 'open' | 'completed' | 'rolled-back' | 'halted' | 'failed';
@@ -50,6 +66,8 @@ export interface WaveRun {
   endedAt: string | null;
   message: string | null;
   dryRun: boolean;
+  /** How many times the wave was started (a resume or a re-run after a rollback starts it again). */
+  runs: number;
 }
 
 export interface JournalState {
@@ -100,7 +118,17 @@ export function replayJournal(records: readonly JournalRecord[]): JournalState {
     const key = targetKey(target);
     let s = targets.get(key);
     if (!s) {
-      s = { key, target, wave, original: null, desired: null, phase: 'skipped', openIntent: null, lastResult: null };
+      s = {
+        key,
+        target,
+        wave,
+        original: null,
+        desired: null,
+        phase: 'skipped',
+        openIntent: null,
+        lastResult: null,
+        events: [],
+      };
       targets.set(key, s);
     }
     return s;
@@ -112,6 +140,7 @@ export function replayJournal(records: readonly JournalRecord[]): JournalState {
       case 'wave-start': {
         const k = waveKey(r.wave);
         const run = waves.get(k);
+        const runs = (run?.runs ?? 0) + 1;
         if (!run || run.state !== 'open') {
           waves.set(k, {
             wave: r.wave,
@@ -121,7 +150,10 @@ export function replayJournal(records: readonly JournalRecord[]): JournalState {
             endedAt: null,
             message: null,
             dryRun: r.dryRun,
+            runs,
           });
+        } else {
+          run.runs = runs;
         }
         break;
       }
@@ -138,6 +170,7 @@ export function replayJournal(records: readonly JournalRecord[]): JournalState {
           s.phase = 'rollback-pending';
         }
         s.openIntent = r;
+        s.events.push({ seq: r.seq, at: r.at, wave: r.wave, record: 'intent', action: r.action, outcome: 'intent' });
         break;
       }
       case 'result': {
@@ -145,11 +178,22 @@ export function replayJournal(records: readonly JournalRecord[]): JournalState {
         s.openIntent = null;
         s.lastResult = r;
         s.phase = resultPhase(r);
+        s.events.push({
+          seq: r.seq,
+          at: r.at,
+          wave: r.wave,
+          record: 'result',
+          action: r.action,
+          outcome: r.outcome,
+          ...(r.note === undefined ? {} : { note: r.note }),
+          ...(r.error === undefined ? {} : { error: r.error }),
+        });
         break;
       }
       case 'verified': {
         const s = targets.get(targetKey(r.target));
         if (s && s.phase === 'applied') s.phase = r.state === 'applied' ? 'verified' : 'terminated';
+        s?.events.push({ seq: r.seq, at: r.at, wave: r.wave, record: 'verified', action: 'verify', outcome: r.state });
         break;
       }
       case 'guard':

@@ -1,29 +1,19 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { EnforceResult, GuardSummary, RollbackOutcome } from '@imdsv2-cutover/aws';
-import { assess, createAwsClients, enforce, probeAssessment } from '@imdsv2-cutover/aws';
 import type { AssessmentSummary, PlanSummary, Reporter } from '@imdsv2-cutover/core';
-import {
-  assessmentKind,
-  isCutoverError,
-  parseYamlDocument,
-  plan,
-  policyKind,
-  summarizePlan,
-  summarize,
-  validateDocument,
-} from '@imdsv2-cutover/core';
+import { CutoverError, isCutoverError } from '@imdsv2-cutover/core';
 import type { ReportFormat } from '@imdsv2-cutover/report';
-import { parseJournalText, summarizeJournal } from '@imdsv2-cutover/report';
-import { startSimulator } from '@imdsv2-cutover/simulator';
-import { writeJsonAtomic, writeTextAtomic } from './files.js';
-import { writeReportFiles } from './report-files.js';
+import { runAssessment } from './assess.js';
+import type { ConnectionConfig } from './connection.js';
+import { runEnforcement } from './enforce.js';
+import { writeTextAtomic } from './files.js';
+import { runPlan } from './plan.js';
+import { runReport } from './report.js';
 
 export const DEMO_STAGES = ['assess', 'plan', 'report', 'enforce'] as const;
 export type DemoStage = (typeof DEMO_STAGES)[number];
 
-/** The bundled scenario's management account: its access key is the demo's base credentials. */
-const DEMO_ACCOUNT = '111111111111';
 /** Simulated seconds per real second while the hosts run the probe (a 60-second trace window in 0.1 s). */
 const PROBE_CLOCK_SPEED = 600;
 /** The role the demo assumes in the other account (the simulator grants any role but those it denies). */
@@ -74,6 +64,8 @@ export interface DemoEnforcement {
 
 export interface DemoResult {
   outDir: string;
+  /** `new`: a new folder; `fresh-run`: an earlier demo run's files were replaced. */
+  run: 'new' | 'fresh-run';
   scenario: string;
   clockSpeed: number;
   stoppedAfter: DemoStage;
@@ -92,30 +84,80 @@ export interface DemoResult {
     report: Partial<Record<ReportFormat, string>>;
   };
   seconds: number;
+  /** What to try next. */
+  next: string;
+}
+
+/** Marks a folder the demo wrote, so that a re-run may replace the previous run's files there and nowhere else. */
+const DEMO_MARKER = '.imdsv2-demo';
+/** The files a demo run writes (a re-run replaces them). */
+const DEMO_FILES = [
+  'assessment.json',
+  'policy.yaml',
+  'plan.json',
+  'journal.jsonl',
+  'journal.jsonl.lock',
+  'report.html',
+  'report.md',
+  'instances.csv',
+];
+
+/**
+ * Prepares the demo's folder. The simulated fleet is new at every run, so a previous run's journal belongs to a plan
+ * that no longer exists: a re-run starts fresh, replacing the files of the previous run in a folder the demo marked.
+ * A folder with other files and no marker is refused (BAD_USAGE), so the demo never deletes files it did not write.
+ */
+async function prepareOutDir(outDir: string, reporter: Reporter): Promise<'new' | 'fresh-run'> {
+  let names: string[];
+  try {
+    names = await readdir(outDir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') names = [];
+    else throw e;
+  }
+  const mine = names.includes(DEMO_MARKER);
+  if (names.length > 0 && !mine) {
+    throw new CutoverError('BAD_USAGE', `${outDir} already holds files that the demo did not write`, {
+      suggestions: ['Pick an empty or new folder for the demo: imdsv2 demo --out ./imdsv2-demo-2'],
+    });
+  }
+  await writeTextAtomic(
+    path.join(outDir, DEMO_MARKER),
+    'Written by `imdsv2 demo`: a re-run replaces the demo files here.\n',
+  );
+  if (!mine) return 'new';
+  await Promise.all(DEMO_FILES.map((f) => rm(path.join(outDir, f), { force: true })));
+  reporter.emit({
+    type: 'info',
+    message: `${outDir} holds an earlier demo run: starting a fresh run (its simulated fleet is gone), replacing its files`,
+  });
+  return 'fresh-run';
 }
 
 /**
- * The whole flow on the bundled demo fleet, with the same engine functions the commands call: the simulator starts
- * in-process on a free loopback port; `assess` (organization, all regions, through a role) at real-time speed so the
- * assessment sees the scenario's "now"; `probeAssessment` of the suspects through SSM Run Command; `plan` with the demo
- * policy; the report; then the canary wave with `enforce`,
- * the simulated clock accelerated so a 24-hour soak passes in seconds. The demo fleet hides a month-end IMDSv1 job on a
- * canary that the 14-day metrics window missed: the guard catches it and rolls the instance back. That is the demo's
- * point, so a guard halt is a result here, not an error. The report is written again with the journal.
+ * The whole flow on the bundled demo fleet, through the very workflows the commands call (`runAssessment`, `runPlan`,
+ * `runReport`, `runEnforcement`): the simulator starts in-process on a free loopback port and the connection points
+ * at it. `assess` covers the organization and all regions through a role at real-time speed so the assessment sees
+ * the scenario's "now"; the probe of the suspects runs with the simulated clock fast; the canary wave runs with the
+ * clock accelerated so a 24-hour soak passes in seconds. The demo fleet hides a month-end IMDSv1 job on a canary that
+ * the 14-day metrics window missed: the guard catches it and rolls the instance back. That is the demo's point, so a
+ * guard halt is a result here, not an error. The report is written again with the journal. Re-runnable in the same
+ * folder: each run starts fresh.
  */
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const started = Date.now();
   const stopAfter = o.stopAfter ?? 'enforce';
   const reporter = o.reporter;
+  const run = await prepareOutDir(o.outDir, reporter);
+  const { startSimulator } = await import('@imdsv2-cutover/simulator');
   const sim = await startSimulator({ scenario: 'demo', port: 0, host: '127.0.0.1', clock: { speed: 1 } });
-  const factory = createAwsClients({
+  const connection: ConnectionConfig = {
     region: 'us-east-1',
     endpointUrl: sim.url,
     credentials: { accessKeyId: sim.defaultAccessKeyId, secretAccessKey: 'simulated' },
-    concurrency: 32,
-    toolVersion: o.toolVersion,
-  });
-  const tool = { name: 'imdsv2-cutover', version: o.toolVersion };
+    roleName: DEMO_ROLE,
+    env: {},
+  };
   const out = (name: string) => path.join(o.outDir, name);
   try {
     reporter.emit({
@@ -123,59 +165,51 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       phase: 'demo',
       message: `Simulated fleet "${sim.scenario.name}" (${sim.fleet.instanceCount} instances) on ${sim.url}`,
     });
-    const measured = await assess({
-      clients: factory,
+    const { result: assessed } = await runAssessment({
+      connection,
       organization: true,
-      roleName: DEMO_ROLE,
       allRegions: true,
-      lookbackDays: 14,
+      lookback: '14d',
       minObservationDays: 7,
+      concurrency: 8,
+      probe: 'suspects',
+      probeConcurrency: '50',
+      probeMaxErrors: '100%',
+      probeWindowSeconds: 60,
+      outDir: o.outDir,
+      report: true,
       reporter,
-      tool,
+      toolVersion: o.toolVersion,
+      // Each host traces IMDS calls for a window of simulated time: run the clock fast meanwhile.
+      onProbe: { start: () => sim.clock.setSpeed(PROBE_CLOCK_SPEED), end: () => sim.clock.setSpeed(1) },
+      probePoll: { initialMs: 250, maxMs: 1000 },
     });
-    // The on-host probe of the suspects through SSM Run Command, as `assess --probe suspects` does. Each host traces
-    // IMDS calls for a window of simulated time: run the clock fast meanwhile so that takes a moment, not a minute.
-    sim.clock.setSpeed(PROBE_CLOCK_SPEED);
-    const probed = await probeAssessment(measured, {
-      clients: factory,
-      selection: 'suspects',
-      windowSeconds: 60,
-      poll: { initialMs: 250, maxMs: 1000 },
-      reporter,
-      now: () => factory.serviceNow(),
-    });
-    sim.clock.setSpeed(1);
-    const assessment = validateDocument(assessmentKind, probed.assessment, out('assessment.json'));
-    await writeJsonAtomic(out('assessment.json'), assessment);
-    const summary = summarize(assessment);
+    const summary = assessed.summary;
     const result: DemoResult = {
       outDir: o.outDir,
+      run,
       scenario: sim.scenario.name,
       clockSpeed: o.clockSpeed,
       stoppedAfter: stopAfter,
       fleet: summary.totals,
-      accounts: assessment.accounts.length,
-      regions: assessment.scope.regions.length,
+      accounts: new Set(summary.scopes.map((x) => x.accountId)).size,
+      regions: new Set(summary.scopes.map((x) => x.region)).size,
       topBlockers: [],
       plan: null,
       enforcement: null,
-      files: { assessment: out('assessment.json'), report: {} },
+      files: { assessment: assessed.assessmentPath, report: assessed.reportFiles },
       seconds: 0,
+      next: 'docs/getting-started.md: run the same flow against your own account, read-only first (imdsv2 assess).',
     };
-    let thePlan: ReturnType<typeof plan> | null = null;
     const report = async (withPlan: boolean, journalFile?: string) => {
-      const journal = journalFile
-        ? summarizeJournal(parseJournalText(await readFile(journalFile, 'utf8'), journalFile).lines)
-        : null;
-      const written = await writeReportFiles(
-        o.outDir,
-        { assessment, plan: withPlan ? thePlan : null, journal },
-        {
-          toolVersion: o.toolVersion,
-          planPath: withPlan ? out('plan.json') : null,
-          journalPath: journalFile ?? null,
-        },
-      );
+      const written = await runReport({
+        assessmentFile: out('assessment.json'),
+        ...(withPlan ? { planFile: out('plan.json') } : {}),
+        ...(journalFile ? { journalFile } : {}),
+        outDir: o.outDir,
+        reporter,
+        toolVersion: o.toolVersion,
+      });
       result.files.report = written.files;
       result.topBlockers = written.model.blockers.slice(0, 5).map((b) => ({
         culprit: b.culprit,
@@ -190,24 +224,27 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       result.seconds = Math.round((Date.now() - started) / 100) / 10;
       return result;
     };
-    // As `imdsv2 assess` does: the report of the assessment alone, then again with the plan and the journal.
     await report(false);
     if (stopAfter === 'assess') return finish('assess');
 
     await writeTextAtomic(out('policy.yaml'), DEMO_POLICY_YAML);
-    const policy = parseYamlDocument(policyKind, DEMO_POLICY_YAML, out('policy.yaml'));
-    reporter.emit({ type: 'phase', phase: 'plan', message: `Planning ${assessment.instances.length} instances` });
-    thePlan = plan(assessment, policy, { tool });
-    await writeJsonAtomic(out('plan.json'), thePlan);
+    const planned = await runPlan({
+      assessmentFile: out('assessment.json'),
+      policyFile: out('policy.yaml'),
+      out: out('plan.json'),
+      reporter,
+      toolVersion: o.toolVersion,
+    });
+    if (planned.action !== 'plan') throw new Error('the demo plan was not written');
     result.files.policy = out('policy.yaml');
     result.files.plan = out('plan.json');
-    result.plan = summarizePlan(thePlan);
+    result.plan = planned.summary;
     if (stopAfter === 'plan') return finish('plan');
 
     await report(true);
     if (stopAfter === 'report') return finish('report');
 
-    const canary = thePlan.waves[0];
+    const canary = planned.plan.waves[0];
     if (!canary) throw new Error('the demo plan has no canary wave');
     const journalFile = out('journal.jsonl');
     result.files.journal = journalFile;
@@ -221,16 +258,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     let enforced: EnforceResult | null = null;
     let halted: { message: string; guard: GuardSummary; rollback: RollbackOutcome } | null = null;
     try {
-      enforced = await enforce({
-        plan: thePlan,
+      enforced = await runEnforcement({
+        connection,
         planFile: out('plan.json'),
         wave: canary.index,
         journalFile,
-        tool,
-        clients: factory.clientsFor({ roleName: DEMO_ROLE, callerAccount: DEMO_ACCOUNT }),
-        reporter,
         onDrift: 'fail',
-        guardIntervalMs: o.guardIntervalMs ?? 250,
+        guardInterval: `${o.guardIntervalMs ?? 250}ms`,
+        reporter,
+        toolVersion: o.toolVersion,
       });
     } catch (e) {
       if (!isCutoverError(e) || e.code !== 'GUARD_HALTED') throw e;
@@ -252,7 +288,6 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     await report(true, journalFile);
     return finish('enforce');
   } finally {
-    factory.destroy();
     await sim.stop();
   }
 }

@@ -1,0 +1,3 @@
+export * from './parse.js';
+export * from './replay.js';
+export * from './summary.js';
