@@ -98,7 +98,7 @@ export function renderProbeOutput(report: ProbeReportT, opts: RenderOptions = {}
   records.push(line('TOKENS', { n: report.tokenRequests, undecided: report.undecidedRequests }));
   if (report.historicLog) {
     const l = report.historicLog;
-    records.push(line('HISTLOG', { path: l.path, v1: l.v1Lines, v2: l.v2Lines }));
+    records.push(line('HISTLOG', { path: l.path, v1: l.v1Lines, v2: l.v2Lines, undecided: l.undecidedLines }));
   }
   report.v1Callers.forEach((c, i) => {
     const id = i + 1;
@@ -399,7 +399,13 @@ function applyRecord(p: Parser, rec: RawRecord, callerById: Map<string, ImdsCall
       return;
     case 'HISTLOG': {
       const path = p.str(rec, 'path');
-      if (path !== undefined) r.historicLog = { path, v1Lines: p.int(rec, 'v1') ?? 0, v2Lines: p.int(rec, 'v2') ?? 0 };
+      if (path !== undefined)
+        r.historicLog = {
+          path,
+          v1Lines: p.int(rec, 'v1') ?? 0,
+          v2Lines: p.int(rec, 'v2') ?? 0,
+          undecidedLines: p.int(rec, 'undecided') ?? 0,
+        };
       return;
     }
     case 'V1': {

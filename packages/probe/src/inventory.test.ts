@@ -64,7 +64,13 @@ describe('static inventory (linux probe against a planted tree)', () => {
     );
     // The probe reads the log under its root only for this test; on a host the root is /.
     const r = await runLocalProbe({ windowSeconds: 1, root });
-    expect(r.historicLog).toEqual({ path: '/var/log/imds/imds-trace.log', v1Lines: 2, v2Lines: 1 });
+    expect(r.historicLog).toEqual({
+      path: '/var/log/imds/imds-trace.log',
+      v1Lines: 2,
+      v2Lines: 1,
+      // The {MISSING PAYLOAD} entry: counted, not evidence.
+      undecidedLines: 1,
+    });
     const hist = r.v1Callers.filter((c) => c.evidence === 'historic-log');
     expect(hist).toHaveLength(1);
     expect(hist[0]).toMatchObject({

@@ -137,7 +137,13 @@ export const ProbeReport = z
     /** What the probe itself said about its run (a step timed out, a tracer could not start). Untrusted text. */
     notes: z.array(z.string()).default([]),
     historicLog: z
-      .object({ path: z.string(), v1Lines: z.number().int().nonnegative(), v2Lines: z.number().int().nonnegative() })
+      .object({
+        path: z.string(),
+        v1Lines: z.number().int().nonnegative(),
+        v2Lines: z.number().int().nonnegative(),
+        /** Entries the analyzer could not classify ({MISSING PAYLOAD} and the like): counted, never used as evidence. */
+        undecidedLines: z.number().int().nonnegative().default(0),
+      })
       .strict()
       .optional(),
   })
