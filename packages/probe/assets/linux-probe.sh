@@ -210,9 +210,11 @@ zip_cat() { # FILE METHOD CSIZE USIZE CRC OFFSET: the entry's bytes on stdout
   esac
 }
 GZIP_OK=''; command -v gzip >/dev/null 2>&1 && GZIP_OK=1
+: >"$TMP/jar.unread"; : >"$TMP/jar.nogzip"; : >"$TMP/jar.opened"
 # jar_versions FILE LABEL DEPTH: "id<TAB>version<TAB>path" for every SDK inside FILE (LABEL is its path as printed).
+# What could not be read is counted in files (this runs in subshells): $TMP/jar.unread, $TMP/jar.nogzip.
 jar_versions() {
-  zip_dir "$1" >"$TMP/zd$3" 2>/dev/null || { JAR_UNREAD=$((JAR_UNREAD + 1)); return; }
+  zip_dir "$1" >"$TMP/zd$3" 2>/dev/null || { echo x >>"$TMP/jar.unread"; return; }
   _found=''
   while IFS="$TAB" read -r _m _name; do
     _id=$(printf '%s\n' "$_name" | awk "$AWKLIB"'{ printf "%s", jarid($0) }')
@@ -221,23 +223,25 @@ jar_versions() {
     case $_name in
       *.jar)
         [ -n "$_id" ] || continue
+        _r=''
         case $_id in
-          *"$TAB?") if [ "$3" -lt 2 ] && zip_cat "$1" "$4" "$5" "$6" "$7" "$8" >"$TMP/nest$3.jar" 2>/dev/null; then
-              _f0=$_found; jar_versions "$TMP/nest$3.jar" "$2!/$_name" $(($3 + 1)); _found=$_f0
-            else printf '%s\t%s\n' "$_id" "$2!/$_name"; fi ;;
-          *) printf '%s\t%s\n' "$_id" "$2!/$_name" ;;
-        esac ;;
+          *"$TAB?")
+            # A nested jar named without its version: open it (two levels at most) for its pom.properties.
+            if [ "$3" -lt 2 ] && zip_cat "$1" "$4" "$5" "$6" "$7" "$8" >"$TMP/nest$3.jar" 2>/dev/null; then
+              _f0=$_found; _r=$(jar_versions "$TMP/nest$3.jar" "$2!/$_name" $(($3 + 1))); _found=$_f0
+            elif [ "$4" = 8 ] && [ -z "$GZIP_OK" ]; then echo x >>"$TMP/jar.nogzip"; fi ;;
+        esac
+        if [ -n "$_r" ]; then printf '%s\n' "$_r"; else printf '%s\t%s\n' "$_id" "$2!/$_name"; fi ;;
       *)
         [ -n "$_found" ] && continue
         _v=$(zip_cat "$1" "$4" "$5" "$6" "$7" "$8" 2>/dev/null | head -c 4096 | sed -n 's/^version=\([0-9][0-9A-Za-z.+_-]*\).*/\1/p' | head -n 1)
-        [ -n "$_v" ] || { [ "$4" = 8 ] && [ -z "$GZIP_OK" ] && JAR_NOGZIP=$((JAR_NOGZIP + 1)); continue; }
+        [ -n "$_v" ] || { [ "$4" = 8 ] && [ -z "$GZIP_OK" ] && echo x >>"$TMP/jar.nogzip"; continue; }
         case $_name in */software.amazon.awssdk/*) _id=aws-java-sdk-v2 ;; *) _id=aws-java-sdk-v1 ;; esac
         printf '%s\t%s\t%s\n' "$_id" "$_v" "$2!/$_name"; _found=1 ;;
     esac
   done <"$TMP/zd$3"
 }
 TAB=$(printf '\t')
-JAR_UNREAD=0; JAR_NOGZIP=0; JAR_OPENED=0
 if [ -s "$TMP/jars" ]; then
   awk "$AWKLIB"'{ id = jarid($0); if (id != "" && id !~ /\t\?$/) print "N\t" id "\t" $0; else print "I\t" $0 }' "$TMP/jars" >"$TMP/jars.c"
   grep '^N' "$TMP/jars.c" | cut -f 2- >>"$TMP/pkgs"
@@ -247,16 +251,14 @@ if [ -s "$TMP/jars" ]; then
       [ "$(date +%s)" -lt "$DEADLINE" ] || { note "static inventory: stopped opening jars after 60 s"; break; }
       # Cheap filter first: a zip names its entries in plain text, so a jar without the SDK never mentions it.
       timeout 10 grep -q -a -F -e 'aws-java-sdk' -e 'com/amazonaws/sdk/' -e 'software/amazon/awssdk/' -e 'software.amazon.awssdk' "$j" 2>/dev/null || continue
-      JAR_OPENED=$((JAR_OPENED + 1))
-      [ "$JAR_OPENED" -le 300 ] || { note "static inventory: opened 300 jars that mention the SDK; the rest were not read"; break; }
+      echo x >>"$TMP/jar.opened"
+      [ "$(wc -l <"$TMP/jar.opened")" -le 300 ] || { note "static inventory: opened 300 jars that mention the SDK; the rest were not read"; break; }
       jar_versions "$j" "$j" 0
-      printf 'S\t%s\t%s\n' "$JAR_UNREAD" "$JAR_NOGZIP" >"$TMP/jarstat"
     done >>"$TMP/pkgs"
-    if [ -s "$TMP/jarstat" ]; then
-      IFS="$TAB" read -r _ JAR_UNREAD JAR_NOGZIP <"$TMP/jarstat"
-      [ "$JAR_UNREAD" -gt 0 ] && note "static inventory: $JAR_UNREAD jar(s) that mention the SDK for Java could not be read as zip files"
-      [ "$JAR_NOGZIP" -gt 0 ] && note "static inventory: gzip is missing, so $JAR_NOGZIP compressed pom.properties or nested jar(s) were not read"
-    fi
+    n=$(wc -l <"$TMP/jar.unread")
+    [ "$n" -gt 0 ] && note "static inventory: $n jar(s) that mention the SDK for Java could not be read as zip files"
+    n=$(wc -l <"$TMP/jar.nogzip")
+    [ "$n" -gt 0 ] && note "static inventory: gzip is missing, so $n compressed pom.properties or nested jar(s) were not read"
   else
     note "static inventory: od is missing, so jars not named after the SDK for Java (fat jars, shaded jars) were not opened"
   fi
@@ -377,9 +379,9 @@ printf '%s\n' "$AGENTS" | while IFS='|' read -r aname aprocs apaths astatus aadv
       for m in $RP$pa; do [ -e "$m" ] && { hit=$m; break 2; }; done
     done
   fi
-  [ -n "$hit" ] || continue
   av=''
-  for pk in $apkgs; do av=$(pkgver "$pk"); [ -n "$av" ] && break; done
+  for pk in $apkgs; do av=$(pkgver "$pk"); [ -n "$av" ] && { [ -n "$hit" ] || hit="package $pk"; break; }; done
+  [ -n "$hit" ] || continue
   line="PKG eco=vendor name=$aname"
   [ -n "$av" ] && line="$line version=$av"
   line="$line path=$(rec /dev/stdout X p "$hit" | sed 's/^X p=//') status=$astatus"

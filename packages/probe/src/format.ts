@@ -1,4 +1,5 @@
 import {
+  annotateImdsBehaviour,
   ImdsCaller,
   InstalledPackage,
   IsoDateTime,
@@ -287,7 +288,8 @@ function splitRecord(text: string, lineNo: number): RawRecord | undefined {
 /**
  * Parses what a probe script printed into a probe report. Never throws: output that is not the probe's, of another
  * version, or damaged yields `status: invalid`; output cut short (no END, count mismatch, or the script's own TRUNCATED)
- * yields `truncated`; the reasons are in `problems`. Every command line is redacted again.
+ * yields `truncated`; the reasons are in `problems`. Every command line is redacted again. Packages and IMDSv1 callers
+ * that are known components get their `imdsBehaviour` from the knowledge base (core `annotateImdsBehaviour`).
  */
 export function parseProbeOutput(text: string, opts: ParseOptions = {}): ProbeReportT {
   const p = new Parser(opts);
@@ -297,7 +299,7 @@ export function parseProbeOutput(text: string, opts: ParseOptions = {}): ProbeRe
     p.fail('invalid', `parser error: ${e instanceof Error ? e.message : String(e)}`);
   }
   const checked = ProbeReport.safeParse(p.report);
-  if (checked.success) return checked.data;
+  if (checked.success) return annotateImdsBehaviour(checked.data);
   const fallback = emptyReport(opts.platform ?? 'linux');
   fallback.status = 'invalid';
   fallback.problems = [`parsed report failed validation: ${checked.error.issues[0]?.message ?? 'unknown'}`];

@@ -26,6 +26,8 @@ export const MinVersionEntry = z
     never: z.boolean().optional(),
     bad: z.array(z.string()).optional(),
     advice: z.string().optional(),
+    /** Where the minimum comes from (a URL or a repository path). */
+    source: z.string().min(1),
   })
   .strict();
 export type MinVersionEntry = z.infer<typeof MinVersionEntry>;
