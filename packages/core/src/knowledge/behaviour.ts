@@ -210,8 +210,9 @@ function toRecord(a: ImdsBehaviourAnswer): ImdsBehaviour {
 }
 
 function statusFor(p: InstalledPackage, a: ImdsBehaviourAnswer): InstalledPackage['status'] {
-  // Only vendor agents take their status from the behaviour table; SDKs and AWS agents were classified on the host.
-  if (p.ecosystem !== 'vendor' || a.behaviour === 'unknown') return p.status;
+  // Vendor agents, and agents the host could not classify (no minimum version: EC2Launch), take their status from the
+  // behaviour table; SDKs and agents with a minimum were classified on the host.
+  if ((p.ecosystem !== 'vendor' && p.status !== 'unknown') || a.behaviour === 'unknown') return p.status;
   if (a.effect === 'breaks') return a.advice !== undefined && /upgrade/i.test(a.advice) ? 'outdated' : 'known-blocker';
   if (a.effect === 'partial') return 'unknown';
   return 'ok';
@@ -224,7 +225,8 @@ const basename = (p: string | undefined) => (p === undefined ? undefined : p.rep
  * know, and on every IMDSv1 caller whose process (comm, or the file name of its executable) is a known component, at
  * the version the report's packages give for that component. A vendor agent's status follows its behaviour when its
  * version is known (breaks: `outdated` when an upgrade fixes it, else `known-blocker`; partial: `unknown`; noise or
- * safe: `ok`). Pure: returns a new report.
+ * safe: `ok`), and so does an agent the host reported `unknown` for want of a minimum version (EC2Launch). Pure:
+ * returns a new report.
  */
 export function annotateImdsBehaviour(report: ProbeReport): ProbeReport {
   const packages = report.packages.map((p) => {
@@ -232,7 +234,7 @@ export function annotateImdsBehaviour(report: ProbeReport): ProbeReport {
     if (!a) return p;
     const status = statusFor(p, a);
     const out: InstalledPackage = { ...p, status, imdsBehaviour: toRecord(a) };
-    if (status !== 'ok' && a.advice !== undefined && p.ecosystem === 'vendor') out.advice = a.advice;
+    if (status !== 'ok' && a.advice !== undefined && status !== p.status) out.advice = a.advice;
     return out;
   });
   const versionOf = (id: string) =>
