@@ -134,3 +134,28 @@ export async function benchProbe({ windowSeconds, rate, bpftrace }) {
     wholeRunShare: long.cpuSeconds / long.windowSeconds,
   };
 }
+
+/**
+ * The probe's size in the SendCommand request, beside SSM's limit: the Parameters (`commands` and `executionTimeout`)
+ * of each document as the fleet probe sends them, in UTF-8 bytes of their JSON, for a trace window of `windowSeconds`.
+ * The readable Linux script is measured too, as it would weigh if it were sent as it is.
+ */
+export async function probeRequestSize({ windowSeconds }) {
+  const probe = await load('probe');
+  const params = (script) => ({ commands: [script], executionTimeout: [String(windowSeconds + 180)] });
+  const linux = probe.linuxProbeScript({ windowSeconds });
+  const rows = [
+    ['AWS-RunShellScript (sent: gzip + base64)', probe.compactLinuxProbe(linux)],
+    ['AWS-RunShellScript (readable script, not sent)', linux],
+    ['AWS-RunPowerShellScript', probe.windowsProbeScript({ windowSeconds })],
+  ];
+  return {
+    limit: probe.SEND_COMMAND_PARAMETERS_MAX_BYTES,
+    documentLimit: probe.SSM_DOCUMENT_MAX_BYTES,
+    rows: rows.map(([document, script]) => ({
+      document,
+      scriptChars: script.length,
+      requestBytes: probe.sendCommandParametersBytes(params(script)),
+    })),
+  };
+}

@@ -186,6 +186,25 @@ if (only.has('plan')) {
   );
 }
 
+if (only.has('probe') || only.has('probe-size')) {
+  const { probeRequestSize } = await import('./probe.mjs');
+  const size = await probeRequestSize({ windowSeconds: Number(values['probe-window']) });
+  raw.probeSize = size;
+  sections.push(
+    `### Probe size in the SendCommand request\n\nParameters of each document as the fleet probe sends them (UTF-8 bytes of their JSON), beside the limit: SSM's ${fmt.n(size.documentLimit)}-byte document limit counts runtime parameters, less 2,048 bytes kept for the document's own text.\n\n` +
+      markdownTable(
+        ['document', 'script (characters)', 'in the request (bytes)', 'limit (bytes)', 'share of the limit'],
+        size.rows.map((r) => [
+          r.document,
+          fmt.n(r.scriptChars),
+          fmt.n(r.requestBytes),
+          fmt.n(size.limit),
+          `${((r.requestBytes / size.limit) * 100).toFixed(0)}% (${verdict(r.requestBytes <= size.limit)})`,
+        ]),
+      ),
+  );
+}
+
 if (only.has('probe')) {
   if (process.getuid?.() !== 0) {
     sections.push('### Probe\n\nSkipped: needs root (bpftrace and network namespaces).');

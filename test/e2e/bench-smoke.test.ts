@@ -27,4 +27,17 @@ describe('pnpm bench', () => {
     const raw = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
     expect(raw.assess[0].naive.callsByOp['cloudwatch.GetMetricStatistics']).toBe(200);
   });
+
+  it('prints the probe size in the SendCommand request with the limit beside it', async () => {
+    const out = await tempDir();
+    const { stdout } = await run(process.execPath, [runner, '--only', 'probe-size', '--out', out]);
+    expect(stdout).toContain('### Probe size in the SendCommand request');
+    expect(stdout).toMatch(
+      /\| AWS-RunShellScript \(sent: gzip \+ base64\) \| [\d,]+ \| [\d,]+ \| 63,488 \| \d+% \(met\) \|/,
+    );
+    const raw = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as {
+      probeSize: { limit: number; rows: { requestBytes: number }[] };
+    };
+    expect(raw.probeSize.rows[0]!.requestBytes).toBeLessThan(raw.probeSize.limit);
+  });
 });

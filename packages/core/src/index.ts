@@ -5,6 +5,7 @@ export * from './schemas/index.js';
 export * from './text.js';
 export * from './redact.js';
 export * from './knowledge/index.js';
+export * from './knowledge/behaviour.js';
 export * from './diff/index.js';
 export * from './merge/index.js';
 export * from './planner/index.js';

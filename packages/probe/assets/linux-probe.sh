@@ -10,9 +10,12 @@ WINDOW='@@WINDOW@@'
 MAXOUT='@@MAXOUT@@'
 INSTALL_TRACER='@@INSTALL_TRACER@@'
 ROOT='@@ROOT@@'
+# 1: offline inventory of ROOT (a mounted snapshot, an unpacked image): no tracing, nothing read from /proc, host facts
+# from ROOT's own files.
+OFFLINE='@@OFFLINE@@'
 # id|ecosystem|name|minimum|uncertainBelow|never|bad|advice (advice percent-encoded)
 MINVERSIONS='@@MINVERSIONS@@'
-# name|processes|paths|status|advice (name and advice percent-encoded; lists space-separated)
+# name|processes|paths|status|advice|packages (name and advice percent-encoded; lists space-separated)
 AGENTS='@@AGENTS@@'
 
 set -u
@@ -41,72 +44,7 @@ R_HEAD="$TMP/r1"; R_V1="$TMP/r2"; R_V2="$TMP/r3"; R_PKGBAD="$TMP/r4"; R_PKGOK="$
 
 # awk helpers shared by every awk program below: percent-encoding (bytes outside [A-Za-z0-9._~/:@+-] become %XX),
 # decoding, bpftrace %r unescaping, version comparison, and command-line redaction.
-AWKLIB='
-function awkinit(  i) { for (i = 1; i < 256; i++) ORD[sprintf("%c", i)] = i; AWKINIT = 1 }
-function enc(s,   i, c, o, n) {
-  if (!AWKINIT) awkinit()
-  o = ""; n = length(s)
-  for (i = 1; i <= n; i++) {
-    c = substr(s, i, 1)
-    if (c ~ /[A-Za-z0-9._~\/:@+-]/) o = o c; else o = o sprintf("%%%02X", ORD[c])
-  }
-  return o
-}
-function hexval(h,  d) { d = "0123456789abcdef"; h = tolower(h); return (index(d, substr(h, 1, 1)) - 1) * 16 + index(d, substr(h, 2, 1)) - 1 }
-function dec(s,   o, i, c) {
-  o = ""
-  for (i = 1; i <= length(s); i++) {
-    c = substr(s, i, 1)
-    if (c == "%" && i + 2 <= length(s)) { o = o sprintf("%c", hexval(substr(s, i + 1, 2))); i += 2 } else o = o c
-  }
-  return o
-}
-# bpftrace %r text, first nbytes bytes; NUL becomes sep; with http, CR is dropped and LF kept (else both become "?");
-# other escapes become "?". Without http the result never holds a tab or newline.
-function unr(s, nbytes, sep, http,   o, i, c, h, k) {
-  o = ""; k = 0
-  for (i = 1; i <= length(s) && k < nbytes; i++) {
-    c = substr(s, i, 1)
-    if (c == "\\" && substr(s, i + 1, 1) == "x" && substr(s, i + 2, 2) ~ /^[0-9a-fA-F][0-9a-fA-F]$/) {
-      h = tolower(substr(s, i + 2, 2)); i += 3
-      if (h == "00") o = o sep; else if (http && h == "0a") o = o "\n"; else if (http && h == "0d") o = o ""; else o = o "?"
-    } else o = o c
-    k++
-  }
-  return o
-}
-function vercmp(a, b,   x, y, n, i, m, p, q) {
-  sub(/^v/, "", a); sub(/^v/, "", b); sub(/[-+~].*/, "", a); sub(/[-+~].*/, "", b)
-  n = split(a, x, "."); m = split(b, y, "."); if (m > n) n = m
-  for (i = 1; i <= n; i++) { p = (i in x) ? x[i] + 0 : 0; q = (i in y) ? y[i] + 0 : 0; if (p < q) return -1; if (p > q) return 1 }
-  return 0
-}
-function redact(s,   t, c0, s0, l0) {
-  t = s
-  gsub(/[Aa]uthorization:[ ]*([Bb]earer|[Bb]asic|[Tt]oken)?[ ]*[^ ]+/, "Authorization: ***", t)
-  gsub(/[Xx]-aws-ec2-metadata-token:[ ]*[^ ]+/, "X-aws-ec2-metadata-token: ***", t)
-  gsub(/:\/\/[^ \/@:]+:[^ \/@]+@/, "://***:***@", t)
-  while (match(t, /[?&;](token|secret|apikey|api_key|access_token|password|[Ss]ignature|X-Amz-Signature|X-Amz-Security-Token)=[^& #\003]+/)) {
-    s0 = RSTART; l0 = RLENGTH; c0 = substr(t, s0, l0)
-    match(c0, /=/)
-    t = substr(t, 1, s0 - 1) substr(c0, 1, RSTART) "\003" substr(t, s0 + l0)
-  }
-  gsub(/\003/, "***", t)
-  gsub(/(AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|AWS_SECURITY_TOKEN|[A-Z0-9_]*(PASSWORD|SECRET|TOKEN|API_KEY))=[^ ]+/, "&\001", t)
-  while (match(t, /=[^ =]+\001/)) t = substr(t, 1, RSTART) "***" substr(t, RSTART + RLENGTH)
-  gsub(/\001/, "", t)
-  # Keep the name of the flag, replace its value (joined by "=" or a space) with the \002 marker; a value that already
-  # is the marker never matches again, so the loop ends.
-  while (match(t, /(^| )--?(password|passwd|pass|secret|secret-key|secret-access-key|aws-secret-access-key|token|session-token|api-key|apikey|access-token|auth-token|client-secret|private-key)[= ]+[^- \002][^ ]*/)) {
-    s0 = RSTART; l0 = RLENGTH; c0 = substr(t, s0, l0)
-    match(c0, /--?[A-Za-z-]+/)
-    t = substr(t, 1, s0 - 1) substr(c0, 1, RSTART + RLENGTH - 1) "=\002" substr(t, s0 + l0)
-  }
-  gsub(/\002/, "***", t)
-  if (t ~ /^[^ ]*(mysql|mysqldump|mysqladmin|mariadb|sshpass) /) { gsub(/ -p[^ ]+/, " -p***", t); gsub(/ -p [^- ][^ ]*/, " -p ***", t) }
-  return t
-}
-'
+AWKLIB='@@AWKLIB@@'
 
 # rec FILE TYPE key value ...: one record, every value percent-encoded. A key starting with @ takes a newline-separated
 # list (items encoded, joined with commas). Values are passed as awk ARGV (never interpreted as escapes or programs).
@@ -134,14 +72,21 @@ STARTED=$(now_iso)
 T0=$(date +%s)
 
 # ---- host facts ------------------------------------------------------------------------------------------------------
-HOSTNAME_V=$(cat /proc/sys/kernel/hostname 2>/dev/null || hostname 2>/dev/null)
-OS_V=''
-# shellcheck disable=SC1091 # the host's file, read at run time
-if [ -r /etc/os-release ]; then OS_V=$(. /etc/os-release 2>/dev/null; printf '%s' "${PRETTY_NAME:-${NAME:-}}"); fi
-KERNEL_V=$(uname -r 2>/dev/null)
-# The instance id without asking IMDS: Nitro puts it in the DMI asset tag; cloud-init caches it.
+# os-release is parsed, never sourced: under ROOT it is a file of an image nobody vouched for.
+OS_V=$(awk -F= '$1 == "PRETTY_NAME" { p = $2 } $1 == "NAME" { n = $2 }
+  END { v = (p != "" ? p : n); gsub(/^["\047]|["\047]$/, "", v); printf "%s", substr(v, 1, 200) }' "$RP/etc/os-release" 2>/dev/null)
 INSTANCE_V=''
-for f in /sys/devices/virtual/dmi/id/board_asset_tag /var/lib/cloud/data/instance-id; do
+if [ "$OFFLINE" = 1 ]; then
+  HOSTNAME_V=$(head -n 1 "$RP/etc/hostname" 2>/dev/null | head -c 200)
+  KERNEL_V=''
+  IDFILES="$RP/var/lib/cloud/data/instance-id"
+else
+  HOSTNAME_V=$(cat /proc/sys/kernel/hostname 2>/dev/null || hostname 2>/dev/null)
+  KERNEL_V=$(uname -r 2>/dev/null)
+  # The instance id without asking IMDS: Nitro puts it in the DMI asset tag; cloud-init caches it.
+  IDFILES='/sys/devices/virtual/dmi/id/board_asset_tag /var/lib/cloud/data/instance-id'
+fi
+for f in $IDFILES; do
   v=$(head -c 64 "$f" 2>/dev/null | tr -cd 'a-z0-9-')
   case $v in i-[0-9a-f]*) INSTANCE_V=$v; break ;; esac
 done
@@ -149,16 +94,24 @@ rec "$R_HEAD" HOST hostname "$HOSTNAME_V" instance "$INSTANCE_V" os "$OS_V" kern
 
 # One pass over /proc: "pid comm" of every process (comm may hold spaces; it is the rest of the line).
 PROCS="$TMP/procs"
-for d in /proc/[0-9]*; do
-  read -r c <"$d/comm" 2>/dev/null && printf '%s %s\n' "${d#/proc/}" "$c"
-done >"$PROCS" 2>/dev/null
+: >"$PROCS"
+if [ "$OFFLINE" != 1 ]; then
+  for d in /proc/[0-9]*; do
+    read -r c <"$d/comm" 2>/dev/null && printf '%s %s\n' "${d#/proc/}" "$c"
+  done >"$PROCS" 2>/dev/null
+fi
 
 # ---- containers ------------------------------------------------------------------------------------------------------
 RUNTIMES=$(awk '{ c = $0; sub(/^[0-9]+ /, "", c)
   if (c == "dockerd") r["docker"] = 1; else if (c == "containerd") r["containerd"] = 1; else if (c == "crio") r["cri-o"] = 1
   else if (c == "kubelet") r["kubelet"] = 1; else if (c == "podman" || c == "conmon") r["podman"] = 1 }
   END { for (k in r) print k }' "$PROCS" | sort)
-if [ -d /var/lib/ecs/data ] || [ -f /etc/ecs/ecs.config ]; then
+if [ "$OFFLINE" = 1 ]; then
+  # Nothing runs in a file tree: the runtimes installed in it say what will.
+  RUNTIMES=$(for r in docker:usr/bin/dockerd containerd:usr/bin/containerd cri-o:usr/bin/crio kubelet:usr/bin/kubelet podman:usr/bin/podman; do
+    [ -x "$RP/${r#*:}" ] && printf '%s\n' "${r%%:*}"; done)
+fi
+if [ -d "$RP/var/lib/ecs/data" ] || [ -f "$RP/etc/ecs/ecs.config" ]; then
   RUNTIMES=$(printf '%s\necs-agent\n' "$RUNTIMES" | sed '/^$/d')
 fi
 DETECTED=0; [ -n "$RUNTIMES" ] && DETECTED=1
@@ -170,97 +123,192 @@ HIST=/var/log/imds/imds-trace.log
 if [ -f "$RP$HIST" ] || [ -f "$RP$HIST.1" ]; then
   for i in 5 4 3 2 1; do [ -f "$RP$HIST.$i" ] && tail -n 20000 "$RP$HIST.$i"; done >"$TMP/hist" 2>/dev/null
   [ -f "$RP$HIST" ] && tail -n 20000 "$RP$HIST" >>"$TMP/hist" 2>/dev/null
-  awk -v tz="$TZOFF" -v vfile="$R_V1" -v hfile="$R_HEAD" -v path="$HIST" "$AWKLIB"'
-function ts(l,   t) {
-  if (!match(l, /^\[[0-9-]+[T ][0-9:]+/)) return ""
-  t = substr(l, 2, RLENGTH - 1); sub(/ /, "T", t); return t tz
-}
-{
-  l = tolower($0)
-  if (index($0, "{MISSING PAYLOAD}")) next
-  if (l ~ /\[warning\]/ && l ~ /imdsv1\(!\)/) {
-    v1++
-    if (!match($0, /\(pid:[0-9]+:[^ )]* argv:[^)]*\)/)) next
-    g = substr($0, RSTART + 5, RLENGTH - 6); pid = g; sub(/:.*/, "", pid)
-    comm = g; sub(/^[0-9]+:/, "", comm); sub(/ argv:.*/, "", comm)
-    argv = g; sub(/^[^ ]* argv:/, "", argv)
-    key = comm SUBSEP argv
-    if (!(key in n)) { order[++k] = key; pidof[key] = pid; commof[key] = comm; argvof[key] = argv; first[key] = ts($0)
-      rest = substr($0, RSTART + RLENGTH); par[key] = ""
-      while (match(rest, /-> \(pid:[0-9]+:[^ )]* argv:[^)]*\)/)) {
-        pg = substr(rest, RSTART + 9, RLENGTH - 10); pp = pg; sub(/:.*/, "", pp); pc = pg; sub(/^[0-9]+:/, "", pc); sub(/ argv:.*/, "", pc)
-        pa = pg; sub(/^[^ ]* argv:/, "", pa); par[key] = par[key] pp "\t" pc "\t" pa "\n"; rest = substr(rest, RSTART + RLENGTH)
-      }
-    }
-    n[key]++; last[key] = ts($0)
-    if (match(l, /req details: (get|head|post) [^ ]+/)) { p = substr($0, RSTART + 13, RLENGTH - 13); sub(/^[^ ]+ /, "", p); if (!((key, p) in seenp) && np[key] < 20) { seenp[key, p] = 1; paths[key] = paths[key] p "\n"; np[key]++ } }
-  } else if (l ~ /\[info\]/ && l ~ /imdsv2/) v2++
-}
-END {
-  printf "HISTLOG path=%s v1=%d v2=%d\n", enc(path), v1, v2 >> hfile
-  for (i = 1; i <= k && i <= 50; i++) {
-    key = order[i]; id = "h" i
-    pl = ""; m = split(paths[key], pa2, "\n"); for (j = 1; j <= m; j++) if (pa2[j] != "") pl = pl (pl == "" ? "" : ",") enc(pa2[j])
-    printf "V1 id=%s pid=%d comm=%s argv=%s requests=%d first=%s last=%s evidence=historic-log paths=%s\n", id, pidof[key], enc(commof[key]), enc(redact(argvof[key])), n[key], enc(first[key]), enc(last[key]), pl >> vfile
-    m = split(par[key], pr, "\n")
-    for (j = 1; j <= m && j <= 8; j++) if (pr[j] != "") { split(pr[j], f, "\t"); printf "PARENT of=%s pid=%d comm=%s argv=%s\n", id, f[1], enc(f[2]), enc(redact(f[3])) >> vfile }
-  }
-}' "$TMP/hist"
+  awk -v tz="$TZOFF" -v path="$HIST" -v maxcallers=50 "$AWKLIB"'@@ANALYZER_AWK@@' "$TMP/hist" >"$TMP/histrec"
+  grep '^HISTLOG ' "$TMP/histrec" >>"$R_HEAD"
+  grep -e '^V1 ' -e '^PARENT ' "$TMP/histrec" >>"$R_V1"
+  grep '^NOTE ' "$TMP/histrec" >>"$R_NOTE"
 fi
 
 # ---- static inventory ------------------------------------------------------------------------------------------------
 # Bounded: a fixed set of roots, -xdev, a depth limit and a time limit. Finds SDK install markers; versions come from
-# the marker's name or a small file next to it.
-SCAN_DIRS=''
+# the marker's name or a small file next to it. Container image layers on the host (Docker, containerd, Podman/CRI-O
+# storage) are searched like the host, each layer as a root of its own.
+LAYERS="$TMP/layers"
+for d in "$RP"/var/lib/docker/overlay2/*/diff "$RP"/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/*/fs \
+  "$RP"/var/lib/containers/storage/overlay/*/diff; do
+  [ -d "$d" ] && printf '%s\n' "$d"
+done | head -n 300 >"$LAYERS"
+set --
 for d in usr opt home root srv var/lib var/www app; do
-  [ -d "$RP/$d" ] && SCAN_DIRS="$SCAN_DIRS $RP/$d"
+  [ -d "$RP/$d" ] && set -- "$@" "$RP/$d"
 done
-SCAN_DIRS=$(printf '%s' "$SCAN_DIRS" | sed 's#//*#/#g')
+while IFS= read -r d; do set -- "$@" "$d"; done <"$LAYERS"
 FOUND="$TMP/found"
 : >"$FOUND"
-if [ -n "$SCAN_DIRS" ]; then
-  # shellcheck disable=SC2086 # SCAN_DIRS is a list of paths built above from fixed names
-  timeout 40 find $SCAN_DIRS -xdev -maxdepth 12 \( -name proc -o -name sys -o -name .git -o -name .cache \) -prune -o \
+if [ $# -gt 0 ]; then
+  # Layers are pruned where the /var/lib search meets them: they were given as roots above.
+  timeout 60 find "$@" -xdev -maxdepth 12 \( -name proc -o -name sys -o -name .git -o -name .cache \
+      -o -path '*/var/lib/docker/overlay2' -o -path '*/io.containerd.snapshotter.v1.overlayfs' -o -path '*/containers/storage/overlay' \) -prune -o \
     \( -type d \( -name 'botocore-[0-9]*' -o -name 'boto3-[0-9]*' -o -name 'awscli-[0-9]*' -o -name 'boto-[0-9]*' \
       -o -name 'aws-sdk-core-[0-9]*' \) -print \) -o \
-    \( -type f \( -name 'aws-java-sdk-core-[0-9]*.jar' -o -name 'aws-java-sdk-1.*.jar' -o -name 'aws-core-2.*.jar' \
+    \( -type f \( -name '*.jar' -o -name '*.war' -o -name '*.ear' \
       -o -path '*/node_modules/aws-sdk/package.json' -o -path '*/aws-sdk-php/src/Sdk.php' \) -print \) \
     >"$FOUND.all" 2>/dev/null || note "static inventory: the file search stopped early or met unreadable directories"
-  head -n 2000 "$FOUND.all" >"$FOUND"
+  grep -v -e '\.[jwe]ar$' "$FOUND.all" | head -n 2000 >"$FOUND"
+  grep -e '\.[jwe]ar$' "$FOUND.all" | head -n 5000 >"$TMP/jars"
 fi
-# Go binaries: the module list is in the build info of each binary; read it from a bounded set of executables.
+
+# Java: a jar named after the SDK for Java (plain, with its Maven group, the shaded bundle) gives its version by name.
+# Any other jar, war or ear whose bytes mention the SDK (entry names are stored as plain text in a zip) is opened: its
+# central directory is read with tail/od/awk, nested jars of fat jars (BOOT-INF/lib, WEB-INF/lib, lib) are named with
+# their path inside, and META-INF/maven/**/pom.properties or the SDK's versionInfo.properties give the version when no
+# name does. Entries are extracted with tail/head (stored) or gzip (deflated: the raw stream with a gzip header and the
+# CRC-32 and size of the central directory as trailer). No unzip or JDK is needed.
+zip_dir() { # FILE: "method csize usize crc offset<TAB>name" of each entry worth reading (local header offsets as found)
+  _s=$(wc -c <"$1" 2>/dev/null | tr -cd 0-9)
+  [ "${_s:-0}" -ge 22 ] || return 1
+  _t=65557; [ "$_s" -lt "$_t" ] && _t=$_s
+  # shellcheck disable=SC2046 # three numbers
+  set -- "$1" $(tail -c "$_t" "$1" | od -An -v -tu1 | awk '{ for (i = 1; i <= NF; i++) b[n++] = $i }
+    END { for (i = n - 22; i >= 0; i--) if (b[i] == 80 && b[i + 1] == 75 && b[i + 2] == 5 && b[i + 3] == 6) {
+      printf "%d %.0f %.0f\n", i, b[i + 12] + 256 * (b[i + 13] + 256 * (b[i + 14] + 256 * b[i + 15])), b[i + 16] + 256 * (b[i + 17] + 256 * (b[i + 18] + 256 * b[i + 19])); exit } }')
+  [ $# -eq 4 ] && [ "$3" -le 8388608 ] || return 1
+  # Where the directory really is: a file may carry a prefix (an executable Spring Boot jar starts with a script).
+  _c=$((_s - _t + $2 - $3))
+  [ "$_c" -ge 0 ] || return 1
+  tail -c +"$((_c + 1))" "$1" | head -c "$3" | od -An -v -tu1 | awk -v delta="$((_c - $4))" "$AWKLIB"'
+    function u16(i) { return b[i] + 256 * b[i + 1] }
+    function u32(i) { return b[i] + 256 * (b[i + 1] + 256 * (b[i + 2] + 256 * b[i + 3])) }
+    { for (i = 1; i <= NF; i++) b[n++] = $i }
+    END {
+      if (!AWKINIT) awkinit()
+      i = 0
+      while (i + 46 <= n && b[i] == 80 && b[i + 1] == 75 && b[i + 2] == 1 && b[i + 3] == 2) {
+        nl = u16(i + 28); name = ""
+        for (j = 0; j < nl && j < 500; j++) { c = b[i + 46 + j]; name = name ((c < 32 || c == 127) ? "?" : sprintf("%c", c)) }
+        if (name ~ /\.jar$/ || name ~ /^META-INF\/maven\/(com\.amazonaws|software\.amazon\.awssdk)\/[^\/]+\/pom\.properties$/ || name == "com/amazonaws/sdk/versionInfo.properties")
+          printf "%d %.0f %.0f %.0f %.0f\t%s\n", u16(i + 10), u32(i + 20), u32(i + 24), u32(i + 16), u32(i + 42) + delta, name
+        i += 46 + nl + u16(i + 30) + u16(i + 32)
+      }
+    }'
+}
+zip_cat() { # FILE METHOD CSIZE USIZE CRC OFFSET: the entry's bytes on stdout
+  _h=$(tail -c +"$(($6 + 1))" "$1" | head -c 30 | od -An -v -tu1 | awk '{ for (i = 1; i <= NF; i++) b[n++] = $i }
+    END { if (b[0] == 80 && b[1] == 75 && b[2] == 3 && b[3] == 4) print 30 + b[26] + 256 * b[27] + b[28] + 256 * b[29] }')
+  [ -n "$_h" ] || return 1
+  case $2 in
+    0) tail -c +"$(($6 + _h + 1))" "$1" | head -c "$3" ;;
+    8)
+      [ -n "$GZIP_OK" ] || return 1
+      {
+        printf '\037\213\010\000\000\000\000\000\000\377'
+        tail -c +"$(($6 + _h + 1))" "$1" | head -c "$3"
+        printf '%b' "$(awk -v c="$5" -v s="$4" 'BEGIN { for (k = 0; k < 4; k++) { printf "\\0%03o", c % 256; c = int(c / 256) }
+          for (k = 0; k < 4; k++) { printf "\\0%03o", s % 256; s = int(s / 256) } }')"
+      } | gzip -dc 2>/dev/null ;;
+    *) return 1 ;;
+  esac
+}
+GZIP_OK=''; command -v gzip >/dev/null 2>&1 && GZIP_OK=1
+: >"$TMP/jar.unread"; : >"$TMP/jar.nogzip"; : >"$TMP/jar.opened"
+# jar_versions FILE LABEL DEPTH: "id<TAB>version<TAB>path" for every SDK inside FILE (LABEL is its path as printed).
+# What could not be read is counted in files (this runs in subshells): $TMP/jar.unread, $TMP/jar.nogzip.
+jar_versions() {
+  zip_dir "$1" >"$TMP/zd$3" 2>/dev/null || { echo x >>"$TMP/jar.unread"; return; }
+  _found=''
+  while IFS="$TAB" read -r _m _name; do
+    _id=$(printf '%s\n' "$_name" | awk "$AWKLIB"'{ printf "%s", jarid($0) }')
+    # shellcheck disable=SC2086 # five numbers
+    set -- "$1" "$2" "$3" $_m
+    case $_name in
+      *.jar)
+        [ -n "$_id" ] || continue
+        _r=''
+        case $_id in
+          *"$TAB?")
+            # A nested jar named without its version: open it (two levels at most) for its pom.properties.
+            if [ "$3" -lt 2 ] && zip_cat "$1" "$4" "$5" "$6" "$7" "$8" >"$TMP/nest$3.jar" 2>/dev/null; then
+              _f0=$_found; _r=$(jar_versions "$TMP/nest$3.jar" "$2!/$_name" $(($3 + 1))); _found=$_f0
+            elif [ "$4" = 8 ] && [ -z "$GZIP_OK" ]; then echo x >>"$TMP/jar.nogzip"; fi ;;
+        esac
+        if [ -n "$_r" ]; then printf '%s\n' "$_r"; else printf '%s\t%s\n' "$_id" "$2!/$_name"; fi ;;
+      *)
+        [ -n "$_found" ] && continue
+        _v=$(zip_cat "$1" "$4" "$5" "$6" "$7" "$8" 2>/dev/null | head -c 4096 | sed -n 's/^version=\([0-9][0-9A-Za-z.+_-]*\).*/\1/p' | head -n 1)
+        [ -n "$_v" ] || { [ "$4" = 8 ] && [ -z "$GZIP_OK" ] && echo x >>"$TMP/jar.nogzip"; continue; }
+        case $_name in */software.amazon.awssdk/*) _id=aws-java-sdk-v2 ;; *) _id=aws-java-sdk-v1 ;; esac
+        printf '%s\t%s\t%s\n' "$_id" "$_v" "$2!/$_name"; _found=1 ;;
+    esac
+  done <"$TMP/zd$3"
+}
+TAB=$(printf '\t')
+if [ -s "$TMP/jars" ]; then
+  awk "$AWKLIB"'{ id = jarid($0); if (id != "" && id !~ /\t\?$/) print "N\t" id "\t" $0; else print "I\t" $0 }' "$TMP/jars" >"$TMP/jars.c"
+  grep '^N' "$TMP/jars.c" | cut -f 2- >>"$TMP/pkgs"
+  if command -v od >/dev/null 2>&1; then
+    DEADLINE=$(( $(date +%s) + 60 ))
+    grep '^I' "$TMP/jars.c" | cut -f 2- | while IFS= read -r j; do
+      [ "$(date +%s)" -lt "$DEADLINE" ] || { note "static inventory: stopped opening jars after 60 s"; break; }
+      # Cheap filter first: a zip names its entries in plain text, so a jar without the SDK never mentions it.
+      timeout 10 grep -q -a -F -e 'aws-java-sdk' -e 'com/amazonaws/sdk/' -e 'software/amazon/awssdk/' -e 'software.amazon.awssdk' "$j" 2>/dev/null || continue
+      echo x >>"$TMP/jar.opened"
+      [ "$(wc -l <"$TMP/jar.opened")" -le 300 ] || { note "static inventory: opened 300 jars that mention the SDK; the rest were not read"; break; }
+      jar_versions "$j" "$j" 0
+    done >>"$TMP/pkgs"
+    n=$(wc -l <"$TMP/jar.unread")
+    [ "$n" -gt 0 ] && note "static inventory: $n jar(s) that mention the SDK for Java could not be read as zip files"
+    n=$(wc -l <"$TMP/jar.nogzip")
+    [ "$n" -gt 0 ] && note "static inventory: gzip is missing, so $n compressed pom.properties or nested jar(s) were not read"
+  else
+    note "static inventory: od is missing, so jars not named after the SDK for Java (fat jars, shaded jars) were not opened"
+  fi
+fi
+
+# Go: every Go binary carries its build info (what `go version -m` prints: "path", "mod", "dep" and "=>" lines between
+# two 16-byte sentinels) as plain text, in the .go.buildinfo section since Go 1.18 and as a string before that. grep
+# reads the dep lines straight from the file, and from /proc/<pid>/exe for running processes, which also reaches
+# binaries inside containers' mount namespaces and binaries deleted since they started.
 GOBIN="$TMP/gobin"
 {
-  for d in "$RP/usr/local/bin" "$RP/opt"; do
-    [ -d "$d" ] && timeout 10 find "$d" -xdev -maxdepth 4 -type f -perm -u+x -size -200M 2>/dev/null
+  for d in "$RP/usr/local/bin" "$RP/opt" "$RP/app" "$RP/srv"; do
+    [ -d "$d" ] && timeout 10 find "$d" -xdev -maxdepth 4 -type f -perm -u+x -size -300M 2>/dev/null | head -n 300
   done
-  if [ "$ROOT" = / ]; then
-    for d in /proc/[0-9]*; do readlink "$d/exe" 2>/dev/null; done
-  fi
-} | sort -u | head -n 300 >"$GOBIN"
-while IFS= read -r b; do
+  while IFS= read -r l; do
+    for d in "$l/usr/local/bin" "$l/app" "$l/opt"; do
+      [ -d "$d" ] && timeout 10 find "$d" -xdev -maxdepth 3 -type f -perm -u+x -size -300M 2>/dev/null | head -n 50
+    done
+  done <"$LAYERS"
+} | awk '!seen[$0]++' | head -n 600 | while IFS= read -r b; do printf '%s\t%s\n' "$b" "$b"; done >"$GOBIN"
+if [ "$OFFLINE" != 1 ]; then
+  MYNS=$(readlink /proc/self/ns/mnt 2>/dev/null)
+  for d in /proc/[0-9]*; do
+    t=$(readlink "$d/exe" 2>/dev/null) || continue
+    ns=$(readlink "$d/ns/mnt" 2>/dev/null)
+    # The same program in the same mount namespace is read once; one found on disk above is not read again.
+    if [ "$ns" = "$MYNS" ] && [ -f "$t" ]; then printf '%s\t%s\n' "$t" "$t"
+    else printf '%s\t%s\n' "$d/exe" "$d/exe -> $t"; fi
+  done | awk -F '\t' '!seen[$2]++' | head -n 300 >>"$GOBIN"
+fi
+GODEP=$(printf '^(dep|=>)\t')
+awk -F '\t' '!seen[$1]++' "$GOBIN" | while IFS="$TAB" read -r b label; do
   [ -f "$b" ] || continue
-  v=$(timeout 5 grep -a -o -m 1 -E 'github\.com/aws/aws-sdk-go(-v2)?[[:space:]]+v[0-9][0-9.]*' "$b" 2>/dev/null | head -n 1)
-  [ -n "$v" ] && printf 'GO\t%s\t%s\n' "$b" "$v" >>"$FOUND"
-done <"$GOBIN"
+  timeout 5 grep -a -E "$GODEP" "$b" 2>/dev/null | head -n 2000 | awk -F '\t' -v p="$label" '
+    # A "=>" line replaces the module of the dep line before it (go.mod replace): the replacement is what was built.
+    $1 == "dep" { flush(); m = $2; v = $3; next }
+    $1 == "=>" { if (m != "") v = ($3 ~ /^v[0-9]/) ? $3 : "?"; next }
+    function flush() { if (m == "github.com/aws/aws-sdk-go" || m == "github.com/aws/aws-sdk-go-v2") { sub(/^v/, "", v); print (m ~ /-v2$/ ? "aws-sdk-go-v2" : "aws-sdk-go") "\t" v "\t" p } m = "" }
+    END { flush() }'
+done >>"$TMP/pkgs"
 # Versions from markers: turn every find hit into "id<TAB>version<TAB>path".
 while IFS= read -r p; do
   base=${p##*/}
   case $p in
-    GO*) printf '%s\n' "$p" | awk -F '\t' '{ m = $0; sub(/^GO\t[^\t]*\t/, "", m); v = m; sub(/.*[[:space:]]v/, "", v); id = (m ~ /aws-sdk-go-v2/) ? "aws-sdk-go-v2" : "aws-sdk-go"; print id "\t" v "\t" $2 }' ;;
     */node_modules/aws-sdk/package.json)
       v=$(sed -n 's/^[[:space:]]*"version"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$p" | head -n 1)
       printf 'aws-sdk-js-v2\t%s\t%s\n' "$v" "${p%/package.json}" ;;
     */aws-sdk-php/src/Sdk.php)
       v=$(sed -n "s/.*const VERSION = '\\([^']*\\)'.*/\\1/p" "$p" | head -n 1)
       printf 'aws-sdk-php\t%s\t%s\n' "$v" "${p%/src/Sdk.php}" ;;
-    *.jar)
-      case $base in
-        aws-java-sdk-core-*) v=${base#aws-java-sdk-core-}; id=aws-java-sdk-v1 ;;
-        aws-java-sdk-*) v=${base#aws-java-sdk-}; id=aws-java-sdk-v1 ;;
-        *) v=${base#aws-core-}; id=aws-java-sdk-v2 ;;
-      esac
-      printf '%s\t%s\t%s\n' "$id" "${v%.jar}" "$p" ;;
     *)
       case $base in
         botocore-*) id=botocore; v=${base#botocore-} ;;
@@ -274,28 +322,31 @@ while IFS= read -r p; do
       v=$(printf '%s' "$v" | sed 's/\.dist-info$//; s/\.egg-info$//; s/-py[0-9.]*$//')
       printf '%s\t%s\t%s\n' "$id" "$v" "$p" ;;
   esac
-done <"$FOUND" >"$TMP/pkgs"
+done <"$FOUND" >>"$TMP/pkgs"
 
-# Agents installed from packages (host scan only: they describe this machine, not ROOT).
+# Agents installed from packages: the package databases of ROOT (rpm --root, dpkg's status file) give their versions.
 pkgver() {
   v=''
-  command -v rpm >/dev/null 2>&1 && v=$(rpm -q --qf '%{VERSION}' "$1" 2>/dev/null | grep -E '^[0-9]' | head -n 1)
-  [ -z "$v" ] && command -v dpkg-query >/dev/null 2>&1 && v=$(dpkg-query -W -f='${Version}' "$1" 2>/dev/null | sed 's/^[0-9]*://; s/-[^-]*$//')
-  [ -z "$v" ] && command -v snap >/dev/null 2>&1 && v=$(timeout 10 snap list "$1" 2>/dev/null | awk 'NR == 2 { print $2 }')
-  printf '%s' "$v"
+  if [ "$ROOT" = / ]; then
+    command -v rpm >/dev/null 2>&1 && v=$(timeout 20 rpm -q --qf '%{VERSION}' "$1" 2>/dev/null | grep -E '^[0-9]' | head -n 1)
+    [ -z "$v" ] && command -v dpkg-query >/dev/null 2>&1 && v=$(dpkg-query -W -f='${Version}' "$1" 2>/dev/null | sed 's/^[0-9]*://; s/-[^-]*$//')
+    [ -z "$v" ] && [ "$OFFLINE" != 1 ] && command -v snap >/dev/null 2>&1 && v=$(timeout 10 snap list "$1" 2>/dev/null | awk 'NR == 2 { print $2 }')
+  else
+    [ -d "$RP/var/lib/rpm" ] && command -v rpm >/dev/null 2>&1 && v=$(timeout 20 rpm --root "$RP" -q --qf '%{VERSION}' "$1" 2>/dev/null | grep -E '^[0-9]' | head -n 1)
+    [ -z "$v" ] && v=$(awk -v p="$1" '/^Package: / { on = ($2 == p) } on && /^Version: / { v = $2; sub(/^[0-9]*:/, "", v); sub(/-[^-]*$/, "", v); print v; exit }' "$RP/var/lib/dpkg/status" 2>/dev/null)
+  fi
+  printf '%s' "$v" | tr -cd '0-9A-Za-z.+~_-' | head -c 60
 }
-if [ "$ROOT" = / ]; then
-  v=$(pkgver amazon-ssm-agent)
-  if [ -n "$v" ] || [ -x /usr/bin/amazon-ssm-agent ] || [ -x /snap/amazon-ssm-agent/current/amazon-ssm-agent ]; then
-    printf 'ssm-agent\t%s\t%s\n' "$v" amazon-ssm-agent >>"$TMP/pkgs"
-  fi
-  v=$(pkgver cloud-init)
-  [ -z "$v" ] && command -v cloud-init >/dev/null 2>&1 && v=$(timeout 10 cloud-init --version 2>&1 | awk '{ print $NF }' | head -n 1)
-  [ -n "$v" ] && printf 'cloud-init\t%s\t%s\n' "$v" cloud-init >>"$TMP/pkgs"
-  if [ -d /opt/aws/amazon-cloudwatch-agent ]; then
-    v=$(head -c 40 /opt/aws/amazon-cloudwatch-agent/bin/CWAGENT_VERSION 2>/dev/null | tr -cd '0-9A-Za-z.+-')
-    printf 'amazon-cloudwatch-agent\t%s\t%s\n' "$v" /opt/aws/amazon-cloudwatch-agent >>"$TMP/pkgs"
-  fi
+v=$(pkgver amazon-ssm-agent)
+if [ -n "$v" ] || [ -x "$RP/usr/bin/amazon-ssm-agent" ] || [ -x "$RP/snap/amazon-ssm-agent/current/amazon-ssm-agent" ]; then
+  printf 'ssm-agent\t%s\t%s\n' "$v" amazon-ssm-agent >>"$TMP/pkgs"
+fi
+v=$(pkgver cloud-init)
+[ -z "$v" ] && [ "$OFFLINE" != 1 ] && command -v cloud-init >/dev/null 2>&1 && v=$(timeout 10 cloud-init --version 2>&1 | awk '{ print $NF }' | head -n 1)
+[ -n "$v" ] && printf 'cloud-init\t%s\t%s\n' "$v" cloud-init >>"$TMP/pkgs"
+if [ -d "$RP/opt/aws/amazon-cloudwatch-agent" ]; then
+  v=$(head -c 40 "$RP/opt/aws/amazon-cloudwatch-agent/bin/CWAGENT_VERSION" 2>/dev/null | tr -cd '0-9A-Za-z.+-')
+  printf 'amazon-cloudwatch-agent\t%s\t%s\n' "$v" "$RP/opt/aws/amazon-cloudwatch-agent" >>"$TMP/pkgs"
 fi
 # Classify against the minimum versions; not-ok findings first.
 printf '%s\n' "$MINVERSIONS" >"$TMP/minv"
@@ -314,8 +365,9 @@ BEGIN { while ((getline l < mv) > 0) { split(l, f, "|"); E[f[1]] = l } }
   line = "PKG eco=" enc(eco) " name=" enc(name) (v != "" ? " version=" enc(v) : "") " path=" enc(path) (min != "" ? " min=" enc(min) : "") " status=" st (adv != "" ? " advice=" enc(adv) : "")
   if (st == "ok") print line >> ok; else print line >> bad
 }'
-# Vendor agents known to need IMDSv1 (knowledge base + user extension): a running process or an existing path.
-printf '%s\n' "$AGENTS" | while IFS='|' read -r aname aprocs apaths astatus aadvice; do
+# Vendor agents of the knowledge base (+ the user's extension): found by a running process or an existing path; the
+# version, when a package of theirs is installed, lets the tool tell releases that need IMDSv1 from those that do not.
+printf '%s\n' "$AGENTS" | while IFS='|' read -r aname aprocs apaths astatus aadvice apkgs; do
   [ -n "$aname" ] || continue
   hit=''
   for pr in $aprocs; do
@@ -327,15 +379,19 @@ printf '%s\n' "$AGENTS" | while IFS='|' read -r aname aprocs apaths astatus aadv
       for m in $RP$pa; do [ -e "$m" ] && { hit=$m; break 2; }; done
     done
   fi
-  if [ -n "$hit" ]; then
-    line="PKG eco=vendor name=$aname path=$(rec /dev/stdout X p "$hit" | sed 's/^X p=//') status=$astatus"
-    [ -n "$aadvice" ] && line="$line advice=$aadvice"
-    printf '%s\n' "$line" >>"$R_PKGBAD"
-  fi
+  av=''
+  for pk in $apkgs; do av=$(pkgver "$pk"); [ -n "$av" ] && { [ -n "$hit" ] || hit="package $pk"; break; }; done
+  [ -n "$hit" ] || continue
+  line="PKG eco=vendor name=$aname"
+  [ -n "$av" ] && line="$line version=$av"
+  line="$line path=$(rec /dev/stdout X p "$hit" | sed 's/^X p=//') status=$astatus"
+  [ -n "$aadvice" ] && line="$line advice=$aadvice"
+  printf '%s\n' "$line" >>"$R_PKGBAD"
 done
 
 # ---- live attribution ------------------------------------------------------------------------------------------------
 BT=$(command -v bpftrace 2>/dev/null)
+[ "$OFFLINE" = 1 ] && BT=''
 if [ -z "$BT" ] && [ "$INSTALL_TRACER" = 1 ]; then
   if command -v dnf >/dev/null 2>&1; then timeout 300 dnf -y -q install bpftrace >/dev/null 2>&1
   elif command -v yum >/dev/null 2>&1; then timeout 300 yum -y -q install bpftrace >/dev/null 2>&1
@@ -433,6 +489,8 @@ END {
   for (pid in v2) { g = comm[pid] SUBSEP exe[pid]; if (!(g in hn)) hpid[g] = pid; hn[g] += v2[pid] }
   for (g in hn) { pid = hpid[g]; printf "V2 %d %d\037%s\037%s\n", pid, hn[g], comm[pid], exe[pid] }
 }' "$TMP/ev.meta" "$TMP/ev.data" >"$TMP/callers"
+elif [ "$OFFLINE" = 1 ]; then
+  TRACER_NOTE="offline inventory of $ROOT: nothing was traced"
 elif [ "$(id -u)" = 0 ] || [ -r /proc/1/fd ]; then
   # No bpftrace: sample sockets to IMDS once a second. Evidence is "connection seen", not "IMDSv1 confirmed".
   TRACER=proc-sampling
@@ -517,7 +575,7 @@ EOF
     rec "$R_V2" V2 pid "$2" comm "$comm" exe "$exe" requests "$3"
   done
 fi
-[ "$(id -u)" = 0 ] || note "not running as root: live attribution and some inventory are limited"
+[ "$(id -u)" = 0 ] || [ "$OFFLINE" = 1 ] || note "not running as root: live attribution and some inventory are limited"
 rec "$R_HEAD" TRACER name "$TRACER" note "$TRACER_NOTE"
 rec "$R_HEAD" WINDOW seconds "$WINDOW" start "$STARTED" end "$ENDED"
 rec "$R_HEAD" TOKENS n "${TOKENS:-0}" undecided "${UNDECIDED:-0}"

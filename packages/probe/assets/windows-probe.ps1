@@ -1,6 +1,7 @@
 # imdsv2-cutover on-host probe for Windows (PowerShell 5.1+, run as SYSTEM/Administrator through SSM
 # AWS-RunPowerShellScript). Prints the same "IMDSV2PROBE 1" line format as the Linux probe.
-# Static inventory (AWS Tools for PowerShell, AWSSDK.Core.dll, EC2Config/EC2Launch) and TCP connections to IMDS sampled
+# Static inventory (AWS Tools for PowerShell, AWSSDK.Core.dll and NuGet's awssdk.core, EC2Config, EC2Launch v1 and v2,
+# the SSM agent; their IMDS behaviour comes from the knowledge base when the output is parsed) and TCP connections to IMDS sampled
 # once a second with their owning process (evidence "connection seen": the HTTP version is not visible this way).
 # It never contacts IMDS, installs nothing and changes nothing.
 $ErrorActionPreference = 'SilentlyContinue'
@@ -81,6 +82,11 @@ foreach ($m in (Get-Module -ListAvailable -Name AWSPowerShell, AWSPowerShell.Net
   $r = Pkg 'aws-tools-powershell' "$($m.Version)" $m.ModuleBase
   if ($r -match 'status=ok') { $pkgOk.Add($r) } else { $pkgBad.Add($r) }
 }
+# NuGet's global packages folder keeps each package version in a folder of its own: ~\.nuget\packages\awssdk.core\<version>.
+foreach ($d in (Get-ChildItem -Path 'C:\Users\*\.nuget\packages\awssdk.core\*' -Directory | Select-Object -First 100)) {
+  $r = Pkg 'awssdk-core-dotnet' $d.Name $d.FullName
+  if ($r -match 'status=ok') { $pkgOk.Add($r) } else { $pkgBad.Add($r) }
+}
 foreach ($root in @($env:ProgramFiles, ${env:ProgramFiles(x86)}, 'C:\inetpub', 'C:\apps')) {
   if (-not $root -or -not (Test-Path $root)) { continue }
   if ((Get-Date) -gt $deadline) { $notes.Add((Rec 'NOTE' ([ordered]@{ text = 'static inventory: time limit reached' }))); break }
@@ -99,13 +105,17 @@ if (Test-Path $ssm) {
   $r = Pkg 'ssm-agent' (Get-Item $ssm).VersionInfo.FileVersion (Split-Path $ssm)
   if ($r -match 'status=ok') { $pkgOk.Add($r) } else { $pkgBad.Add($r) }
 }
-foreach ($launch in @('Amazon\EC2Launch\EC2Launch.exe', 'Amazon\EC2-Windows\Launch\Module\Ec2Launch.psd1')) {
-  $p = Join-Path $env:ProgramFiles $launch
-  if (-not (Test-Path $p)) { $p = Join-Path $env:ProgramData $launch }
-  if (Test-Path $p) {
-    $v = (Get-Item $p).VersionInfo.FileVersion
-    $pkgOk.Add((Rec 'PKG' ([ordered]@{ eco = 'agent'; name = 'EC2Launch'; version = $v; path = $p; status = 'ok' })))
-  }
+# EC2Launch v1 is a PowerShell module: its version is the manifest's ModuleVersion. EC2Launch v2 is an executable.
+$launch1 = Join-Path $env:ProgramData 'Amazon\EC2-Windows\Launch\Module\Ec2Launch.psd1'
+if (Test-Path $launch1) {
+  $v = ''; $m = Select-String -Path $launch1 -Pattern "ModuleVersion\s*=\s*'([0-9.]+)'" | Select-Object -First 1
+  if ($m) { $v = $m.Matches[0].Groups[1].Value }
+  $pkgBad.Add((Rec 'PKG' ([ordered]@{ eco = 'agent'; name = 'EC2Launch'; version = $v; path = $launch1; status = 'unknown' })))
+}
+$launch2 = Join-Path $env:ProgramFiles 'Amazon\EC2Launch\EC2Launch.exe'
+if (Test-Path $launch2) {
+  $v = (Get-Item $launch2).VersionInfo.FileVersion
+  $pkgBad.Add((Rec 'PKG' ([ordered]@{ eco = 'agent'; name = 'EC2Launch v2'; version = $v; path = $launch2; status = 'unknown' })))
 }
 
 # ---- sampled connections to IMDS with their owning process ----

@@ -1,4 +1,4 @@
-import { ProbeReport, type ProbeReport as ProbeReportT } from '@imdsv2-cutover/core';
+import { annotateImdsBehaviour, ProbeReport, type ProbeReport as ProbeReportT } from '@imdsv2-cutover/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeValue, encodeValue, parseProbeOutput, renderProbeOutput } from './format.js';
@@ -73,9 +73,11 @@ describe('value encoding', () => {
 });
 
 describe('render and parse', () => {
-  it('parse(render(r)) gives r back', () => {
+  it('parse(render(r)) gives r back, with the IMDS behaviour of known components filled in', () => {
     const r = sampleReport();
-    expect(parseProbeOutput(renderProbeOutput(r))).toEqual(r);
+    const back = parseProbeOutput(renderProbeOutput(r));
+    expect(back).toEqual(annotateImdsBehaviour(r));
+    expect(back.packages[0]!.imdsBehaviour).toMatchObject({ component: 'botocore', behaviour: 'v1-only' });
   });
 
   it('a hostile argv cannot forge records', () => {

@@ -1,4 +1,5 @@
 import {
+  annotateImdsBehaviour,
   ImdsCaller,
   InstalledPackage,
   IsoDateTime,
@@ -98,7 +99,7 @@ export function renderProbeOutput(report: ProbeReportT, opts: RenderOptions = {}
   records.push(line('TOKENS', { n: report.tokenRequests, undecided: report.undecidedRequests }));
   if (report.historicLog) {
     const l = report.historicLog;
-    records.push(line('HISTLOG', { path: l.path, v1: l.v1Lines, v2: l.v2Lines }));
+    records.push(line('HISTLOG', { path: l.path, v1: l.v1Lines, v2: l.v2Lines, undecided: l.undecidedLines }));
   }
   report.v1Callers.forEach((c, i) => {
     const id = i + 1;
@@ -287,7 +288,8 @@ function splitRecord(text: string, lineNo: number): RawRecord | undefined {
 /**
  * Parses what a probe script printed into a probe report. Never throws: output that is not the probe's, of another
  * version, or damaged yields `status: invalid`; output cut short (no END, count mismatch, or the script's own TRUNCATED)
- * yields `truncated`; the reasons are in `problems`. Every command line is redacted again.
+ * yields `truncated`; the reasons are in `problems`. Every command line is redacted again. Packages and IMDSv1 callers
+ * that are known components get their `imdsBehaviour` from the knowledge base (core `annotateImdsBehaviour`).
  */
 export function parseProbeOutput(text: string, opts: ParseOptions = {}): ProbeReportT {
   const p = new Parser(opts);
@@ -297,7 +299,7 @@ export function parseProbeOutput(text: string, opts: ParseOptions = {}): ProbeRe
     p.fail('invalid', `parser error: ${e instanceof Error ? e.message : String(e)}`);
   }
   const checked = ProbeReport.safeParse(p.report);
-  if (checked.success) return checked.data;
+  if (checked.success) return annotateImdsBehaviour(checked.data);
   const fallback = emptyReport(opts.platform ?? 'linux');
   fallback.status = 'invalid';
   fallback.problems = [`parsed report failed validation: ${checked.error.issues[0]?.message ?? 'unknown'}`];
@@ -399,7 +401,13 @@ function applyRecord(p: Parser, rec: RawRecord, callerById: Map<string, ImdsCall
       return;
     case 'HISTLOG': {
       const path = p.str(rec, 'path');
-      if (path !== undefined) r.historicLog = { path, v1Lines: p.int(rec, 'v1') ?? 0, v2Lines: p.int(rec, 'v2') ?? 0 };
+      if (path !== undefined)
+        r.historicLog = {
+          path,
+          v1Lines: p.int(rec, 'v1') ?? 0,
+          v2Lines: p.int(rec, 'v2') ?? 0,
+          undecidedLines: p.int(rec, 'undecided') ?? 0,
+        };
       return;
     }
     case 'V1': {

@@ -15,8 +15,15 @@ export {
 export {
   DEFAULT_MAX_WINDOW_SECONDS,
   PROBE_VERSION,
+  SEND_COMMAND_PARAMETERS_MAX_BYTES,
+  SSM_DOCUMENT_MAX_BYTES,
+  checkSendCommandSize,
+  compactLinuxProbe,
+  linuxInventoryScript,
   linuxProbeScript,
+  sendCommandParametersBytes,
   windowsProbeScript,
+  type InventoryScriptOptions,
   type ProbeScriptOptions,
 } from './scripts.js';
-export { runLocalProbe, type LocalProbeOptions } from './run-local.js';
+export { runLocalInventory, runLocalProbe, type LocalInventoryOptions, type LocalProbeOptions } from './run-local.js';

@@ -4,12 +4,10 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * The probe redacts command lines on the host, in awk, before anything is printed (the parser redacts again). This
- * runs that awk function from the shipped script on a table of command lines.
+ * runs that awk function from the shipped helpers (assets/awklib.awk, embedded in the script) on a table of command lines.
  */
-const script = readFileSync(new URL('../assets/linux-probe.sh', import.meta.url), 'utf8');
-const start = script.indexOf('function redact(s,');
-const end = script.indexOf("\n'\n", start);
-const program = `${script.slice(start, end)}\n{ print redact($0) }\n`;
+const lib = readFileSync(new URL('../assets/awklib.awk', import.meta.url), 'utf8');
+const program = `${lib}\n{ print redact($0) }\n`;
 
 function shellRedact(lines: string[]): string[] {
   const r = spawnSync('awk', [program], { input: `${lines.join('\n')}\n`, encoding: 'utf8' });

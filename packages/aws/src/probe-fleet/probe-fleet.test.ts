@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Instance, ScenarioInput } from '@imdsv2-cutover/core';
-import { renderProbeOutput } from '@imdsv2-cutover/probe';
+import { SEND_COMMAND_PARAMETERS_MAX_BYTES, renderProbeOutput } from '@imdsv2-cutover/probe';
 import {
   genericCommandRunner,
   probeCommandRunner,
@@ -204,6 +205,34 @@ describe('fleet probe through SSM Run Command', { timeout: 30_000 }, () => {
     expect(r.results.get(id(2605))!.probe.report!.packages.length).toBeGreaterThan(500);
     expect(r.results.get(id(3))!.probe.outcome).toBe('ok');
     expect(sim.counters.snapshot().calls['s3.GetObject']).toBe(2);
+  });
+
+  it('sends the Linux probe compressed, within SSM document limit', () => {
+    const linux = sent.find((c) => c[0]!.includes("WINDOW='10'"))![0]!;
+    expect(linux).toMatch(/^#!\/bin\/sh\n/);
+    expect(linux).toContain('gzip -dc');
+    expect(Buffer.byteLength(linux)).toBeLessThan(SEND_COMMAND_PARAMETERS_MAX_BYTES / 2);
+  });
+
+  it('refuses, before any SSM call, an agents file that pushes the probe over SSM document limit', async () => {
+    // Advice that does not compress: 250 agents of 300 characters drawn from sha256 digests.
+    const noise = (k: number) =>
+      Array.from({ length: 8 }, (_, i) => createHash('sha256').update(`${k}/${i}`).digest('base64'))
+        .join('')
+        .replace(/[^A-Za-z0-9]/g, '')
+        .slice(0, 300);
+    const agents = Array.from({ length: 250 }, (_, k) => ({
+      name: `agent ${k}`,
+      paths: [`/opt/a${k}`],
+      advice: noise(k),
+    }));
+    sim.counters.reset();
+    const err = await probeFleet({ clients, instances: assessed(), selection: 'all', extraAgents: { agents } }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'BAD_INPUT', exitCode: 2 });
+    expect((err as Error).message).toMatch(/takes \d+ bytes in the SendCommand request, more than the 63488 bytes/);
+    expect(sim.counters.snapshot().calls).toEqual({});
   });
 
   it('reports stopped instances named by id as offline and refuses ids outside the scope', async () => {

@@ -17,7 +17,13 @@ import {
   type Reporter,
   type SsmStatus,
 } from '@imdsv2-cutover/core';
-import { linuxProbeScript, parseProbeOutput, windowsProbeScript } from '@imdsv2-cutover/probe';
+import {
+  checkSendCommandSize,
+  compactLinuxProbe,
+  linuxProbeScript,
+  parseProbeOutput,
+  windowsProbeScript,
+} from '@imdsv2-cutover/probe';
 import pLimit from 'p-limit';
 import { awsErrorCode, awsErrorInfo } from '../errors.js';
 import { excerpt, failureOutcome, isTerminal, reportOutcome } from './outcome.js';
@@ -142,10 +148,14 @@ export async function probeFleet(opts: ProbeFleetOptions): Promise<ProbeFleetRes
   if (opts.outputS3 && !opts.clients.s3) {
     throw new CutoverError('INTERNAL', 'outputS3 needs an S3 client in ProbeClients');
   }
+  // The Linux probe goes compressed; both must fit SSM's document limit with their parameters, checked before any call.
   const scripts = {
-    'AWS-RunShellScript': linuxProbeScript({ windowSeconds, extraAgents: opts.extraAgents }),
+    'AWS-RunShellScript': compactLinuxProbe(linuxProbeScript({ windowSeconds, extraAgents: opts.extraAgents })),
     'AWS-RunPowerShellScript': windowsProbeScript({ windowSeconds }),
   };
+  for (const [document, script] of Object.entries(scripts)) {
+    checkSendCommandSize(sendCommandParameters(script, windowSeconds), document);
+  }
   const results = new Map<string, InstanceProbe>();
   const set = (id: string, probe: ProbeResult, ssm: SsmStatus | null) => results.set(id, { probe, ssm });
 
@@ -265,6 +275,11 @@ async function describeManaged(ssm: SSMClient, batch: Instance[]): Promise<Map<s
   return out;
 }
 
+/** The `Parameters` of the probe's SendCommand: the script and the execution timeout (window + margin). */
+export function sendCommandParameters(script: string, windowSeconds: number): Record<string, string[]> {
+  return { commands: [script], executionTimeout: [String(windowSeconds + EXECUTION_MARGIN_SECONDS)] };
+}
+
 /** Sends one command to up to 50 instances and collects every invocation. */
 async function runBatch(ctx: RunContext, scope: ProbeClientScope, ssm: SSMClient, batch: Target[]): Promise<void> {
   const { opts, windowSeconds } = ctx;
@@ -278,7 +293,7 @@ async function runBatch(ctx: RunContext, scope: ProbeClientScope, ssm: SSMClient
         new SendCommandCommand({
           DocumentName: document,
           InstanceIds: batch.map((t) => t.instance.instanceId),
-          Parameters: { commands: [ctx.scripts[document]], executionTimeout: [String(executionTimeout)] },
+          Parameters: sendCommandParameters(ctx.scripts[document], windowSeconds),
           TimeoutSeconds: deliveryTimeout,
           MaxConcurrency: opts.maxConcurrency ?? '50',
           MaxErrors: opts.maxErrors ?? '100%',

@@ -26,6 +26,8 @@ export const MinVersionEntry = z
     never: z.boolean().optional(),
     bad: z.array(z.string()).optional(),
     advice: z.string().optional(),
+    /** Where the minimum comes from (a URL or a repository path). */
+    source: z.string().min(1),
   })
   .strict();
 export type MinVersionEntry = z.infer<typeof MinVersionEntry>;
@@ -38,10 +40,20 @@ const SafeToken = z.string().regex(/^[A-Za-z0-9._\-/+@*]{1,200}$/, 'letters, dig
 export const KnownAgent = z
   .object({
     name: z.string().min(1).max(120),
+    /** Links the agent to its IMDS behaviour by version in imds-behaviour.json. */
+    id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{0,60}$/)
+      .optional(),
+    category: z.enum(['monitoring', 'deployment', 'log-shipping', 'security', 'platform', 'other']).optional(),
     processes: z.array(SafeToken.max(15)).default([]),
     paths: z.array(SafeToken.regex(/^\//, 'an absolute path')).default([]),
+    /** rpm / dpkg package names whose installed version is the agent's version. */
+    packages: z.array(SafeToken.regex(/^[A-Za-z0-9][A-Za-z0-9.+-]*$/, 'a package name')).default([]),
     status: z.enum(['known-blocker', 'unknown', 'ok']).default('known-blocker'),
     advice: z.string().max(300).default(''),
+    /** Where the knowledge comes from (a URL or a repository path); every built-in entry has one. */
+    source: z.string().max(300).optional(),
   })
   .strict();
 export type KnownAgent = z.infer<typeof KnownAgent>;

@@ -21,10 +21,23 @@ describe('knowledge base', () => {
     ['boto', '2.49.0', 'never-supports'],
     ['aws-node', '1.10.0', 'outdated'],
     ['aws-node', '1.10.1', 'ok'],
-    ['cloud-init', '20.4', 'unknown'],
-    ['cloud-init', '19.4', 'outdated'],
+    // IMDSv2 from 19.4 (cloud-init's ChangeLog).
+    ['cloud-init', '19.4', 'ok'],
+    ['cloud-init', '19.3', 'outdated'],
     ['botocore', 'garbage', 'unknown'],
   ])('classifies %s %s as %s', (id, v, status) => expect(classifyVersion(minimumVersion(id), v).status).toBe(status));
+  it('reports versions between the minimum and uncertainBelow as unknown', () => {
+    const entry = {
+      id: 'x',
+      ecosystem: 'agent' as const,
+      name: 'x',
+      minimum: '1.0',
+      uncertainBelow: '2.0',
+      source: 't',
+    };
+    expect(classifyVersion(entry, '1.5').status).toBe('unknown');
+    expect(classifyVersion(entry, '2.0').status).toBe('ok');
+  });
   it('merges a user extension and rejects a bad one', () => {
     const merged = knownAgents({
       agents: [{ name: 'Acme EDR', processes: ['acmed'], paths: ['/opt/acme'], advice: 'upgrade' }],

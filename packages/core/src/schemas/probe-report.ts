@@ -25,6 +25,46 @@ export const ProcessRef = z
   })
   .strict();
 
+/**
+ * How a component calls IMDS, from the knowledge base (core `imdsBehaviour`): v1-only breaks when IMDSv1 is disabled;
+ * v1-first-fallback tries IMDSv1 first and uses IMDSv2 when refused (keeps working; its IMDSv1 attempts are noise in
+ * MetadataNoToken, then in MetadataNoTokenRejected after enforcing); partial-fallback uses IMDSv2 for most calls but
+ * some only with IMDSv1 unless a setting is made; v2-first asks for a token first; v2-only never uses IMDSv1.
+ */
+export const ImdsBehaviourKind = z.enum([
+  'v1-only',
+  'v1-first-fallback',
+  'partial-fallback',
+  'v2-first',
+  'v2-only',
+  'unknown',
+]);
+export type ImdsBehaviourKind = z.infer<typeof ImdsBehaviourKind>;
+
+/** What enforcing IMDSv2 does to the component: the behaviour's consequence, for readiness. */
+export const ImdsEffect = z.enum(['breaks', 'noise', 'partial', 'safe', 'unknown']);
+export type ImdsEffect = z.infer<typeof ImdsEffect>;
+
+/** A component's IMDS behaviour at the version found, with the source it follows. */
+export const ImdsBehaviour = z
+  .object({
+    /** Knowledge-base id of the component (amazon-ssm-agent, datadog-agent, botocore, ...). */
+    component: z.string(),
+    behaviour: ImdsBehaviourKind,
+    effect: ImdsEffect,
+    /** The version the answer is for, when one was known. */
+    version: z.string().optional(),
+    /** The version range the answer comes from, e.g. ">= 2.3.814.0, < 3.0.413.0". */
+    range: z.string().optional(),
+    /** Where the knowledge comes from: a URL or a repository path. */
+    source: z.string(),
+    advice: z.string().optional(),
+    /** A setting that changes the behaviour (e.g. "ec2_prefer_imdsv2: true"). */
+    setting: z.string().optional(),
+  })
+  .strict();
+export type ImdsBehaviour = z.infer<typeof ImdsBehaviour>;
+
 export const ImdsCaller = z
   .object({
     pid: z.number().int().nonnegative(),
@@ -45,6 +85,8 @@ export const ImdsCaller = z
     firstSeen: IsoDateTime.optional(),
     lastSeen: IsoDateTime.optional(),
     evidence: CallerEvidence,
+    /** The caller's IMDS behaviour when it is a known component (matched by process name, version from packages). */
+    imdsBehaviour: ImdsBehaviour.optional(),
   })
   .strict();
 export type ImdsCaller = z.infer<typeof ImdsCaller>;
@@ -86,6 +128,7 @@ export const InstalledPackage = z
     minimumVersion: z.string().optional(),
     status: PackageStatus,
     advice: z.string().optional(),
+    imdsBehaviour: ImdsBehaviour.optional(),
   })
   .strict();
 export type InstalledPackage = z.infer<typeof InstalledPackage>;
@@ -137,7 +180,13 @@ export const ProbeReport = z
     /** What the probe itself said about its run (a step timed out, a tracer could not start). Untrusted text. */
     notes: z.array(z.string()).default([]),
     historicLog: z
-      .object({ path: z.string(), v1Lines: z.number().int().nonnegative(), v2Lines: z.number().int().nonnegative() })
+      .object({
+        path: z.string(),
+        v1Lines: z.number().int().nonnegative(),
+        v2Lines: z.number().int().nonnegative(),
+        /** Entries the analyzer could not classify ({MISSING PAYLOAD} and the like): counted, never used as evidence. */
+        undecidedLines: z.number().int().nonnegative().default(0),
+      })
       .strict()
       .optional(),
   })

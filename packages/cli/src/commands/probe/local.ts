@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { CutoverError, cell, parseDuration, type ProbeReport } from '@imdsv2-cutover/core';
-import { runLocalProbe } from '@imdsv2-cutover/probe';
+import { runLocalInventory, runLocalProbe } from '@imdsv2-cutover/probe';
 import { BaseCommand } from '../../base-command.js';
 import { readInputText } from '@imdsv2-cutover/engine';
 
@@ -22,6 +22,7 @@ export default class ProbeLocal extends BaseCommand<typeof ProbeLocal> {
     '<%= config.bin %> probe local',
     '<%= config.bin %> probe local --window 2m',
     '<%= config.bin %> probe local --window 30s --json > probe.json',
+    '<%= config.bin %> probe local --root /mnt/snapshot',
   ];
 
   static override flags = {
@@ -29,6 +30,10 @@ export default class ProbeLocal extends BaseCommand<typeof ProbeLocal> {
     'install-tracer': Flags.boolean({
       default: false,
       description: 'Install bpftrace with the package manager when it is missing.',
+    }),
+    root: Flags.string({
+      description:
+        'Read this directory as if it were / (a mounted AMI snapshot, an unpacked container image): static inventory and the packet analyzer log only, nothing traced.',
     }),
     window: Flags.string({ default: '60s', description: 'How long to trace (e.g. 30s, 2m; at most 15m).' }),
   };
@@ -51,12 +56,15 @@ export default class ProbeLocal extends BaseCommand<typeof ProbeLocal> {
         );
       }
     }
-    const report = await runLocalProbe({
-      windowSeconds: parseWindow(flags.window),
-      installTracer: flags['install-tracer'],
-      extraAgents,
-      reporter: this.reporter,
-    });
+    const report =
+      flags.root === undefined
+        ? await runLocalProbe({
+            windowSeconds: parseWindow(flags.window),
+            installTracer: flags['install-tracer'],
+            extraAgents,
+            reporter: this.reporter,
+          })
+        : await runLocalInventory({ root: flags.root, extraAgents, reporter: this.reporter });
     if (!this.jsonEnabled()) this.render(report);
     return report;
   }
@@ -76,9 +84,16 @@ export default class ProbeLocal extends BaseCommand<typeof ProbeLocal> {
       this.log(['REQS', 'PID', 'USER', 'EVIDENCE', 'COMMAND'].join('\t'));
       for (const c of r.v1Callers) {
         this.log(
-          [c.requests, c.pid, cell(c.user ?? String(c.uid ?? '?'), 20), c.evidence, cell(c.argv ?? c.comm)].join('\t'),
+          [
+            c.requests,
+            c.pid,
+            cell(c.user ?? String(c.uid ?? '?'), 20),
+            c.evidence,
+            // The packet analyzer could not read the name of a process that had already exited.
+            c.comm === '?' && c.argv === undefined ? '(name unknown: the process had exited)' : cell(c.argv ?? c.comm),
+          ].join('\t'),
         );
-        const parents = c.parents.map((p) => cell(p.comm, 30)).join(' < ');
+        const parents = c.parents.map((p) => `${cell(p.comm, 30)} (${p.pid})`).join(' < ');
         if (parents) this.log(`\t\t\t\tparents: ${parents}`);
         if (c.container?.id) this.log(`\t\t\t\tcontainer: ${cell(c.container.id, 20)}`);
       }
