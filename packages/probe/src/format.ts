@@ -24,8 +24,12 @@ import {
  */
 export const FORMAT_VERSION = 1;
 export const FORMAT_MAGIC = 'IMDSV2PROBE';
-/** SSM's StandardOutputContent limit. */
-export const DEFAULT_MAX_OUTPUT_CHARS = 24_000;
+/**
+ * The probe's output budget: below SSM's 24,000-character StandardOutputContent. The SSM agent cuts stdout that reaches
+ * 24,000 bytes and ends it with `--output truncated--` (amazon-ssm-agent `runpluginutil.go`, `pluginutil.StringPrefix`),
+ * so the probe stops short of that (its output is ASCII: characters are bytes).
+ */
+export const DEFAULT_MAX_OUTPUT_CHARS = 23_900;
 
 const SAFE = /^[A-Za-z0-9._~/:@+-]$/;
 const ENCODED_VALUE = /^(?:[A-Za-z0-9._~/:@+,-]|%[0-9A-Fa-f]{2})*$/;

@@ -43,7 +43,7 @@ describe('the probe as sent through SSM', () => {
     expect(compact.length).toBeLessThan(plain.length / 2);
     // What the simulator and a reader of the command look for stays in clear.
     expect(compact).toMatch(/^WINDOW='60'$/m);
-    expect(compact).toMatch(/^MAXOUT='24000'$/m);
+    expect(compact).toMatch(/^MAXOUT='23900'$/m);
     expect(compact).toContain('IMDSV2PROBE');
   });
 

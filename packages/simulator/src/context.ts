@@ -14,7 +14,7 @@ export interface CommandRunContext {
 /** A finished command, or why it never ran. `durationMs` is simulated time. */
 export type CommandRunResult =
   | { stdout: string; stderr: string; exitCode: number; durationMs?: number }
-  | { status: 'Undeliverable' | 'TimedOut' | 'DeliveryTimedOut' | 'Terminated' };
+  | { status: 'Undeliverable' | 'TimedOut' | 'DeliveryTimedOut' };
 
 export type CommandRunner = (ctx: CommandRunContext) => Promise<CommandRunResult> | CommandRunResult;
 
@@ -25,6 +25,8 @@ export interface SimState {
   metrics: MetricsEngine;
   applyDelayMs: number;
   emitZeroDatapoints: boolean;
+  /** How long after the end of its period a datapoint becomes visible (simulated ms). */
+  metricDelayMs: number;
   commandRunner: CommandRunner;
   /** Access keys issued by STS AssumeRole -> account. */
   issuedKeys: Map<string, string>;

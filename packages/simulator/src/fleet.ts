@@ -1,4 +1,5 @@
 import type { Scenario, ScenarioCaller, ScenarioInstanceGroup, ScenarioPackage } from '@imdsv2-cutover/core';
+import { partitionOfRegion } from '@imdsv2-cutover/core';
 import { resolveTimeRef } from './clock.js';
 import { hexId, unit } from './random.js';
 import { type CronSchedule, parseCron, scheduleToCron } from './schedule.js';
@@ -54,6 +55,8 @@ export interface SimInstance {
   availabilityZone: string;
   privateIp: string;
   running: boolean;
+  /** Terminated: still listed by DescribeInstances with state `terminated`; SSM and Modify calls refuse it. */
+  terminated: boolean;
   /** Values shown by DescribeInstances (the latest requested ones while `pending`). */
   options: MetadataOptionValues;
   /** When the latest modification applies (simulated ms); Infinity while a stopped instance waits for its start. */
@@ -61,7 +64,15 @@ export interface SimInstance {
   /** Effective settings over time, ascending by `at`; the metrics follow it. */
   history: StateSegment[];
   callers: SimCaller[];
-  ssm: { managed: boolean; agentVersion: string; pingStatus: 'Online' | 'ConnectionLost' | 'Inactive' };
+  ssm: {
+    managed: boolean;
+    agentVersion: string;
+    pingStatus: 'Online' | 'ConnectionLost' | 'Inactive';
+    /** false: the caller may not send commands to it (SendCommand answers InvalidInstanceId). */
+    permitted: boolean;
+    /** Every command fails with exit code 1. */
+    failCommands: boolean;
+  };
   containerHost: boolean;
   detailedMonitoring: boolean;
   packages: ScenarioPackage[];
@@ -118,6 +129,7 @@ export interface SimAccountDefaults {
   instanceMetadataTags?: EnabledDisabledValue;
   httpTokensEnforced?: EnabledDisabledValue;
   managedBy: 'account' | 'declarative-policy';
+  managedExceptionMessage?: string;
 }
 
 /** What one account holds in one region. */
@@ -135,6 +147,8 @@ export interface RegionState {
 export interface SimAccount {
   id: string;
   name: string;
+  /** The partition of the account's regions (`aws`, `aws-cn`, `aws-us-gov`): every ARN of the account uses it. */
+  partition: string;
   email: string;
   regions: string[];
   accessKeys: string[];
@@ -167,6 +181,7 @@ export class Fleet {
     this.accounts = scenario.accounts.map((a) => ({
       id: a.id,
       name: a.name,
+      partition: accountPartition(a.id, a.regions ?? scenario.regions),
       email: a.email ?? `${a.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}@example.com`,
       regions: a.regions ?? scenario.regions,
       accessKeys: a.accessKeys,
@@ -254,6 +269,17 @@ export class Fleet {
       httpTokens: inst.options.httpTokens,
       httpEndpoint: inst.options.httpEndpoint,
     });
+  }
+
+  /** Terminates an instance at `nowMs`: it stops running and stays listed as `terminated`. */
+  terminate(inst: SimInstance, nowMs: number): void {
+    this.stop(inst, nowMs);
+    inst.terminated = true;
+  }
+
+  /** The partition of an account (`aws` for an unknown one). */
+  partition(accountId: string): string {
+    return this.account(accountId)?.partition ?? 'aws';
   }
 
   stop(inst: SimInstance, nowMs: number): void {
@@ -352,6 +378,7 @@ export class Fleet {
         id = `i-${hexId(`${key}~${n}`, s.seed, 17)}`;
       }
       const running = g.state === 'running' && !(g.stoppedShare > 0 && unit(`stopped/${key}`, s.seed) < g.stoppedShare);
+      const terminated = g.state === 'terminated';
       let mine = callers;
       if (g.callers.some((c) => c.share < 1)) {
         const mask = g.callers
@@ -379,6 +406,7 @@ export class Fleet {
         availabilityZone: `${g.region}${azs[i % 3]}`,
         privateIp: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
         running,
+        terminated,
         options: { ...options },
         appliesAtMs: Number.NEGATIVE_INFINITY,
         history: [
@@ -396,6 +424,17 @@ export class Fleet {
       this.byId.set(id, inst);
     }
   }
+}
+
+/**
+ * The partition of an account, from its regions (an AWS account lives in one partition: General Reference, "Amazon
+ * Resource Names": "Each AWS account is scoped to one partition"). Regions of two partitions are a scenario error.
+ */
+function accountPartition(accountId: string, regions: readonly string[]): string {
+  const found = new Set(regions.map((r) => partitionOfRegion(r) ?? 'aws'));
+  if (found.size > 1)
+    throw new RangeError(`account ${accountId} has regions in several partitions (${[...found].join(', ')})`);
+  return [...found][0] ?? 'aws';
 }
 
 /** Resolves `$Default`, `$Latest` or a version number. */

@@ -4,6 +4,8 @@ import { cronFires } from './schedule.js';
 
 export type ImdsMetricName = 'MetadataNoToken' | 'MetadataNoTokenRejected';
 export const imdsMetricNames: readonly ImdsMetricName[] = ['MetadataNoToken', 'MetadataNoTokenRejected'];
+/** Other EC2 metrics the simulator serves: CPUUtilization, which every running instance publishes. */
+export type Ec2MetricName = ImdsMetricName | 'CPUUtilization';
 
 /** A window of equal buckets: bucket k covers [startMs + k*periodMs, startMs + (k+1)*periodMs). */
 export interface MetricWindow {
@@ -21,8 +23,11 @@ export interface MetricWindow {
  */
 export interface MetricSource {
   /**
-   * The metric's sum per bucket; `NaN` where the instance published nothing (stopped, or not reporting). A 0 means the
-   * instance reported but made no such call; the service decides whether to publish zeros.
+   * The metric's sum per bucket; `NaN` where the instance published nothing. A 0 means the instance reported but made
+   * no such call; the service decides whether to publish zeros. The two IMDS metrics are mutually exclusive (EC2 User
+   * Guide, "Transition to using IMDSv2": "When IMDSv1 is enabled (httpTokens = optional), only MetadataNoToken emits.
+   * When IMDSv1 is disabled (httpTokens = required), only MetadataNoTokenRejected emits."): a bucket reports the metric
+   * only for the time the instance ran with the matching setting and its IMDS endpoint enabled.
    */
   sums(inst: SimInstance, metric: ImdsMetricName, w: MetricWindow): Float64Array;
 }
@@ -50,9 +55,8 @@ export const callerMetricSource: MetricSource = {
         const segEnd = s + 1 < h.length ? h[s + 1]!.at : Number.POSITIVE_INFINITY;
         const lo = Math.max(a, seg.at, inst.launchTimeMs);
         const hi = Math.min(b, segEnd);
-        if (hi <= lo || !seg.running) continue;
+        if (hi <= lo || !seg.running || seg.httpEndpoint !== 'enabled' || seg.httpTokens !== wantTokens) continue;
         reported = true;
-        if (seg.httpEndpoint !== 'enabled' || seg.httpTokens !== wantTokens) continue;
         for (let ci = 0; ci < v1.length; ci++) sum += callsIn(inst, v1[ci]!, fires[ci]!, lo, hi);
       }
       if (reported) out[k] = sum;
@@ -85,6 +89,31 @@ function lowerBound(xs: number[], v: number): number {
   return lo;
 }
 
+/**
+ * CPUUtilization (percent, Average) of a running instance: any instance that runs publishes it, whatever its IMDS
+ * settings, so it tells whether CloudWatch holds an instance's data for a period. Values are a deterministic 2 to 40%.
+ * `NaN` where the instance did not run.
+ */
+export function cpuUtilization(inst: SimInstance, w: MetricWindow): Float64Array {
+  const out = new Float64Array(w.buckets).fill(Number.NaN);
+  const end = Math.min(w.startMs + w.buckets * w.periodMs, w.nowMs);
+  const h = inst.history;
+  for (let k = 0; k < w.buckets; k++) {
+    const a = w.startMs + k * w.periodMs;
+    const b = Math.min(a + w.periodMs, end);
+    if (b <= a) break;
+    for (let s = 0; s < h.length; s++) {
+      const seg = h[s]!;
+      const segEnd = s + 1 < h.length ? h[s + 1]!.at : Number.POSITIVE_INFINITY;
+      if (seg.running && Math.min(b, segEnd) > Math.max(a, seg.at, inst.launchTimeMs)) {
+        out[k] = 2 + (hash32(`${inst.id}/${a}`) % 3800) / 100;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 /** Chooses each instance's metric source: the caller model unless a live source was plugged in. */
 export class MetricsEngine {
   private readonly overrides = new Map<string, MetricSource>();
@@ -94,7 +123,9 @@ export class MetricsEngine {
     else this.overrides.delete(instanceId);
   }
 
-  sums(inst: SimInstance, metric: ImdsMetricName, w: MetricWindow): Float64Array {
+  /** Per-bucket values of an EC2 metric (sums for the IMDS metrics, the average for CPUUtilization). */
+  sums(inst: SimInstance, metric: Ec2MetricName, w: MetricWindow): Float64Array {
+    if (metric === 'CPUUtilization') return cpuUtilization(inst, w);
     return (this.overrides.get(inst.id) ?? callerMetricSource).sums(inst, metric, w);
   }
 }

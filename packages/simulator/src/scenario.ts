@@ -1,12 +1,19 @@
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { CutoverError, type Scenario, type ScenarioInput, scenarioKind, validateDocument } from '@imdsv2-cutover/core';
 import { parse as parseYaml } from 'yaml';
 
-/** Bundled scenarios, shipped in the package's `scenarios/` folder. */
-export const bundledScenarios = ['demo', 'large-10k', 'large-100k'] as const;
-export type BundledScenario = (typeof bundledScenarios)[number];
-
 const scenarioDir = new URL('../scenarios/', import.meta.url);
+
+/**
+ * Bundled scenarios, shipped in the package's `scenarios/` folder (one YAML file each, named after the file): the demo,
+ * the large fleets of the benchmarks, and one per modelled AWS behaviour (docs/simulator.md lists them).
+ */
+export const bundledScenarios: readonly string[] = readdirSync(scenarioDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.slice(0, -'.yaml'.length))
+  .sort();
+export type BundledScenario = string;
 
 /** Parses and validates scenario YAML (or JSON) text. */
 export function parseScenario(text: string, file: string): Scenario {
@@ -24,7 +31,7 @@ export function parseScenario(text: string, file: string): Scenario {
 
 /** Loads a bundled scenario by name, or a scenario file by path. */
 export async function loadScenario(nameOrPath: string): Promise<Scenario> {
-  const bundled = (bundledScenarios as readonly string[]).includes(nameOrPath);
+  const bundled = bundledScenarios.includes(nameOrPath);
   const url = bundled ? new URL(`${nameOrPath}.yaml`, scenarioDir) : undefined;
   let text: string;
   try {

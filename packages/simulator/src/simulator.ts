@@ -34,6 +34,8 @@ export interface SimulatorOptions {
   faults?: FaultConfig;
   /** Simulated ms from `pending` to `applied` after ModifyInstanceMetadataOptions (default 5000). */
   applyDelayMs?: number;
+  /** CloudWatch ingestion delay in simulated ms (default: the scenario's `metricIngestionDelay`, 3 minutes). */
+  metricDelayMs?: number;
   /**
    * Start the scenario's live instances (`live: true` groups) as network namespaces (default true; needs root). With
    * false they are modelled like the others.
@@ -51,6 +53,8 @@ export interface FleetAccess {
   setCallers(id: string, callers: SimCaller[]): void;
   start(id: string): void;
   stop(id: string): void;
+  /** Terminates an instance: it stays listed as `terminated`; SSM and Modify calls refuse it. */
+  terminate(id: string): void;
   /** Plugs a live metric source (e.g. a fake IMDS in a network namespace) into one instance; `undefined` restores the model. */
   setMetricSource(id: string, source: MetricSource | undefined): void;
   /** The underlying model, for anything not covered above. */
@@ -68,6 +72,8 @@ export interface Simulator {
   counters: { get(key: string): number; reset(): void; snapshot(): CounterSnapshot };
   fleet: FleetAccess;
   setFaults(faults: FaultConfig): void;
+  /** Changes the CloudWatch ingestion delay (simulated ms). */
+  setMetricDelay(ms: number): void;
   setThrottling(enabled: boolean): void;
   /** Replaces the runner of modelled instances (live instances always run commands for real). */
   setCommandRunner(fn: CommandRunner): void;
@@ -87,6 +93,21 @@ export const genericCommandRunner: CommandRunner = ({ instance, commands }) => (
   durationMs: 1500,
 });
 
+/** Instances whose scenario says `ssm.failCommands` fail every command (exit code 1); others run `next`. */
+function failingHosts(next: CommandRunner): CommandRunner {
+  return (ctx) =>
+    ctx.instance.ssm.failCommands
+      ? { stdout: '', stderr: 'simulated failure (scenario ssm.failCommands)\n', exitCode: 1, durationMs: 1500 }
+      : next(ctx);
+}
+
+/** `3m`, `90s`, `1h` (validated by the scenario schema) in ms. */
+function delayMs(text: string): number {
+  const m = /^(\d+)(s|m|h)$/.exec(text);
+  if (!m) throw new RangeError(`not a delay: ${text}`);
+  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
+}
+
 /** Starts the simulator's HTTP server. */
 export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
   const scenario = typeof opts.scenario === 'string' ? await loadScenario(opts.scenario) : opts.scenario;
@@ -100,7 +121,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     metrics,
     applyDelayMs: opts.applyDelayMs ?? 5000,
     emitZeroDatapoints: scenario.emitZeroDatapoints,
-    commandRunner: probeCommandRunner({ clock, fallback: genericCommandRunner }),
+    metricDelayMs: opts.metricDelayMs ?? delayMs(scenario.metricIngestionDelay),
+    commandRunner: failingHosts(probeCommandRunner({ clock, fallback: genericCommandRunner })),
     issuedKeys: new Map(),
     services: {},
   };
@@ -172,17 +194,21 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         mustGet(id).callers = callers;
       },
       start: (id) => fleet.start(mustGet(id), clock.nowMs()),
+      terminate: (id) => fleet.terminate(mustGet(id), clock.nowMs()),
       stop: (id) => fleet.stop(mustGet(id), clock.nowMs()),
       setMetricSource: (id, source) => metrics.setSource(id, source),
       model: fleet,
     },
     setFaults: (f) => faults.set(f),
+    setMetricDelay(ms) {
+      state.metricDelayMs = ms;
+    },
     setThrottling(enabled) {
       throttler.enabled = enabled;
       throttler.reset();
     },
     setCommandRunner(fn) {
-      state.commandRunner = live ? live.commandRunner(fn) : fn;
+      state.commandRunner = failingHosts(live ? live.commandRunner(fn) : fn);
     },
     live,
     stop: () =>

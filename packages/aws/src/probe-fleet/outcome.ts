@@ -34,13 +34,17 @@ export function failureOutcome(
     };
   if (status === 'TimedOut')
     return { outcome: 'timed-out', detail: 'Execution Timed Out: the probe ran longer than its execution timeout.' };
-  if (status === 'Undeliverable' || status === 'Terminated' || details === 'Undeliverable' || details === 'Terminated')
-    return { outcome: 'undeliverable', detail: `${details}: the command never reached the instance.` };
-  if (status === 'Cancelled')
+  // SSM API reference, StatusDetails: "Terminated: The parent command exceeded its MaxErrors limit and subsequent
+  // command invocations were canceled by the system" (Status then reads Cancelled: the Status enum has no Terminated).
+  if (details === 'Terminated' || status === 'Terminated')
     return {
       outcome: 'failed',
-      detail: 'Cancelled: not run because the error limit (--probe-max-errors) was reached.',
+      detail: 'Terminated: not run because the command reached its error limit (--probe-max-errors).',
     };
+  if (status === 'Undeliverable' || details === 'Undeliverable')
+    return { outcome: 'undeliverable', detail: `${details}: the command never reached the instance.` };
+  if (status === 'Cancelled')
+    return { outcome: 'failed', detail: `${details}: the command was cancelled before it ran.` };
   const err = stderr && stderr.trim() !== '' ? `: ${excerpt(stderr)}` : '';
   return { outcome: 'failed', detail: `${details}${err}` };
 }

@@ -429,15 +429,30 @@ async function invocationResult(
   if (!full || typeof full !== 'object' || !('StandardOutputContent' in full)) {
     return { outcome: 'failed', detail: `GetCommandInvocation: ${excerpt(errorText(full))}` };
   }
-  const stdout = (full as { StandardOutputContent?: string }).StandardOutputContent ?? '';
+  const { text: stdout, agentCut } = withoutAgentSuffix(
+    (full as { StandardOutputContent?: string }).StandardOutputContent ?? '',
+  );
   const report = parseProbeOutput(stdout, { platform });
-  const cut = stdout.length >= STDOUT_CAP && report.status !== 'ok';
+  const cut = agentCut || (stdout.length >= STDOUT_CAP && report.status !== 'ok');
   return reportOutcome(
     report,
     cut
       ? `The output reached SSM's ${STDOUT_CAP}-character cap; use --probe-output-s3 for the full output.`
       : undefined,
   );
+}
+
+/** What the SSM agent appends to stdout it cut at 24,000 bytes (amazon-ssm-agent `iohandler.DefaultOutputConfig`). */
+export const AGENT_TRUNCATION_SUFFIX = '--output truncated--';
+
+/**
+ * Stdout without the agent's truncation suffix and the partial line it ended: the records before the cut parse as
+ * they were printed, and the report comes out `truncated` (no END line) rather than damaged.
+ */
+export function withoutAgentSuffix(stdout: string): { text: string; agentCut: boolean } {
+  if (!stdout.endsWith(AGENT_TRUNCATION_SUFFIX)) return { text: stdout, agentCut: false };
+  const body = stdout.slice(0, -AGENT_TRUNCATION_SUFFIX.length);
+  return { text: body.slice(0, body.lastIndexOf('\n') + 1), agentCut: true };
 }
 
 async function getInvocation(

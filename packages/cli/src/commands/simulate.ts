@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { CutoverError, cell } from '@imdsv2-cutover/core';
+import { CutoverError, cell, parseDuration } from '@imdsv2-cutover/core';
 import { bundledScenarios, startSimulator } from '@imdsv2-cutover/simulator';
 import { BaseCommand } from '../base-command.js';
 
@@ -36,6 +36,10 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     }),
     host: Flags.string({ description: 'Address to listen on.', default: '127.0.0.1' }),
     'latency-ms': Flags.integer({ description: 'Added latency per call, in milliseconds.', default: 0, min: 0 }),
+    'metric-delay': Flags.string({
+      description:
+        'CloudWatch ingestion delay: how long after the end of its period a datapoint becomes visible, e.g. 3m (default: the scenario’s, 3m).',
+    }),
     port: Flags.integer({ description: 'Port to listen on (0 picks a free one).', default: 4566, min: 0, max: 65535 }),
     scenario: Flags.string({
       description: `A scenario file, or a bundled scenario: ${bundledScenarios.join(', ')}.`,
@@ -59,6 +63,9 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
       latencyMs: flags['latency-ms'],
       throttling: flags.throttling,
       applyDelayMs: flags['apply-delay'] * 1000,
+      ...(flags['metric-delay'] === undefined
+        ? {}
+        : { metricDelayMs: parseDuration(flags['metric-delay'], '--metric-delay') * 1000 }),
     });
     const result: SimulateResult = {
       endpoint: sim.url,

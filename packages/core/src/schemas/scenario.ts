@@ -13,6 +13,7 @@ import {
 } from './common.js';
 import { TemplateMetadataOptions } from './assessment.js';
 import { InstalledPackage } from './probe-report.js';
+import { partitionOfRegion } from '../regions/index.js';
 import type { DocumentKind } from './validate.js';
 
 /**
@@ -105,6 +106,8 @@ export const ScenarioAccountDefaults = z
     httpTokensEnforced: EnabledDisabled.optional(),
     /** `declarative-policy`: the defaults are managed by an organization policy and cannot be changed in the account. */
     managedBy: z.enum(['account', 'declarative-policy']).default('account'),
+    /** The custom message of the declarative policy (GetInstanceMetadataDefaults `ManagedExceptionMessage`). */
+    managedExceptionMessage: z.string().optional(),
   })
   .strict();
 
@@ -189,7 +192,8 @@ export const ScenarioInstanceGroup = z
       .strict()
       .optional(),
     autoScalingGroup: z.string().optional(),
-    state: z.enum(['running', 'stopped']).default('running'),
+    /** `terminated`: still listed by DescribeInstances (as AWS does for a while), refused by SSM and Modify calls. */
+    state: z.enum(['running', 'stopped', 'terminated']).default('running'),
     /** Share of the group that is stopped (overrides `state` for that share). */
     stoppedShare: z.number().min(0).max(1).default(0),
     launchedAt: TimeRef.default('-180d'),
@@ -201,6 +205,13 @@ export const ScenarioInstanceGroup = z
         managed: z.boolean().default(true),
         agentVersion: z.string().default('3.3.1142.0'),
         pingStatus: z.enum(['Online', 'ConnectionLost', 'Inactive']).default('Online'),
+        /**
+         * false: the caller may not send commands to these instances (an IAM condition on the instance): SendCommand
+         * fails with InvalidInstanceId, as for an unmanaged or terminated instance.
+         */
+        permitted: z.boolean().default(true),
+        /** Every command sent to these instances fails (exit code 1): a broken host, for MaxErrors rehearsals. */
+        failCommands: z.boolean().default(false),
       })
       .strict()
       .prefault({}),
@@ -230,10 +241,19 @@ export const Scenario = z
     /** The simulated time when the simulator starts. */
     now: IsoDateTime,
     /**
-     * Publish 0-valued datapoints for periods without calls. Whether CloudWatch does is not documented, so the tool
-     * treats missing datapoints as unknown; scenarios can model either behaviour.
+     * Publish 0-valued datapoints for periods without IMDSv1 calls (default true). The EC2 User Guide says
+     * MetadataNoToken "is 0" when only IMDSv2 is used, so a running instance publishes zeros; false models an account
+     * where the metric publishes nothing for quiet periods (the tool then keeps such instances `unknown`).
      */
-    emitZeroDatapoints: z.boolean().default(false),
+    emitZeroDatapoints: z.boolean().default(true),
+    /**
+     * How long after the end of its period a datapoint becomes visible to GetMetricData (CloudWatch ingestion delay;
+     * AWS publishes no figure: observed 2 to 10 minutes, see docs/simulator-fidelity.md). An offset such as `3m`.
+     */
+    metricIngestionDelay: z
+      .string()
+      .regex(/^\d+(s|m|h)$/, 'expected a delay such as 3m or 90s')
+      .default('3m'),
     regions: z.array(Region).min(1),
     accounts: z.array(ScenarioAccount).min(1),
     /** The management account of the organization (Organizations ListAccounts); default the first account. */
@@ -243,7 +263,19 @@ export const Scenario = z
     autoScalingGroups: z.array(ScenarioAutoScalingGroup).default([]),
     instanceGroups: z.array(ScenarioInstanceGroup).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    // An AWS account lives in one partition (General Reference, "Amazon Resource Names").
+    s.accounts.forEach((a, i) => {
+      const found = [...new Set((a.regions ?? s.regions).map((r) => partitionOfRegion(r) ?? 'aws'))].sort();
+      if (found.length > 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['accounts', i, 'regions'],
+          message: `an account lives in one partition; these regions are in ${found.join(', ')}`,
+        });
+    });
+  });
 export type Scenario = z.infer<typeof Scenario>;
 export type ScenarioInput = z.input<typeof Scenario>;
 

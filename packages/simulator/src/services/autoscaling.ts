@@ -1,3 +1,4 @@
+import { partitionOfRegion } from '@imdsv2-cutover/core';
 import type { QueryService } from '../context.js';
 import { intInRange, ServiceError } from '../protocol/errors.js';
 import { el, isoTime, list } from '../protocol/xml.js';
@@ -26,7 +27,7 @@ export const autoScalingService: QueryService = {
           (g) => {
             const inGroup = members.filter((i) => i.autoScalingGroup === g.name);
             return (
-              `${el('AutoScalingGroupName', g.name)}${el('AutoScalingGroupARN', `arn:aws:autoscaling:${g.region}:${g.account}:autoScalingGroup:00000000-0000-0000-0000-000000000000:autoScalingGroupName/${g.name}`)}` +
+              `${el('AutoScalingGroupName', g.name)}${el('AutoScalingGroupARN', `arn:${partitionOfRegion(g.region) ?? 'aws'}:autoscaling:${g.region}:${g.account}:autoScalingGroup:00000000-0000-0000-0000-000000000000:autoScalingGroupName/${g.name}`)}` +
               `<LaunchTemplate>${el('LaunchTemplateId', g.launchTemplate.id)}${el('LaunchTemplateName', g.launchTemplate.name)}${el('Version', g.launchTemplate.version)}</LaunchTemplate>` +
               `${el('MinSize', g.minSize)}${el('MaxSize', g.maxSize)}${el('DesiredCapacity', inGroup.filter((i) => i.running).length)}<DefaultCooldown>300</DefaultCooldown>` +
               list('AvailabilityZones', [...new Set(inGroup.map((i) => i.availabilityZone))], (z) => z, 'member') +

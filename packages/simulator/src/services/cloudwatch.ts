@@ -1,6 +1,6 @@
 import type { Call, JsonHandler, JsonService, QueryService } from '../context.js';
 import type { SimInstance } from '../fleet.js';
-import { type ImdsMetricName, imdsMetricNames } from '../metrics.js';
+import { type Ec2MetricName, imdsMetricNames } from '../metrics.js';
 import { ServiceError } from '../protocol/errors.js';
 import { queryFromJson } from '../protocol/json-query.js';
 import { decodeToken, encodeToken } from './paging.js';
@@ -53,19 +53,36 @@ interface MetricRef {
   dimensions: { Name?: string; Value?: string }[];
 }
 
+const served: readonly Ec2MetricName[] = [...imdsMetricNames, 'CPUUtilization'];
+
 /** The instance and metric a metric reference names, or undefined when the simulator has no such series. */
-function resolveSeries(call: Call, m: MetricRef): { inst: SimInstance; metric: ImdsMetricName } | undefined {
-  if (m.namespace !== 'AWS/EC2' || !imdsMetricNames.includes(m.metricName as ImdsMetricName)) return undefined;
+function resolveSeries(call: Call, m: MetricRef): { inst: SimInstance; metric: Ec2MetricName } | undefined {
+  if (m.namespace !== 'AWS/EC2' || !served.includes(m.metricName as Ec2MetricName)) return undefined;
   if (m.dimensions.length !== 1 || m.dimensions[0]!.Name !== 'InstanceId') return undefined;
   const inst = call.sim.fleet.instance(m.dimensions[0]!.Value ?? '');
   if (!inst || inst.account !== call.account || inst.region !== call.region) return undefined;
-  return { inst, metric: m.metricName as ImdsMetricName };
+  return { inst, metric: m.metricName as Ec2MetricName };
+}
+
+/**
+ * The period EC2 publishes an instance's metrics at (EC2 User Guide, "Monitor your instances using CloudWatch": "By
+ * default, Amazon EC2 sends metric data to CloudWatch in 5-minute periods. To send metric data for your instance to
+ * CloudWatch in 1-minute periods, you can enable detailed monitoring").
+ */
+export function nativePeriodMs(inst: SimInstance): number {
+  return (inst.detailedMonitoring ? 60 : 300) * 1000;
 }
 
 type Stat = 'Sum' | 'SampleCount' | 'Average' | 'Minimum' | 'Maximum';
 const stats: Stat[] = ['Sum', 'SampleCount', 'Average', 'Minimum', 'Maximum'];
 
-/** The series' datapoints (timestamp ms, value) ascending, honouring retention and zero publishing. */
+/**
+ * The series' datapoints (timestamp ms, value) ascending. The instance publishes one datapoint per native period (5
+ * minutes, or 1 with detailed monitoring); a query aggregates the native datapoints whose timestamps fall in each of
+ * its periods, so a 60-second query of a basic-monitoring instance has a datapoint every fifth minute. A native
+ * datapoint is visible once its period has ended and the ingestion delay has passed. Retention follows the query
+ * period; zeros are published unless the scenario says otherwise (IMDS metrics only).
+ */
 function datapoints(
   call: Call,
   ref: MetricRef,
@@ -77,25 +94,60 @@ function datapoints(
   const series = resolveSeries(call, ref);
   if (!series) return [];
   const periodMs = periodS * 1000;
+  const nativeMs = nativePeriodMs(series.inst);
+  const visibleEnd = Math.floor((call.nowMs - call.sim.metricDelayMs) / nativeMs) * nativeMs;
   const oldest = call.nowMs - retentionMs(periodS);
   const first = Math.ceil(Math.max(startMs, oldest) / periodMs) * periodMs;
-  const last = Math.min(endMs, call.nowMs);
+  const last = Math.min(endMs, visibleEnd);
   if (last <= first) return [];
   const buckets = Math.ceil((last - first) / periodMs);
-  const sums = call.sim.metrics.sums(series.inst, series.metric, {
-    startMs: first,
-    periodMs,
-    buckets,
-    nowMs: call.nowMs,
-  });
-  const samplesPerPeriod = Math.max(1, periodS / (series.inst.detailedMonitoring ? 60 : 300));
+  const values = new Float64Array(buckets).fill(Number.NaN);
+  const samples = new Float64Array(buckets);
+  if (periodMs % nativeMs === 0) {
+    // Query periods are whole native periods: the model sums them directly (up to the visible end).
+    const sums = call.sim.metrics.sums(series.inst, series.metric, {
+      startMs: first,
+      periodMs,
+      buckets,
+      nowMs: visibleEnd,
+    });
+    values.set(sums);
+    samples.fill(periodMs / nativeMs);
+  } else {
+    // Shorter (or unaligned) query periods: each native datapoint lands in the query period holding its timestamp.
+    const nativeFirst = Math.floor(first / nativeMs) * nativeMs;
+    const n = Math.ceil((last - nativeFirst) / nativeMs);
+    const native = call.sim.metrics.sums(series.inst, series.metric, {
+      startMs: nativeFirst,
+      periodMs: nativeMs,
+      buckets: n,
+      nowMs: visibleEnd,
+    });
+    for (let j = 0; j < n; j++) {
+      const t = nativeFirst + j * nativeMs;
+      const v = native[j]!;
+      if (t < first || t >= last || Number.isNaN(v)) continue;
+      const k = Math.floor((t - first) / periodMs);
+      values[k] = Number.isNaN(values[k]!) ? v : values[k]! + v;
+      samples[k]! += 1;
+    }
+  }
+  const isImds = series.metric !== 'CPUUtilization';
   const out: [number, number][] = [];
   for (let k = 0; k < buckets; k++) {
-    const v = sums[k]!;
-    if (Number.isNaN(v) || (v === 0 && !call.sim.emitZeroDatapoints)) continue;
-    out.push([first + k * periodMs, statValue(stat, v, samplesPerPeriod)]);
+    const v = values[k]!;
+    if (Number.isNaN(v) || (isImds && v === 0 && !call.sim.emitZeroDatapoints)) continue;
+    const value = isImds ? statValue(stat, v, samples[k]!) : cpuStat(stat, v, samples[k]!);
+    out.push([first + k * periodMs, value]);
   }
   return out;
+}
+
+/** CPUUtilization is a percentage: its per-period value is already an average. */
+function cpuStat(stat: Stat, avg: number, samples: number): number {
+  if (stat === 'SampleCount') return samples;
+  if (stat === 'Sum') return avg * samples;
+  return avg;
 }
 
 /** Statistics other than Sum are approximations: calls spread evenly over the period's samples. */
@@ -224,7 +276,7 @@ const listMetrics: JsonHandler = (call, body) => {
   const namespace = body.Namespace as string | undefined;
   const metricName = body.MetricName as string | undefined;
   if (namespace !== undefined && namespace !== 'AWS/EC2') return { Metrics: [] };
-  const names = imdsMetricNames.filter((n) => metricName === undefined || n === metricName);
+  const names = served.filter((n) => metricName === undefined || n === metricName);
   const dims = (body.Dimensions ?? []) as { Name?: string; Value?: string }[];
   const wantedId = dims.find((d) => d.Name === 'InstanceId')?.Value;
   const instances = call.sim.fleet.region(call.account, call.region)!.instances;
@@ -242,7 +294,9 @@ const listMetrics: JsonHandler = (call, body) => {
         buckets: 1,
         nowMs: call.nowMs,
       });
-      if (s[0]! > 0)
+      const v = s[0]!;
+      const published = !Number.isNaN(v) && (v > 0 || n === 'CPUUtilization' || call.sim.emitZeroDatapoints);
+      if (published)
         metrics.push({ Namespace: 'AWS/EC2', MetricName: n, Dimensions: [{ Name: 'InstanceId', Value: inst.id }] });
     }
   }

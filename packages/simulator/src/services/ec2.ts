@@ -1,3 +1,4 @@
+import { partitionOfRegion } from '@imdsv2-cutover/core';
 import type { Call, QueryService } from '../context.js';
 import {
   type MetadataOptionValues,
@@ -14,6 +15,11 @@ import { decodeToken, encodeToken } from './paging.js';
 /** EC2 (ec2Query protocol, API version 2016-11-15). */
 
 const instanceIdRe = /^i-[0-9a-f]{8}([0-9a-f]{9})?$/;
+
+/** The ARN partition of a resource in `region` (`aws`, `aws-cn`, `aws-us-gov`). */
+function partitionOf(region: string): string {
+  return partitionOfRegion(region) ?? 'aws';
+}
 
 function regionState(call: Call): RegionState {
   return call.sim.fleet.region(call.account, call.region)!;
@@ -77,7 +83,7 @@ function instanceFilter(call: Call, name: string, values: string[]): InstancePre
     case 'instance-id':
       return (i) => m(i.id);
     case 'instance-state-name':
-      return (i) => m(i.running ? 'running' : 'stopped');
+      return (i) => m(stateName(i));
     case 'instance-type':
       return (i) => m(i.instanceType);
     case 'image-id':
@@ -105,6 +111,13 @@ function instanceFilter(call: Call, name: string, values: string[]): InstancePre
   }
 }
 
+function stateName(i: SimInstance): 'running' | 'stopped' | 'terminated' {
+  return i.terminated ? 'terminated' : i.running ? 'running' : 'stopped';
+}
+
+/** EC2 instance state codes (API reference, InstanceState): 16 running, 48 terminated, 80 stopped. */
+const stateCode = { running: 16, terminated: 48, stopped: 80 } as const;
+
 function metadataOptionsXml(o: MetadataOptionValues, state: string): string {
   return (
     el('state', state) +
@@ -124,11 +137,13 @@ function tagSetXml(tags: Record<string, string>): string {
 
 function instanceXml(call: Call, i: SimInstance): string {
   const ipDash = i.privateIp.replace(/\./g, '-');
+  const state = stateName(i);
+  const partition = partitionOf(i.region);
   const dnsSuffix = i.region === 'us-east-1' ? 'ec2.internal' : `${i.region}.compute.internal`;
   return (
     `<item><reservationId>${i.reservationId}</reservationId><ownerId>${i.account}</ownerId><groupSet/><instancesSet><item>` +
     `<instanceId>${i.id}</instanceId>${el('imageId', i.imageId)}` +
-    `<instanceState><code>${i.running ? 16 : 80}</code><name>${i.running ? 'running' : 'stopped'}</name></instanceState>` +
+    `<instanceState><code>${stateCode[state]}</code><name>${state}</name></instanceState>` +
     `<privateDnsName>ip-${ipDash}.${dnsSuffix}</privateDnsName><dnsName/>${i.running ? '<reason/>' : '<reason>User initiated</reason>'}` +
     `<amiLaunchIndex>0</amiLaunchIndex><productCodes/>${el('instanceType', i.instanceType)}<launchTime>${isoTime(i.launchTimeMs)}</launchTime>` +
     `<placement><availabilityZone>${i.availabilityZone}</availabilityZone><groupName/><tenancy>default</tenancy></placement>` +
@@ -138,7 +153,7 @@ function instanceXml(call: Call, i: SimInstance): string {
     `<monitoring><state>${i.detailedMonitoring ? 'enabled' : 'disabled'}</state></monitoring>` +
     `<privateIpAddress>${i.privateIp}</privateIpAddress><architecture>x86_64</architecture><rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName>` +
     (i.ssm.managed
-      ? `<iamInstanceProfile><arn>arn:aws:iam::${i.account}:instance-profile/ssm-managed</arn><id>AIPA${i.account}SSM</id></iamInstanceProfile>`
+      ? `<iamInstanceProfile><arn>arn:${partition}:iam::${i.account}:instance-profile/ssm-managed</arn><id>AIPA${i.account}SSM</id></iamInstanceProfile>`
       : '') +
     tagSetXml(i.tags) +
     `<metadataOptions>${metadataOptionsXml(i.options, call.sim.fleet.optionsState(i, call.nowMs))}</metadataOptions>` +
@@ -205,6 +220,18 @@ function modifyInstanceMetadataOptions(call: Call, p: QueryParams): string {
     );
   }
   dryRunCheck(p);
+  if (inst.terminated) {
+    throw new ServiceError(
+      'IncorrectInstanceState',
+      `The instance '${inst.id}' is not in a state from which it can be modified.`,
+    );
+  }
+  // EC2 User Guide, "Modify instance metadata options for existing instances": with httpTokensEnforced enabled for
+  // the account in the Region, "an attempt to set httpTokens to optional will result in an UnsupportedOperation
+  // exception" (message as the guide's troubleshooting section prints it).
+  if (httpTokens === 'optional' && regionState(call).defaults.httpTokensEnforced === 'enabled') {
+    throw new ServiceError('UnsupportedOperation', HTTP_TOKENS_ENFORCED_MESSAGE);
+  }
   const next: MetadataOptionValues = {
     httpTokens: httpTokens ?? inst.options.httpTokens,
     httpPutResponseHopLimit: hop ?? inst.options.httpPutResponseHopLimit,
@@ -216,6 +243,16 @@ function modifyInstanceMetadataOptions(call: Call, p: QueryParams): string {
   return `<instanceId>${inst.id}</instanceId><instanceMetadataOptions>${metadataOptionsXml(next, 'pending')}</instanceMetadataOptions>`;
 }
 
+/**
+ * The error message AWS documents for IMDSv1 refused by httpTokensEnforced (EC2 User Guide, "Troubleshoot Amazon EC2
+ * instance launch issues" and "Modify instance metadata options for existing instances"; the same text for both).
+ */
+export const HTTP_TOKENS_ENFORCED_MESSAGE =
+  "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. Either launch the instance with httpTokens=required or contact your account owner to disable httpTokensEnforced using the ModifyInstanceMetadataDefaults API or the account settings in the EC2 console.";
+
+/** The default message of an Organizations EC2 declarative policy (Organizations User Guide, "Declarative policies"). */
+const DECLARATIVE_POLICY_MESSAGE = 'This action is denied due to an organizational policy in effect';
+
 function getInstanceMetadataDefaults(call: Call, _p: QueryParams): string {
   const d = regionState(call).defaults;
   return wrap(
@@ -226,7 +263,7 @@ function getInstanceMetadataDefaults(call: Call, _p: QueryParams): string {
       el('instanceMetadataTags', d.instanceMetadataTags) +
       el('managedBy', d.managedBy) +
       (d.managedBy === 'declarative-policy'
-        ? el('managedExceptionMessage', 'Managed by a declarative policy of your organization.')
+        ? el('managedExceptionMessage', d.managedExceptionMessage ?? DECLARATIVE_POLICY_MESSAGE)
         : '') +
       el('httpTokensEnforced', d.httpTokensEnforced),
   );
@@ -248,14 +285,12 @@ function modifyInstanceMetadataDefaults(call: Call, p: QueryParams): string {
   if ([httpTokens, hop, endpoint, mdTags, enforced].every((v) => v === undefined)) {
     throw new ServiceError('InvalidParameterCombination', 'At least one instance metadata default must be specified.');
   }
-  if (d.managedBy === 'declarative-policy') {
-    throw new ServiceError(
-      'UnauthorizedOperation',
-      'The instance metadata defaults of this account are managed by a declarative policy and cannot be changed in the account.',
-      { status: 403 },
-    );
-  }
   dryRunCheck(p);
+  // Declarative policies are enforced in the service's control plane, not by IAM (Organizations User Guide): DryRun
+  // still answers DryRunOperation. The error code of the refusal is not documented (docs/simulator-fidelity.md).
+  if (d.managedBy === 'declarative-policy') {
+    throw new ServiceError('OperationNotPermitted', d.managedExceptionMessage ?? DECLARATIVE_POLICY_MESSAGE);
+  }
   const pick = <T extends string>(
     v: T | undefined,
     cur: Exclude<T, 'no-preference'> | undefined,
@@ -312,7 +347,7 @@ function findTemplate(call: Call, id: string | undefined, name: string | undefin
 function launchTemplateXml(lt: SimLaunchTemplate): string {
   return (
     `${el('launchTemplateId', lt.id)}${el('launchTemplateName', lt.name)}<createTime>${isoTime(lt.createTimeMs)}</createTime>` +
-    `<createdBy>arn:aws:iam::${lt.account}:root</createdBy><defaultVersionNumber>${lt.defaultVersion}</defaultVersionNumber>` +
+    `<createdBy>arn:${partitionOf(lt.region)}:iam::${lt.account}:root</createdBy><defaultVersionNumber>${lt.defaultVersion}</defaultVersionNumber>` +
     `<latestVersionNumber>${lt.versions.length}</latestVersionNumber>`
   );
 }
@@ -347,7 +382,7 @@ function templateVersionXml(lt: SimLaunchTemplate, v: SimLaunchTemplate['version
     : '';
   return (
     `${el('launchTemplateId', lt.id)}${el('launchTemplateName', lt.name)}<versionNumber>${v.versionNumber}</versionNumber>${el('versionDescription', v.description)}` +
-    `<createTime>${isoTime(v.createTimeMs)}</createTime><createdBy>arn:aws:iam::${lt.account}:root</createdBy>` +
+    `<createTime>${isoTime(v.createTimeMs)}</createTime><createdBy>arn:${partitionOf(lt.region)}:iam::${lt.account}:root</createdBy>` +
     `<defaultVersion>${v.versionNumber === lt.defaultVersion}</defaultVersion>` +
     `<launchTemplateData>${el('imageId', v.imageId)}${el('instanceType', v.instanceType)}${moXml}</launchTemplateData>`
   );

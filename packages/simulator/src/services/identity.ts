@@ -14,22 +14,31 @@ export const stsService: QueryService = {
   handlers: {
     GetCallerIdentity(call) {
       const assumed = call.accessKey.startsWith('ASIA') && call.sim.issuedKeys.has(call.accessKey);
+      const partition = call.sim.fleet.partition(call.account);
       const arn = assumed
-        ? `arn:aws:sts::${call.account}:assumed-role/simulated/session`
-        : `arn:aws:iam::${call.account}:user/simulator`;
+        ? `arn:${partition}:sts::${call.account}:assumed-role/simulated/session`
+        : `arn:${partition}:iam::${call.account}:user/simulator`;
       return `${el('Arn', arn)}${el('UserId', assumed ? 'AROASIMULATED:session' : 'AIDASIMULATOR')}${el('Account', call.account)}`;
     },
     AssumeRole(call, p) {
       const roleArn = p.require('RoleArn');
       const session = p.require('RoleSessionName');
-      const m = /^arn:aws:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/.exec(roleArn);
+      const m = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/.exec(roleArn);
       if (!m) throw new ServiceError('ValidationError', `${roleArn} is invalid`);
-      const [, account, role] = m as unknown as [string, string, string];
+      const [, rolePartition, account, role] = m as unknown as [string, string, string, string];
+      const callerPartition = call.sim.fleet.partition(call.account);
       const target = call.sim.fleet.account(account);
-      if (!target || target.deniedRoles.includes(role)) {
+      // An account lives in one partition and STS of one partition cannot reach another's roles: a role ARN of another
+      // partition (a hard-coded `arn:aws`, say) is refused like a role that does not trust the caller.
+      if (
+        !target ||
+        target.deniedRoles.includes(role) ||
+        rolePartition !== callerPartition ||
+        target.partition !== callerPartition
+      ) {
         throw new ServiceError(
           'AccessDenied',
-          `User: arn:aws:iam::${call.account}:user/simulator is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+          `User: arn:${callerPartition}:iam::${call.account}:user/simulator is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
           { status: 403 },
         );
       }
@@ -45,7 +54,7 @@ export const stsService: QueryService = {
       return (
         `<Credentials>${el('AccessKeyId', accessKeyId)}${el('SecretAccessKey', randomBytes(20).toString('base64'))}` +
         `${el('SessionToken', randomBytes(32).toString('base64'))}${el('Expiration', isoTime(call.nowMs + duration * 1000))}</Credentials>` +
-        `<AssumedRoleUser>${el('AssumedRoleId', `AROA${account}:${session}`)}${el('Arn', `arn:aws:sts::${account}:assumed-role/${role}/${session}`)}</AssumedRoleUser>`
+        `<AssumedRoleUser>${el('AssumedRoleId', `AROA${account}:${session}`)}${el('Arn', `arn:${rolePartition}:sts::${account}:assumed-role/${role}/${session}`)}</AssumedRoleUser>`
       );
     },
   },
@@ -77,7 +86,7 @@ export const organizationsService: JsonService = {
       return {
         Accounts: page.map((a) => ({
           Id: a.id,
-          Arn: `arn:aws:organizations::${fleet.organizationMaster}:account/o-simulated/${a.id}`,
+          Arn: `arn:${a.partition}:organizations::${fleet.organizationMaster}:account/o-simulated/${a.id}`,
           Email: a.email,
           Name: a.name,
           Status: 'ACTIVE',

@@ -14,9 +14,51 @@ const documents: Record<string, string> = {
 const DELIVERY_MS = 500;
 /** GetCommandInvocation answers InvocationDoesNotExist for this long after SendCommand (simulated ms), as AWS does briefly. */
 export const INVOCATION_VISIBILITY_MS = 1000;
+/**
+ * Output limits and the markers the SSM agent writes (amazon-ssm-agent 3.3.1142.0): the agent cuts stdout and stderr
+ * at 24,000 with the suffix `--output truncated--` (`runpluginutil.go`, `iohandler.DefaultOutputConfig`); the service
+ * returns the first 24,000 characters of stdout and 8,000 of stderr (SSM API reference, GetCommandInvocation); the
+ * plugin Output of ListCommandInvocations holds 2,500, built by the agent's `TruncateOutput` with
+ * `\n---Output truncated---`, `\n----------ERROR-------\n` and `\n---Error truncated----` (`iohandler.go`).
+ */
 const STDOUT_CAP = 24_000;
 const STDERR_CAP = 8_000;
 const DETAILS_CAP = 2_500;
+const AGENT_SUFFIX = '--output truncated--';
+const TRUNCATE_OUT = '\n---Output truncated---';
+const TRUNCATE_ERR = '\n---Error truncated----';
+const ERROR_TITLE = '\n----------ERROR-------\n';
+/**
+ * SSM documents are limited to 64 KB, "This quota also includes the content specified for input parameters at
+ * runtime" (SSM API reference, CreateDocument Content; SendCommand error MaxDocumentSizeExceeded). The content of the
+ * AWS-owned shell documents is not published: this estimate of it counts against the limit with the parameters.
+ */
+export const DOCUMENT_LIMIT_BYTES = 64 * 1024;
+export const OWNED_DOCUMENT_BYTES = 1_500;
+
+/** The agent's cut of one stream: as is when shorter than `max`, else its first `max - suffix` characters and the suffix. */
+export function agentTruncate(text: string, max = STDOUT_CAP): string {
+  return text.length < max ? text : text.slice(0, max - AGENT_SUFFIX.length) + AGENT_SUFFIX;
+}
+
+/**
+ * The plugin Output the agent reports (ListCommandInvocations with Details, 2,500 characters): stdout, then the error
+ * title and stderr when there is any; when that does not fit, each stream cut with its marker, as the agent's
+ * `TruncateOutput` does.
+ */
+export function pluginOutput(stdout: string, stderr: string, capacity = DETAILS_CAP): string {
+  const title = stderr.length > 0 ? ERROR_TITLE : '';
+  const room = capacity - title.length;
+  if (stdout.length + stderr.length < room) return stdout + title + stderr;
+  if (stdout.length > room / 2 && stderr.length > room / 2) {
+    const half = Math.floor((room - TRUNCATE_ERR.length - TRUNCATE_OUT.length) / 2);
+    return stdout.slice(0, half) + TRUNCATE_OUT + title + stderr.slice(0, half) + TRUNCATE_ERR;
+  }
+  if (stdout.length <= room / 2) {
+    return stdout + title + stderr.slice(0, room - TRUNCATE_ERR.length - stdout.length) + TRUNCATE_ERR;
+  }
+  return stdout.slice(0, room - TRUNCATE_OUT.length - stderr.length) + TRUNCATE_OUT + title + stderr;
+}
 
 interface Invocation {
   instance: SimInstance;
@@ -73,9 +115,22 @@ function rateLimit(raw: string, n: number, name: string, min: number): number {
   return v;
 }
 
+/**
+ * SendCommand's InvalidInstanceId (SSM API reference): "You don't have permission to access the managed node. SSM
+ * Agent isn't running. SSM Agent isn't registered with the SSM endpoint. The managed node isn't in a valid state. Valid
+ * states are: Running, Pending, Stopped, and Stopping. Invalid states are: Shutting-down and Terminated." One such id
+ * fails the whole call (no command is created): the simulator names the first one.
+ */
 function managedInstance(call: Call, id: string): SimInstance {
   const inst = call.sim.fleet.instance(id);
-  if (!inst || inst.account !== call.account || inst.region !== call.region || !inst.ssm.managed) {
+  if (
+    !inst ||
+    inst.account !== call.account ||
+    inst.region !== call.region ||
+    !inst.ssm.managed ||
+    inst.terminated ||
+    !inst.ssm.permitted
+  ) {
     throw new ServiceError('InvalidInstanceId', `Instances [[${id}]] not in a valid state for account ${call.account}`);
   }
   return inst;
@@ -106,6 +161,10 @@ function sendCommand(call: Call, body: Record<string, unknown>): unknown {
     );
   const instances = ids.map((id) => managedInstance(call, id));
   const parameters = (body.Parameters ?? {}) as Record<string, string[]>;
+  const size = OWNED_DOCUMENT_BYTES + Buffer.byteLength(JSON.stringify(parameters), 'utf8');
+  if (size > DOCUMENT_LIMIT_BYTES) {
+    throw new ServiceError('MaxDocumentSizeExceeded', 'The size limit of a document is 64 KB.');
+  }
   const commands = parameters.commands;
   if (!Array.isArray(commands) || commands.length === 0)
     throw new ServiceError('InvalidParameters', 'Parameter "commands" is required.');
@@ -146,8 +205,10 @@ function sendCommand(call: Call, body: Record<string, unknown>): unknown {
     slots.sort((a, b) => a - b);
     const startMs = slots[0]!;
     const base = { instance, stdout: '', stderr: '' };
+    // SSM API reference, CommandInvocation StatusDetails: "Terminated: The parent command exceeded its MaxErrors limit
+    // and subsequent command invocations were canceled by the system." The Status enum has no Terminated: Cancelled.
     if (failures.filter((f) => f <= startMs).length > errorBudget) {
-      return { ...base, startMs, endMs: startMs, status: 'Cancelled', statusDetails: 'Cancelled', responseCode: -1 };
+      return { ...base, startMs, endMs: startMs, status: 'Cancelled', statusDetails: 'Terminated', responseCode: -1 };
     }
     if (r instanceof Promise) {
       const inv: Invocation = {
@@ -210,7 +271,6 @@ function settle(inv: Invocation, r: CommandRunResult, t0: number, timeoutSeconds
       DeliveryTimedOut: 'Delivery Timed Out',
       TimedOut: 'Execution Timed Out',
       Undeliverable: 'Undeliverable',
-      Terminated: 'Terminated',
     }[r.status];
     inv.responseCode = -1;
     return;
@@ -399,9 +459,9 @@ export const ssmService: JsonService = {
         ExecutionEndDateTime: s.done && started ? new Date(inv.endMs).toISOString() : '',
         Status: s.status,
         StatusDetails: s.details,
-        StandardOutputContent: s.done ? inv.stdout.slice(0, STDOUT_CAP) : '',
+        StandardOutputContent: s.done ? agentTruncate(inv.stdout).slice(0, STDOUT_CAP) : '',
         StandardOutputUrl: '',
-        StandardErrorContent: s.done ? inv.stderr.slice(0, STDERR_CAP) : '',
+        StandardErrorContent: s.done ? agentTruncate(inv.stderr).slice(0, STDERR_CAP) : '',
         StandardErrorUrl: '',
       };
     },
@@ -443,7 +503,7 @@ export const ssmService: JsonService = {
                       ResponseCode: s.done ? i.responseCode : -1,
                       ResponseStartDateTime: call.nowMs >= i.startMs ? new Date(i.startMs) : undefined,
                       ResponseFinishDateTime: s.done ? new Date(i.endMs) : undefined,
-                      Output: s.done ? (i.stdout + i.stderr).slice(0, DETAILS_CAP) : '',
+                      Output: s.done ? pluginOutput(agentTruncate(i.stdout), agentTruncate(i.stderr)) : '',
                     },
                   ]
                 : [],
