@@ -30,6 +30,9 @@ export default defineConfig({
           disableConsoleIntercept: true,
           include: ['packages/*/src/**/*.test.ts'],
           environment: 'node',
+          // Sized for a loaded 2-core machine: a test that takes 3 s alone can take four times that beside other work.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {

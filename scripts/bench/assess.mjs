@@ -154,7 +154,7 @@ export async function benchAssess({ count, regionCount, latencyMs, baseline, bas
     await runCli(
       [
         ...['assess', '--endpoint-url', sim.url, '--regions', regions.join(','), '--no-report', '--out', probeOut],
-        ...['--json', '--probe', 'suspects', '--probe-window', '10'],
+        ...['--json', '--probe', 'suspects', '--probe-window', '10s'],
       ],
       { env },
     );

@@ -71,12 +71,12 @@ export function groundTruth(sim: Simulator, a: Assessment, zeroDatapoints: boole
         if (start >= end) return false;
         return c.cron === null ? c.callsPerHour > 0 : cronFires(c.cron, start, end).length > 0;
       });
-      // Distinct UTC days with (zero) datapoints: the days the instance ran inside the window.
+      // The time its (zero) datapoints cover: from its launch (or the window's start) to the assessment.
       const DAY = 86_400_000;
-      const daysWithData = Math.floor((to - 1) / DAY) - Math.floor(Math.max(from, s.launchTimeMs) / DAY) + 1;
+      const covered = to - Math.max(from, s.launchTimeMs);
       status = v1InWindow
         ? 'blocked'
-        : zeroDatapoints && daysWithData >= a.scope.minObservationDays
+        : zeroDatapoints && covered >= a.scope.minObservationDays * DAY
           ? 'ready'
           : 'unknown';
     }

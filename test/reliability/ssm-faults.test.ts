@@ -31,7 +31,7 @@ describe('SSM Run Command faults during probing', () => {
       return model(ctx);
     });
     const out = await tempDir();
-    const r = await imdsv2(assessAll(sim, out, ['--probe', 'suspects', '--probe-window', '10']));
+    const r = await imdsv2(assessAll(sim, out, ['--probe', 'suspects', '--probe-window', '10s']));
     expect(r.code, r.stderr).toBe(0);
     const a: Assessment = await readAssessment(out);
     const lost = lostInstances(sim, a);

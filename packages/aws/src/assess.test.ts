@@ -16,10 +16,10 @@ const DAY = 86_400_000;
 const ago = (days: number) => new Date(NOW.getTime() - days * DAY);
 const tool = { name: 'imdsv2-cutover', version: '0.0.0-test' };
 
-/** A datapoint every 2 hours over `days` days ending `endDaysAgo` ago, with `calls` on each. */
+/** A point every hour over `days` days ending `endDaysAgo` ago, with `calls` on each (zeros are published). */
 function points(days: number, calls: number, endDaysAgo = 0): [Date, number][] {
   const out: [Date, number][] = [];
-  for (let t = ago(endDaysAgo + days).getTime(); t < ago(endDaysAgo).getTime(); t += 2 * 3_600_000)
+  for (let t = ago(endDaysAgo + days).getTime(); t < ago(endDaysAgo).getTime(); t += 3_600_000)
     out.push([new Date(t), calls]);
   return out;
 }
@@ -42,6 +42,26 @@ async function run(accounts: Record<string, MockAccount>, series: SeriesFn, o: P
   expect(() => Assessment.parse(a)).not.toThrow();
   return { a, reporter, byId: new Map(a.instances.map((i) => [i.instanceId, i])) };
 }
+
+describe('observation time', () => {
+  it('an instance launched late on a day six days ago is not ready at 7 days, whatever calendar days it touched', async () => {
+    // Launched at 22:00 UTC six days (and 14 hours) before NOW: its datapoints touch 8 calendar days but cover 6d 14h.
+    const launch = new Date(ago(7).getTime() + 10 * 3_600_000);
+    const { byId } = await run(
+      {
+        [BASE_ACCOUNT]: {
+          regions: { 'us-east-1': { instances: [ec2Instance('i-00000011', { LaunchTime: launch })] } },
+        },
+      },
+      () => points(14, 0).filter(([t]) => t.getTime() >= launch.getTime() - 2 * 3_600_000),
+    );
+    const i = byId.get('i-00000011')!;
+    expect(i.metrics.noToken.daysWithData).toBe(8);
+    expect(i.metrics.noToken.observedSeconds).toBe(NOW.getTime() / 1000 - launch.getTime() / 1000);
+    expect(i.readiness.status).toBe('unknown');
+    expect(i.readiness.reasons[0]!.message).toContain('The data covers 6d 14h; 7d of observation are needed');
+  });
+});
 
 describe('assess', () => {
   it('classifies a small fleet from its evidence', async () => {

@@ -14,6 +14,7 @@ import type {
 import {
   CutoverError,
   classifyReadiness,
+  containerEvidenceFromEc2,
   launchesImdsV1,
   resolveEffectiveSettings,
   silentReporter,
@@ -254,9 +255,10 @@ async function assessRegion(
     onError: partial('GetMetricData'),
   });
 
+  const groupTags = new Map((groups ?? []).map((g) => [g.name, g.tags]));
   const instances: Instance[] = discovered.map(({ stoppedAt: _stoppedAt, ...d }) => {
     const pre = evidence.get(d.instanceId);
-    const ctx = { state: d.state, launchTime: d.launchTime };
+    const ctx = { state: d.state, launchTime: d.launchTime, nowMs: window.now.getTime() };
     const pick = (metric: MetricTarget['metric']): MetricEvidence | undefined => {
       const set = pre?.[metric];
       if (set) return set;
@@ -265,11 +267,19 @@ async function assessRegion(
     };
     const noToken = pick('MetadataNoToken') ?? unqueriedEvidence('MetadataNoToken', window, 'not-queried');
     const noTokenRejected = pick('MetadataNoTokenRejected');
+    const containers = containerEvidenceFromEc2({
+      tags: d.tags,
+      ...(d.imageId && images.get(d.imageId)?.name ? { imageName: images.get(d.imageId)!.name! } : {}),
+      ...(d.autoScalingGroup && groupTags.has(d.autoScalingGroup)
+        ? { groupTags: groupTags.get(d.autoScalingGroup)! }
+        : {}),
+    });
     const partialInstance = {
       ...d,
       metrics: { noToken, ...(noTokenRejected ? { noTokenRejected } : {}) },
       probe: { outcome: 'not-probed' as const },
-      containerHost: null,
+      containerHost: containers ? true : null,
+      ...(containers ? { containerHostSignal: containers } : {}),
     };
     return { ...partialInstance, readiness: classifyReadiness(partialInstance, opts) };
   });

@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'INCOMPLETE'
   | 'GATE_FAILED'
   | 'GUARD_HALTED'
+  | 'GUARD_UNVERIFIED'
   | 'PROBE_FAILED'
   | 'NOT_CONFIRMED'
   | 'INTERNAL';

@@ -11,6 +11,7 @@ export * from './merge/index.js';
 export * from './planner/index.js';
 export * from './effective-settings.js';
 export * from './readiness.js';
+export * from './containers.js';
 export * from './summary.js';
 export * from './enforcement/index.js';
 export * from './journal/index.js';

@@ -15,6 +15,18 @@ const table: Row[] = [
   ['zero calls over 14 days', {}, 'ready', ['no-imdsv1-calls']],
   ['zero calls over exactly 7 days', { metrics: { noToken: makeMetric(0, 7) } }, 'ready', ['no-imdsv1-calls']],
   ['zero calls over 3 days', { metrics: { noToken: makeMetric(0, 3) } }, 'unknown', ['short-observation']],
+  [
+    'data on 8 calendar days but covering 6 days 20 hours is short of 7 days',
+    { metrics: { noToken: { ...makeMetric(0, 8), observedSeconds: 6 * 86_400 + 20 * 3600 } } },
+    'unknown',
+    ['short-observation'],
+  ],
+  [
+    'a 14-day window covers 14 days, not 15',
+    { metrics: { noToken: { ...makeMetric(0, 15), observedSeconds: 14 * 86_400 } } },
+    'ready',
+    ['no-imdsv1-calls'],
+  ],
   ['calls seen', { metrics: { noToken: makeMetric(42) } }, 'blocked', ['imdsv1-calls-seen']],
   [
     'calls seen on 1 day are still a blocker',
@@ -65,6 +77,21 @@ const table: Row[] = [
   ],
   ['container host gets the hop-limit note', { containerHost: true }, 'ready', ['no-imdsv1-calls', 'container-host']],
 ];
+
+describe('observation time', () => {
+  it('says how much time the data covered and how much is needed', () => {
+    const r = classifyReadiness(
+      { ...base, metrics: { noToken: { ...makeMetric(0, 8), observedSeconds: 6 * 86_400 + 20 * 3600 } } },
+      opts,
+    );
+    expect(r.reasons[0]!.message).toContain('The data covers 6d 20h; 7d of observation are needed');
+    const ok = classifyReadiness(
+      { ...base, metrics: { noToken: { ...makeMetric(0, 9), observedSeconds: 7 * 86_400 } } },
+      opts,
+    );
+    expect(ok.reasons[0]!.message).toBe('No IMDSv1 calls in 7d of data.');
+  });
+});
 
 describe('classifyReadiness', () => {
   it.each(table)('%s', (_name, overrides, status, codes) => {

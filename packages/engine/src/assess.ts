@@ -33,14 +33,16 @@ export interface AssessmentRequest {
   excludeAccounts?: string[];
   /** How far back to look (duration grammar: `14d`, `36h`). */
   lookback: string;
-  minObservationDays: number;
+  /** Time the metric data must cover, with zero IMDSv1 calls, for `ready` (duration grammar: `7d`, `36h`). */
+  minObservation: string;
   /** Regions assessed at once across accounts. */
   concurrency: number;
   /** `suspects`, `all`, `none`, or instance ids separated by commas. */
   probe: string;
   probeConcurrency: string;
   probeMaxErrors: string;
-  probeWindowSeconds: number;
+  /** How long each host traces (duration grammar, whole seconds from 1s to 15m). */
+  probeWindow: string;
   /** `s3://bucket/prefix` for the full probe output. */
   probeOutputS3?: string;
   /** Directory for assessment.json and the report. */
@@ -99,6 +101,32 @@ export function lookbackDays(value: string): number {
   return days;
 }
 
+/** `--min-observation` (duration grammar) as days; at most the lookback's maximum. */
+export function minObservationDays(value: string): number {
+  const days = parseDuration(value, '--min-observation') / 86_400;
+  if (!(days >= 0 && days <= 455)) {
+    throw new CutoverError('BAD_USAGE', `--min-observation: "${cell(value)}" is not between 0s and 455d`, {
+      suggestions: ['e.g. --min-observation 7d (the default) or --min-observation 36h.'],
+    });
+  }
+  return days;
+}
+
+/** `--probe-window` (duration grammar) in whole seconds, 1 to 900. */
+export function probeWindowSeconds(value: string): number {
+  const s = parseDuration(value, '--probe-window');
+  if (!Number.isInteger(s) || s < 1 || s > 900) {
+    throw new CutoverError(
+      'BAD_USAGE',
+      `--probe-window: "${cell(value)}" is not a whole number of seconds from 1s to 15m`,
+      {
+        suggestions: ['e.g. --probe-window 60s or --probe-window 2m.'],
+      },
+    );
+  }
+  return s;
+}
+
 function percentOrCount(flag: string, v: string): string {
   if (!/^(\d+|(100|[1-9]?\d)%)$/.test(v)) {
     throw new CutoverError('BAD_USAGE', `--${flag}: "${cell(v)}" is neither a number nor a percentage`, {
@@ -109,6 +137,8 @@ function percentOrCount(flag: string, v: string): string {
 }
 
 interface CheckedRequest {
+  minObservationDays: number;
+  probeWindowSeconds: number;
   gates: ReturnType<typeof parseGates>;
   previous: Assessment | null;
   accounts: string[] | undefined;
@@ -147,6 +177,8 @@ async function check(r: AssessmentRequest): Promise<CheckedRequest> {
     });
   }
   return {
+    minObservationDays: minObservationDays(r.minObservation),
+    probeWindowSeconds: probeWindowSeconds(r.probeWindow),
     gates,
     previous,
     accounts,
@@ -185,7 +217,7 @@ export async function runAssessment(r: AssessmentRequest): Promise<Outcome<Asses
       ...(r.connection.roleName ? { roleName: r.connection.roleName } : {}),
       ...(c.excludeAccounts ? { excludeAccounts: c.excludeAccounts } : {}),
       lookbackDays: c.lookbackDays,
-      minObservationDays: r.minObservationDays,
+      minObservationDays: c.minObservationDays,
       concurrency: r.concurrency,
       reporter: r.reporter,
       tool: { name: 'imdsv2-cutover', version: r.toolVersion },
@@ -196,7 +228,7 @@ export async function runAssessment(r: AssessmentRequest): Promise<Outcome<Asses
         ({ assessment } = await probeAssessment(assessment, {
           clients,
           selection: c.probe,
-          windowSeconds: r.probeWindowSeconds,
+          windowSeconds: c.probeWindowSeconds,
           maxConcurrency: c.probeConcurrency,
           maxErrors: c.probeMaxErrors,
           ...(c.outputS3 ? { outputS3: c.outputS3 } : {}),

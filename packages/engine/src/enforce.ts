@@ -60,6 +60,8 @@ export interface EnforcementRequest {
   concurrency?: number;
   guardInterval?: string;
   guardPeriodSeconds?: number;
+  /** How long after the soak to wait for CloudWatch data covering it (duration, default 30m). */
+  guardDataTimeout?: string;
   applyTimeout?: string;
   confirmIrreversible?: boolean;
   modifyBucket?: string;
@@ -84,6 +86,7 @@ export async function runEnforcement(r: EnforcementRequest): Promise<EnforceResu
     soakSeconds: seconds(r.soak, '--soak'),
     guardIntervalMs: (seconds(r.guardInterval, '--guard-interval') ?? 60) * 1000,
     applyTimeoutMs: (seconds(r.applyTimeout, '--apply-timeout') ?? 600) * 1000,
+    guardDataTimeoutSeconds: seconds(r.guardDataTimeout, '--guard-data-timeout'),
     modifyBucket: bucket(r.modifyBucket),
   };
   const factory = await connect(r.connection, { inputRegions: planRegions(plan), toolVersion: r.toolVersion });

@@ -22,6 +22,17 @@ export interface StateSegment {
   running: boolean;
   httpTokens: HttpTokensValue;
   httpEndpoint: EnabledDisabledValue;
+  /** The PUT response hop limit: below 2, a container's token response never arrives. */
+  httpPutResponseHopLimit: number;
+}
+
+/**
+ * How a caller really calls IMDS on a host with `hopLimit`: a caller in a container (bridge networking, one hop more)
+ * whose SDK uses IMDSv2 gets no token response at hop limit 1 and falls back to IMDSv1 (EC2 User Guide, "Configure
+ * the instance metadata options": containers need hop limit 2); everything else as the scenario says.
+ */
+export function effectiveImds(c: Pick<SimCaller, 'imds' | 'container'>, hopLimit: number): 'v1' | 'v2' {
+  return c.imds === 'v2' && c.container && hopLimit < 2 ? 'v1' : c.imds;
 }
 
 /** A process that calls IMDS, resolved against the scenario's `now`. Shared by the instances of a group. */
@@ -111,6 +122,7 @@ export interface SimAutoScalingGroup {
   minSize: number;
   maxSize: number;
   createdMs: number;
+  tags: Record<string, string>;
 }
 
 export interface SimImage {
@@ -255,6 +267,7 @@ export class Fleet {
       running: true,
       httpTokens: next.httpTokens,
       httpEndpoint: next.httpEndpoint,
+      httpPutResponseHopLimit: next.httpPutResponseHopLimit,
     });
   }
 
@@ -268,6 +281,7 @@ export class Fleet {
       running: true,
       httpTokens: inst.options.httpTokens,
       httpEndpoint: inst.options.httpEndpoint,
+      httpPutResponseHopLimit: inst.options.httpPutResponseHopLimit,
     });
   }
 
@@ -335,6 +349,7 @@ export class Fleet {
         minSize: g.minSize,
         maxSize: g.maxSize,
         createdMs: this.startMs - 190 * 86_400_000,
+        tags: { ...g.tags },
       });
     }
   }
@@ -410,7 +425,13 @@ export class Fleet {
         options: { ...options },
         appliesAtMs: Number.NEGATIVE_INFINITY,
         history: [
-          { at: Number.NEGATIVE_INFINITY, running, httpTokens: options.httpTokens, httpEndpoint: options.httpEndpoint },
+          {
+            at: Number.NEGATIVE_INFINITY,
+            running,
+            httpTokens: options.httpTokens,
+            httpEndpoint: options.httpEndpoint,
+            httpPutResponseHopLimit: options.httpPutResponseHopLimit,
+          },
         ],
         callers: mine,
         ssm: { ...g.ssm },

@@ -1,4 +1,4 @@
-import type { SimCaller, SimInstance } from './fleet.js';
+import { effectiveImds, type SimCaller, type SimInstance } from './fleet.js';
 import { hash32 } from './random.js';
 import { cronFires } from './schedule.js';
 
@@ -38,7 +38,8 @@ export const callerMetricSource: MetricSource = {
     const out = new Float64Array(w.buckets).fill(Number.NaN);
     const end = Math.min(w.startMs + w.buckets * w.periodMs, w.nowMs);
     if (end <= w.startMs) return out;
-    const v1 = inst.callers.filter((c) => c.imds === 'v1');
+    // Callers that make IMDSv1 calls at some hop limit: v1 callers, and v2 callers in containers (at hop limit 1).
+    const v1 = inst.callers.filter((c) => c.imds === 'v1' || c.container);
     const fires = v1.map((c) =>
       c.cron ? cronFires(c.cron, Math.max(w.startMs, c.sinceMs ?? inst.launchTimeMs), Math.min(end, c.untilMs)) : null,
     );
@@ -57,7 +58,10 @@ export const callerMetricSource: MetricSource = {
         const hi = Math.min(b, segEnd);
         if (hi <= lo || !seg.running || seg.httpEndpoint !== 'enabled' || seg.httpTokens !== wantTokens) continue;
         reported = true;
-        for (let ci = 0; ci < v1.length; ci++) sum += callsIn(inst, v1[ci]!, fires[ci]!, lo, hi);
+        for (let ci = 0; ci < v1.length; ci++) {
+          if (effectiveImds(v1[ci]!, seg.httpPutResponseHopLimit) !== 'v1') continue;
+          sum += callsIn(inst, v1[ci]!, fires[ci]!, lo, hi);
+        }
       }
       if (reported) out[k] = sum;
     }

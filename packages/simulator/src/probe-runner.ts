@@ -9,7 +9,7 @@ import {
 import { FORMAT_VERSION, PROBE_VERSION, renderProbeOutput } from '@imdsv2-cutover/probe';
 import type { SimClock } from './clock.js';
 import type { CommandRunContext, CommandRunner, CommandRunResult } from './context.js';
-import type { SimCaller, SimInstance } from './fleet.js';
+import { effectiveImds, type SimCaller, type SimInstance } from './fleet.js';
 import { callsIn } from './metrics.js';
 import { hash32 } from './random.js';
 import { cronFires } from './schedule.js';
@@ -98,7 +98,7 @@ export function simulatedProbeReport(inst: SimInstance, nowMs: number, windowSec
     const requests = callsInWindow(inst, c, start, nowMs);
     if (requests === 0) return;
     const pid = 1000 + (hash32(`${inst.id}/${k}`) % 60_000);
-    if (c.imds === 'v2') {
+    if (effectiveImds(c, inst.options.httpPutResponseHopLimit) === 'v2') {
       tokenRequests += 1;
       v2Callers.push({ pid, comm: c.comm, ...(c.exe ? { exe: c.exe } : {}), requests });
       return;

@@ -42,6 +42,7 @@ export function makeMetric(
     total,
     lastNonZeroAt: total > 0 ? isoDaysBefore(0.1) : null,
     daysWithData: days,
+    observedSeconds: days * 86_400,
     windowStart,
     windowEnd,
     periodSeconds: 300,

@@ -134,14 +134,21 @@ export function mockAws(accounts: Record<string, MockAccount>, series: SeriesFn)
     await region(g);
     return {
       MetricDataResults: (input.MetricDataQueries ?? []).map((q) => {
-        const points = series(q.MetricStat!.Metric!.Dimensions![0]!.Value!, q.MetricStat!.Metric!.MetricName!).filter(
-          ([t]) => t >= input.StartTime! && t < input.EndTime!,
-        );
+        // As CloudWatch does: one datapoint per period of the query (timestamps on period boundaries), summing the
+        // points that fall in it.
+        const periodMs = (q.MetricStat!.Period ?? 60) * 1000;
+        const buckets = new Map<number, number>();
+        for (const [t, v] of series(q.MetricStat!.Metric!.Dimensions![0]!.Value!, q.MetricStat!.Metric!.MetricName!)) {
+          if (t < input.StartTime! || t >= input.EndTime!) continue;
+          const at = Math.floor(t.getTime() / periodMs) * periodMs;
+          buckets.set(at, (buckets.get(at) ?? 0) + v);
+        }
+        const points = [...buckets].sort(([a], [b]) => a - b);
         return {
           Id: q.Id,
           StatusCode: 'Complete',
-          Timestamps: points.map((p) => p[0]),
-          Values: points.map((p) => p[1]),
+          Timestamps: points.map(([t]) => new Date(t)),
+          Values: points.map(([, v]) => v),
         };
       }),
     };

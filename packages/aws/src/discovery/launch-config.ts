@@ -80,7 +80,9 @@ export async function discoverTemplateVersions(ec2: EC2Client): Promise<Map<stri
   try {
     const pages = paginateDescribeLaunchTemplateVersions(
       { client: ec2, pageSize: LT_VERSIONS_PAGE },
-      { Versions: ['$Default', '$Latest'] },
+      // ResolveAlias: a template whose image is `resolve:ssm:<parameter>` shows the AMI id the parameter maps to now
+      // (EC2 API reference, DescribeLaunchTemplateVersions), so its AMI's IMDS support is known, not skipped.
+      { Versions: ['$Default', '$Latest'], ResolveAlias: true },
     );
     for await (const page of pages) add(page.LaunchTemplateVersions);
   } catch (e) {
@@ -95,6 +97,7 @@ export async function discoverTemplateVersions(ec2: EC2Client): Promise<Map<stri
           new DescribeLaunchTemplateVersionsCommand({
             LaunchTemplateId: t.LaunchTemplateId,
             Versions: ['$Default', '$Latest'],
+            ResolveAlias: true,
           }),
         );
         add(out.LaunchTemplateVersions);
@@ -124,7 +127,11 @@ export async function fetchPinnedVersions(
     );
     if (missing.length === 0) continue;
     const out = await ec2.send(
-      new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, Versions: missing.map(String) }),
+      new DescribeLaunchTemplateVersionsCommand({
+        LaunchTemplateId: id,
+        Versions: missing.map(String),
+        ResolveAlias: true,
+      }),
     );
     for (const v of out.LaunchTemplateVersions ?? []) {
       const info = versionInfo(v);
@@ -150,6 +157,8 @@ export interface DiscoveredGroup {
   launchConfigurationName?: string;
   desiredCapacity: number;
   instanceIds: string[];
+  /** The group's own tags (EKS and ECS mark their groups). Untrusted. */
+  tags: Record<string, string>;
 }
 
 function groupInfo(g: AsgOut): DiscoveredGroup | undefined {
@@ -169,6 +178,7 @@ function groupInfo(g: AsgOut): DiscoveredGroup | undefined {
     ...(g.LaunchConfigurationName ? { launchConfigurationName: g.LaunchConfigurationName } : {}),
     desiredCapacity: g.DesiredCapacity ?? 0,
     instanceIds: (g.Instances ?? []).map((i) => i.InstanceId).filter((x): x is string => x !== undefined),
+    tags: Object.fromEntries((g.Tags ?? []).filter((t) => t.Key !== undefined).map((t) => [t.Key!, t.Value ?? ''])),
   };
 }
 

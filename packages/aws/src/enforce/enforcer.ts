@@ -26,7 +26,7 @@ import {
   sameSettings,
   settingsText,
 } from './aws-ops.js';
-import { rejectedCalls, type WatchedInstance } from './guard.js';
+import { metricSeries, uncoveredInstances, type WatchedInstance } from './guard.js';
 import { runLockIn, type LockInResult } from './lockin.js';
 import type { DriftItem, PermissionCheck } from './preflight.js';
 import {
@@ -66,8 +66,16 @@ export interface EnforceOptions extends EngineDeps {
   concurrency?: number;
   /** Local time between guard polls. Default 60 s. */
   guardIntervalMs?: number;
-  /** Metric period of the guard's GetMetricData. Default 60 s (detailed monitoring; 5-minute data still sums right). */
+  /**
+   * Metric period of the guard's GetMetricData. Default 300 s: basic monitoring publishes every 5 minutes (detailed
+   * monitoring's 1-minute data sums into it), so a datapoint's period tells how far the data reaches.
+   */
   guardPeriodSeconds?: number;
+  /**
+   * How long after the soak's end to wait for CloudWatch data covering it (seconds, service clock). Default 1800: AWS
+   * publishes no ingestion delay; 5 to 15 minutes are observed for 5-minute metrics. Past it the wave is not verified.
+   */
+  guardDataTimeoutSeconds?: number;
   /** How long to wait for `applied`. Default 10 minutes. */
   applyTimeoutMs?: number;
   /**
@@ -110,8 +118,15 @@ export interface GuardSummary {
   windowEnd: string;
   threshold: number;
   watched: number;
+  /** Every watched instance with rejected IMDSv1 calls in the window. */
   rejected: { instanceId: string; calls: number }[];
+  /** Those above their limit: the threshold, plus the allowance of instances whose callers fall back to IMDSv2. */
+  offenders: string[];
   tripped: boolean;
+  /** True when no instance tripped and CloudWatch data covering the whole soak arrived for every watched instance. */
+  verified: boolean;
+  /** Running instances whose data did not cover the soak by the data deadline. */
+  unverified: string[];
 }
 
 export interface EnforceResult {
@@ -532,11 +547,17 @@ async function runWave(
     });
   }
 
-  const failedNote = result.failed.length > 0 ? `${result.failed.length} change(s) failed` : undefined;
+  const unverified = result.guard && !result.guard.verified ? result.guard.unverified : [];
+  const failedNote =
+    result.failed.length > 0
+      ? `${result.failed.length} change(s) failed`
+      : unverified.length > 0
+        ? `the guard could not verify the soak: no CloudWatch data covering it for ${unverified.length} instance(s)`
+        : undefined;
   await journal.append({
     type: 'wave-end',
     wave: waveId,
-    outcome: result.failed.length > 0 ? 'failed' : 'completed',
+    outcome: result.failed.length > 0 || unverified.length > 0 ? 'failed' : 'completed',
     message: failedNote,
   });
   result.outcome = 'completed';
@@ -547,6 +568,19 @@ async function runWave(
     (result.guard
       ? `; soaked ${result.guard.soakSeconds} s with no rejected IMDSv1 calls above ${result.guard.threshold}`
       : '');
+  if (unverified.length > 0 && result.failed.length === 0) {
+    throw new CutoverError(
+      'GUARD_UNVERIFIED',
+      `wave ${w.index} (${w.name}): the soak ended with no rejected IMDSv1 call seen, but CloudWatch data covering it never arrived for ${unverified.length} instance(s) (${unverified.slice(0, 5).join(', ')}${unverified.length > 5 ? ', ...' : ''}): the wave is not verified, and --next will not move past it`,
+      {
+        suggestions: [
+          `Run \`imdsv2 enforce --wave ${w.index}\` again later: nothing is changed again, and the guard checks the same soak once the data is in.`,
+          'Check that the instances publish CloudWatch metrics (a running instance does) and that cloudwatch:GetMetricData is allowed.',
+        ],
+        details: { result },
+      },
+    );
+  }
   if (result.failed.length > 0) {
     throw new CutoverError(
       'INCOMPLETE',
@@ -580,6 +614,24 @@ function watchedInstances(
   return { watched, waveOf };
 }
 
+/** The start of a wave's soak: the last change made to any of its instances (so a re-run never cuts the soak short). */
+function soakStart(w: Wave, state: JournalState, fallbackMs: number): number {
+  let last = Number.NEGATIVE_INFINITY;
+  for (const e of w.instances) {
+    const st = state.targets.get(targetKey(instanceTarget(e)));
+    for (const ev of st?.events ?? []) {
+      if (ev.action === 'apply' && ev.record === 'result' && ev.outcome === 'ok')
+        last = Math.max(last, Date.parse(ev.at));
+    }
+  }
+  return Number.isFinite(last) ? last : fallbackMs;
+}
+
+/** Rejected calls an instance may show over `elapsedMs` before it trips the guard. */
+function limitOf(threshold: number, allowancePerHour: number | undefined, elapsedMs: number): number {
+  return threshold + (allowancePerHour ?? 0) * Math.max(1, elapsedMs / 3_600_000);
+}
+
 async function soak(
   o: EnforceOptions,
   w: Wave,
@@ -592,10 +644,15 @@ async function soak(
   const { watched } = watchedInstances(o.plan, w, state);
   if (soakSeconds <= 0 || watched.length === 0) return null;
   const run = state.waves.get(String(w.index));
-  const windowStart = run?.firstApplyAt ? Date.parse(run.firstApplyAt) : clock.now();
+  const windowStart = soakStart(w, state, run?.firstApplyAt ? Date.parse(run.firstApplyAt) : clock.now());
+  const soakEnd = windowStart + soakSeconds * 1000;
+  const dataDeadline = soakEnd + (o.guardDataTimeoutSeconds ?? 1800) * 1000;
   const threshold = w.guard.maxRejectedCalls;
-  const period = o.guardPeriodSeconds ?? 60;
+  const period = o.guardPeriodSeconds ?? 300;
   const interval = o.guardIntervalMs ?? 60_000;
+  const allowance = new Map(
+    o.plan.waves.flatMap((x) => x.instances).map((e) => [e.instanceId, e.rejectedAllowancePerHour] as const),
+  );
   const scope = { wave: w.index };
   ctx.reporter.emit({
     type: 'phase',
@@ -605,34 +662,59 @@ async function soak(
   });
   let polls = 0;
   for (;;) {
-    const end = clock.now();
-    const sums = await rejectedCalls(o.clients, watched, windowStart, end, period);
+    const now = clock.now();
+    const until = Math.min(now, soakEnd);
+    const series = await metricSeries(o.clients, watched, 'MetadataNoTokenRejected', windowStart, until, period);
     polls++;
-    const rejected = [...sums]
-      .filter(([, v]) => v > 0)
-      .map(([instanceId, calls]) => ({ instanceId, calls }))
+    const rejected = [...series]
+      .filter(([, v]) => v.sum > 0)
+      .map(([instanceId, v]) => ({ instanceId, calls: v.sum }))
       .sort((a, b) => b.calls - a.calls);
-    const elapsed = clock.now() - windowStart;
-    const tripped = rejected.some((r) => r.calls > threshold);
+    const offenders = rejected
+      .filter((r) => r.calls > limitOf(threshold, allowance.get(r.instanceId), until - windowStart))
+      .map((r) => r.instanceId);
+    const tripped = offenders.length > 0;
     ctx.reporter.emit({
       type: 'progress',
       phase: 'soak',
-      done: Math.min(soakSeconds, Math.floor(elapsed / 1000)),
+      done: Math.min(soakSeconds, Math.floor((now - windowStart) / 1000)),
       total: soakSeconds,
       unit: 's',
       scope,
     });
-    // Done only when a poll's window itself covered the whole soak, so the last minutes are watched too.
-    if (tripped || end - windowStart >= soakSeconds * 1000) {
+    // Clean only when the data of every watched instance covers the whole soak: datapoints arrive minutes late, and
+    // the last minutes of a soak are watched like the others. Past the data deadline it is a failure to verify.
+    let unverified: string[] = [];
+    let finished = tripped;
+    if (!tripped && now >= soakEnd) {
+      const missing = await uncoveredInstances(o.clients, watched, series, windowStart, soakEnd, period);
+      unverified = missing.map((m) => m.instanceId);
+      if (missing.length > 0 && now >= dataDeadline) {
+        // Instances that stopped or were terminated during the soak publish nothing more: they cannot break.
+        const live = await describeEntries(
+          o.clients,
+          o.plan.waves.flatMap((x) => x.instances).filter((e) => unverified.includes(e.instanceId)),
+        );
+        unverified = unverified.filter((id) => {
+          const l = live.get(id);
+          return !isGone(l) && l!.state === 'running';
+        });
+        finished = true;
+      } else finished = missing.length === 0;
+    }
+    if (finished) {
       const summary: GuardSummary = {
         soakSeconds,
         polls,
         windowStart: new Date(windowStart).toISOString(),
-        windowEnd: new Date(end).toISOString(),
+        windowEnd: new Date(until).toISOString(),
         threshold,
         watched: watched.length,
         rejected,
+        offenders,
         tripped,
+        verified: !tripped && unverified.length === 0,
+        unverified,
       };
       await journal.append({
         type: 'guard',
@@ -645,7 +727,8 @@ async function soak(
       });
       return summary;
     }
-    await ctx.sleep(Math.max(1, Math.min(interval, soakSeconds * 1000 - elapsed)));
+    const wait = now < soakEnd ? Math.min(interval, soakEnd - now) : interval;
+    await ctx.sleep(Math.max(1, wait));
   }
 }
 
@@ -665,8 +748,8 @@ async function haltWave(
 ): Promise<never> {
   const state = journal.state();
   const { waveOf } = watchedInstances(o.plan, w, state);
-  const offenders = guard.rejected.filter((r) => r.calls > guard.threshold);
-  const offenderIds = new Set(offenders.map((r) => r.instanceId));
+  const offenderIds = new Set(guard.offenders);
+  const offenders = guard.rejected.filter((r) => offenderIds.has(r.instanceId));
   const keys = new Set<string>();
   for (const e of o.plan.waves.flatMap((x) => x.instances)) {
     const k = targetKey(instanceTarget(e));

@@ -45,10 +45,10 @@ export interface LockInOptions {
   onDrift?: 'fail' | 'skip' | 'adopt';
 }
 
-/** The plan's source version when the template's live default is another one (someone changed it since planning). */
+/** The default version the plan recorded when the template's live default is another one (changed since planning). */
 function driftedFrom(step: LockInStep, live: Fields): number | null {
   if (step.kind !== 'launch-template-version') return null;
-  const planned = num(step.target.sourceVersion);
+  const planned = num(step.previous.defaultVersion);
   return planned !== null && live.defaultVersion !== planned ? planned : null;
 }
 

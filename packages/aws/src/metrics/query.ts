@@ -105,10 +105,12 @@ export async function queryMetrics(
   return results;
 }
 
-/** Facts about the instance that explain missing data. */
+/** Facts about the instance that explain missing data and bound the time its data covers. */
 export interface EvidenceContext {
   state: string;
   launchTime: string;
+  /** When the assessment was taken (ms): the last datapoint covers no time after it. Default: the window's end. */
+  nowMs?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -126,11 +128,32 @@ export function unqueriedEvidence(
     total: null,
     lastNonZeroAt: null,
     daysWithData: 0,
+    observedSeconds: 0,
     windowStart: window.start.toISOString(),
     windowEnd: window.end.toISOString(),
     periodSeconds: window.periodSeconds,
     daily: [],
   };
+}
+
+/**
+ * The time a series' datapoints cover: each datapoint stands for its period, clipped to the window, the instance's
+ * launch (a period it was launched in counts only from the launch) and the assessment's time. Seconds, whole.
+ */
+export function coveredSeconds(timestamps: readonly number[], window: MetricWindow, ctx: EvidenceContext): number {
+  const periodMs = window.periodSeconds * 1000;
+  const from = Math.max(window.start.getTime(), Date.parse(ctx.launchTime) || 0);
+  const to = Math.min(window.end.getTime(), ctx.nowMs ?? window.end.getTime());
+  // The union of the periods (timestamps from CloudWatch are one per period, but a union never counts time twice).
+  let ms = 0;
+  let reached = Number.NEGATIVE_INFINITY;
+  for (const t of [...timestamps].sort((a, b) => a - b)) {
+    const lo = Math.max(t, from, reached);
+    const hi = Math.min(t + periodMs, to);
+    if (hi > lo) ms += hi - lo;
+    reached = Math.max(reached, hi);
+  }
+  return Math.floor(ms / 1000);
 }
 
 /**
@@ -172,6 +195,7 @@ export function toEvidence(
     total,
     lastNonZeroAt: last === null ? null : new Date(last).toISOString(),
     daysWithData: days.length,
+    observedSeconds: coveredSeconds(series.timestamps, window, ctx),
     windowStart: window.start.toISOString(),
     windowEnd: window.end.toISOString(),
     periodSeconds: window.periodSeconds,

@@ -37,6 +37,8 @@ describe('metricWindow', () => {
     const w = metricWindow(now, 14);
     expect(w.periodSeconds).toBe(7200);
     expect(w.end.toISOString()).toBe('2026-11-20T14:00:00.000Z');
-    expect((w.end.getTime() - w.start.getTime()) / 1000).toBe(14 * DAY);
+    // It starts at the boundary at or before now - 14 days: the whole lookback before now is inside it.
+    expect(w.start.toISOString()).toBe('2026-11-06T12:00:00.000Z');
+    expect(now.getTime() - w.start.getTime()).toBeGreaterThanOrEqual(14 * DAY * 1000);
   });
 });

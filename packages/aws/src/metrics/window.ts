@@ -9,7 +9,10 @@ const DAY_DIVISORS = [60, 300, 600, 900, 1800, 3600, 7200, 10800, 14400, 21600, 
 
 export interface MetricWindow {
   start: Date;
+  /** The next period boundary after `now`. */
   end: Date;
+  /** When the window was taken: no datapoint covers time after it. */
+  now: Date;
   periodSeconds: number;
 }
 
@@ -24,18 +27,22 @@ export interface MetricWindow {
 export function choosePeriod(lookbackSeconds: number, detailedMonitoring = false): number {
   const retention =
     lookbackSeconds <= 15 * DAY ? (detailedMonitoring ? 60 : 300) : lookbackSeconds <= 63 * DAY ? 300 : 3600;
-  const pointsPerSeries = Math.floor(MAX_DATAPOINTS_PER_CALL / MAX_QUERIES_PER_CALL);
+  // One period more than the lookback: the window starts a period before `now - lookback` (see metricWindow).
+  const pointsPerSeries = Math.floor(MAX_DATAPOINTS_PER_CALL / MAX_QUERIES_PER_CALL) - 1;
   const pageFit = Math.ceil(lookbackSeconds / pointsPerSeries);
   const min = Math.max(retention, pageFit);
   return DAY_DIVISORS.find((p) => p >= min) ?? DAY;
 }
 
-/** The query window: ends at the next period boundary after `now`, starts `lookbackDays` earlier (period-aligned). */
+/**
+ * The query window: ends at the next period boundary after `now`, starts at the period boundary at or before
+ * `now - lookbackDays`, so the whole lookback before `now` is in it (a 7-day lookback can show 7 days of data).
+ */
 export function metricWindow(now: Date, lookbackDays: number, detailedMonitoring = false): MetricWindow {
   const lookback = Math.round(lookbackDays * DAY);
   const periodSeconds = choosePeriod(lookback, detailedMonitoring);
   const p = periodSeconds * 1000;
   const end = Math.ceil(now.getTime() / p) * p;
-  const start = end - Math.ceil(lookback / periodSeconds) * p;
-  return { start: new Date(start), end: new Date(end), periodSeconds };
+  const start = Math.floor((now.getTime() - lookback * 1000) / p) * p;
+  return { start: new Date(start), end: new Date(end), now, periodSeconds };
 }

@@ -1,5 +1,5 @@
 import { classifyReadiness, type Assessment, type Instance, type ReadinessOptions } from '@imdsv2-cutover/core';
-import { probeFleet, type ProbeFleetOptions, type ProbeFleetResult } from './run.js';
+import { probeFleet, type InstanceProbe, type ProbeFleetOptions, type ProbeFleetResult } from './run.js';
 import { selectionMode } from './select.js';
 
 /**
@@ -11,15 +11,27 @@ export function applyProbeResults(instances: Instance[], result: ProbeFleetResul
   return instances.map((i) => {
     const r = result.results.get(i.instanceId);
     if (!r) return i;
+    // EC2's signals (cluster tags, image family) stand: a node of an EKS cluster runs containers even when the probe
+    // saw no runtime at that moment. Otherwise the probe decides.
     const detected = r.probe.report?.containers.detected;
+    const fromEc2 = i.containerHostSignal !== undefined && i.containerHostSignal.signal !== 'probe';
+    const containerHost = fromEc2 ? true : (detected ?? i.containerHost);
     const next: Instance = {
       ...i,
       probe: r.probe,
       ssm: r.ssm ?? i.ssm,
-      containerHost: detected ?? i.containerHost,
+      containerHost,
+      ...(!fromEc2 && detected === true
+        ? { containerHostSignal: { signal: 'probe' as const, detail: containerDetail(r.probe.report!) } }
+        : {}),
     };
     return { ...next, readiness: classifyReadiness(next, opts) };
   });
+}
+
+function containerDetail(report: NonNullable<InstanceProbe['probe']['report']>): string {
+  const runtimes = report.containers.runtimes;
+  return runtimes.length > 0 ? `probe saw ${runtimes.join(', ')}` : 'probe saw a container runtime';
 }
 
 /**

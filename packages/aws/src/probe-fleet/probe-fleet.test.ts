@@ -59,6 +59,8 @@ function scenario(): ScenarioInput {
       group('lost', 2401, 1, { ssm: { pingStatus: 'ConnectionLost' } }),
       group('stopped', 2501, 1, { state: 'stopped' }),
       group('misc', 2601, 6),
+      group('forbidden', 2701, 2, { ssm: { permitted: false }, callers: [v1Caller] }),
+      group('doomed', 2801, 1, { callers: [v1Caller] }),
     ],
   };
 }
@@ -88,8 +90,14 @@ beforeAll(async () => {
     region,
     credentials: { accessKeyId: sim.defaultAccessKeyId, secretAccessKey: 'x' },
   });
-  // As the client factory configures them: adaptive retry rides out the simulator's throttling.
-  const ssm = new SSMClient({ ...cfg(REGION), retryMode: 'adaptive', maxAttempts: 8 });
+  // As the client factory configures them: adaptive retry rides out the simulator's throttling, and no clock-skew
+  // correction against the simulated clock (it would retry every error).
+  const ssm = new SSMClient({
+    ...cfg(REGION),
+    retryMode: 'adaptive',
+    maxAttempts: 8,
+    disableClockSkewCorrection: true,
+  });
   const s3 = new S3Client({ ...cfg(REGION), forcePathStyle: true });
   clients = { ssm: () => ssm, s3: () => s3 };
   // Odd outcomes on the `misc` hosts; the rest answer as the scenario implies.
@@ -148,6 +156,27 @@ async function run(
     ...extra,
   });
 }
+
+describe('a bad instance does not blank its batch', { timeout: 60_000 }, () => {
+  it('50 instances, one terminated and two SSM refuses: 47 probed, 3 with their own outcomes, few extra calls', async () => {
+    const callers = assessed().filter((i) => Number(i.instanceId.slice(-4)) <= 47);
+    const refused = assessed().filter((i) => ['2701', '2702', '2801'].includes(i.instanceId.slice(-4)));
+    // Terminated after the assessment (the probe's own DescribeInstanceInformation no longer lists it).
+    sim.fleet.terminate(id(2801));
+    const batch = [...callers.slice(0, 20), refused[0]!, ...callers.slice(20), refused[1]!, refused[2]!];
+    const r = await run('all', batch);
+    expect(r.results.size).toBe(50);
+    expect(callers.filter((i) => r.results.get(i.instanceId)?.probe.outcome === 'ok')).toHaveLength(47);
+    expect(r.results.get(id(2701))!.probe).toMatchObject({ outcome: 'undeliverable' });
+    expect(r.results.get(id(2701))!.probe.detail).toMatch(/InvalidInstanceId/);
+    expect(r.results.get(id(2702))!.probe).toMatchObject({ outcome: 'undeliverable' });
+    expect(r.results.get(id(2801))!.probe.outcome).toBe('not-managed');
+    // One call for the batch, then the refusals isolated: far below one call per instance (throttled retries aside).
+    const snap = sim.counters.snapshot();
+    const sends = snap.calls['ssm.SendCommand']! - (snap.throttled['ssm.SendCommand'] ?? 0);
+    expect(sends).toBeLessThanOrEqual(4);
+  });
+});
 
 describe('fleet probe through SSM Run Command', { timeout: 30_000 }, () => {
   it('probes 1,000 suspects with at most 20 SendCommand calls and names the caller on each', async () => {

@@ -280,16 +280,68 @@ export function sendCommandParameters(script: string, windowSeconds: number): Re
   return { commands: [script], executionTimeout: [String(windowSeconds + EXECUTION_MARGIN_SECONDS)] };
 }
 
-/** Sends one command to up to 50 instances and collects every invocation. */
-async function runBatch(ctx: RunContext, scope: ProbeClientScope, ssm: SSMClient, batch: Target[]): Promise<void> {
+/**
+ * SendCommand for a batch, isolating instances SSM refuses. SendCommand fails the whole call with InvalidInstanceId
+ * when any one instance is unmanaged, not running, terminated or not permitted (SSM API reference, SendCommand
+ * errors): the others must still be probed. The instances the error names (when they are in the batch) are set aside
+ * and the rest sent again; otherwise the batch is split in two and each half sent: about 2k·log2(n/k) extra calls for k
+ * bad instances in n. Each refused instance gets its own outcome, `undeliverable`. Returns the commands sent.
+ */
+async function sendIsolating(
+  ctx: RunContext,
+  batch: Target[],
+  send: (b: Target[]) => Promise<string>,
+): Promise<{ commandId: string; batch: Target[] }[]> {
+  if (batch.length === 0) return [];
+  try {
+    return [{ commandId: await send(batch), batch }];
+  } catch (e) {
+    if (awsErrorCode(e) !== 'InvalidInstanceId') {
+      for (const t of batch)
+        ctx.set(t.instance.instanceId, { outcome: 'failed', detail: `SendCommand: ${excerpt(errorText(e))}` }, t.ssm);
+      return [];
+    }
+    const refuse = (t: Target) =>
+      ctx.set(
+        t.instance.instanceId,
+        {
+          outcome: 'undeliverable',
+          detail: `SendCommand refused this instance (${excerpt(errorText(e))}): not managed, not running, terminated, or not permitted for the caller.`,
+        },
+        t.ssm,
+      );
+    if (batch.length === 1) {
+      refuse(batch[0]!);
+      return [];
+    }
+    const named = new Set(String((e as Error).message).match(/\bi-[0-9a-f]{8,17}\b/g) ?? []);
+    const hinted = batch.filter((t) => named.has(t.instance.instanceId));
+    if (hinted.length > 0 && hinted.length < batch.length) {
+      hinted.forEach(refuse);
+      return sendIsolating(
+        ctx,
+        batch.filter((t) => !named.has(t.instance.instanceId)),
+        send,
+      );
+    }
+    const half = Math.ceil(batch.length / 2);
+    const [a, b] = await Promise.all([
+      sendIsolating(ctx, batch.slice(0, half), send),
+      sendIsolating(ctx, batch.slice(half), send),
+    ]);
+    return [...a, ...b];
+  }
+}
+
+/** Sends the probe to up to 50 instances (isolating any SSM refuses) and collects every invocation. */
+async function runBatch(ctx: RunContext, scope: ProbeClientScope, ssm: SSMClient, whole: Target[]): Promise<void> {
   const { opts, windowSeconds } = ctx;
   const executionTimeout = windowSeconds + EXECUTION_MARGIN_SECONDS;
   const deliveryTimeout = opts.deliveryTimeoutSeconds ?? 600;
-  const document = batch[0]!.document;
-  let commandId: string;
-  try {
-    const sent = await ctx.limit(() => {
-      return ssm.send(
+  const document = whole[0]!.document;
+  const send = async (batch: Target[]): Promise<string> => {
+    const sent = await ctx.limit(() =>
+      ssm.send(
         new SendCommandCommand({
           DocumentName: document,
           InstanceIds: batch.map((t) => t.instance.instanceId),
@@ -305,17 +357,29 @@ async function runBatch(ctx: RunContext, scope: ProbeClientScope, ssm: SSMClient
               }
             : {}),
         }),
-      );
-    });
-    commandId = sent.Command?.CommandId ?? '';
-    if (commandId === '') throw new Error('SendCommand returned no CommandId');
-  } catch (e) {
-    const code = awsErrorCode(e);
-    const outcome = code === 'InvalidInstanceId' ? 'undeliverable' : 'failed';
-    for (const t of batch)
-      ctx.set(t.instance.instanceId, { outcome, detail: `SendCommand: ${excerpt(errorText(e))}` }, t.ssm);
-    return;
-  }
+      ),
+    );
+    const id = sent.Command?.CommandId ?? '';
+    if (id === '') throw new Error('SendCommand returned no CommandId');
+    return id;
+  };
+  const commands = await sendIsolating(ctx, whole, send);
+  await Promise.all(
+    commands.map((c) => collectBatch(ctx, scope, ssm, c.commandId, c.batch, deliveryTimeout, executionTimeout)),
+  );
+}
+
+/** Collects the invocations of one command and gives each instance its outcome. */
+async function collectBatch(
+  ctx: RunContext,
+  scope: ProbeClientScope,
+  ssm: SSMClient,
+  commandId: string,
+  batch: Target[],
+  deliveryTimeout: number,
+  executionTimeout: number,
+): Promise<void> {
+  const document = batch[0]!.document;
   const at = ctx.now().toISOString();
   ctx.reporter.emit({
     type: 'debug',

@@ -19,7 +19,7 @@ export default class Assess extends BaseCommand<typeof Assess> {
     '<%= config.bin %> assess --org --role-name OrganizationAccountAccessRole --all-regions --exclude-accounts 123456789012',
     '<%= config.bin %> assess --accounts 111111111111,222222222222 --role-name ImdsAudit --regions us-east-1 --strict',
     '<%= config.bin %> assess --endpoint-url http://127.0.0.1:4566 --all-regions --json',
-    '<%= config.bin %> assess --regions us-east-1 --probe suspects --probe-window 120 --probe-output-s3 s3://my-ssm-output/imdsv2',
+    '<%= config.bin %> assess --regions us-east-1 --probe suspects --probe-window 2m --probe-output-s3 s3://my-ssm-output/imdsv2',
     '<%= config.bin %> assess --regions us-east-1 --probe i-0123456789abcdef0,i-0fedcba9876543210',
   ];
 
@@ -52,10 +52,10 @@ export default class Assess extends BaseCommand<typeof Assess> {
     }),
     'exclude-accounts': Flags.string({ description: 'Leave these accounts out (comma-separated ids).' }),
     lookback: Flags.string({ description: 'How far back to look for IMDSv1 calls (e.g. 14d, 36h).', default: '14d' }),
-    'min-observation': Flags.integer({
-      description: 'Days of metric data with zero IMDSv1 calls needed before an instance counts as ready.',
-      default: 7,
-      min: 0,
+    'min-observation': Flags.string({
+      description:
+        'How much time the metric data must cover, with zero IMDSv1 calls, before an instance counts as ready (e.g. 7d, 36h).',
+      default: '7d',
     }),
     org: Flags.boolean({
       description: 'Assess every active account of the AWS Organization, through --role-name.',
@@ -78,11 +78,9 @@ export default class Assess extends BaseCommand<typeof Assess> {
     'probe-output-s3': Flags.string({
       description: 'Have SSM write the full probe output to s3://bucket/prefix and read it from there (no truncation).',
     }),
-    'probe-window': Flags.integer({
-      description: 'Seconds each host traces IMDS calls (the command may run up to this plus 180 s).',
-      default: 60,
-      min: 1,
-      max: 900,
+    'probe-window': Flags.string({
+      description: 'How long each host traces IMDS calls, 1s to 15m (the command may run up to this plus 180 s).',
+      default: '60s',
     }),
     regions: Flags.string({ description: 'Regions to assess (comma-separated). Default: --region.' }),
     report: Flags.boolean({ description: 'Also write the HTML/Markdown/CSV report.', allowNo: true, default: true }),
@@ -100,12 +98,12 @@ export default class Assess extends BaseCommand<typeof Assess> {
       organization: f.org,
       ...(f['exclude-accounts'] === undefined ? {} : { excludeAccounts: splitList(f['exclude-accounts'])! }),
       lookback: f.lookback,
-      minObservationDays: f['min-observation'],
+      minObservation: f['min-observation'],
       concurrency: f.concurrency,
       probe: f.probe,
       probeConcurrency: f['probe-concurrency'],
       probeMaxErrors: f['probe-max-errors'],
-      probeWindowSeconds: f['probe-window'],
+      probeWindow: f['probe-window'],
       ...(f['probe-output-s3'] === undefined ? {} : { probeOutputS3: f['probe-output-s3'] }),
       outDir: f.out,
       report: f.report,

@@ -38,9 +38,15 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
     }),
     'force-stale': Flags.boolean({ description: 'Enforce even if the plan’s assessment is older than --max-age.' }),
     'guard-interval': Flags.string({ description: 'Time between guard polls during the soak.', default: '60s' }),
+    'guard-data-timeout': Flags.string({
+      description:
+        'How long after the soak to wait for CloudWatch data covering it (datapoints arrive minutes late); past it the wave is not verified (exit 1).',
+      default: '30m',
+    }),
     'guard-period': Flags.integer({
-      description: 'Metric period (seconds) of the guard’s GetMetricData: 60 for detailed monitoring, 300 for basic.',
-      default: 60,
+      description:
+        'Metric period (seconds) of the guard’s GetMetricData: 300 (basic monitoring publishes every 5 minutes), or 60 when every instance has detailed monitoring.',
+      default: 300,
       min: 60,
     }),
     journal: Flags.string({
@@ -94,6 +100,7 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
       concurrency: flags.concurrency,
       guardInterval: flags['guard-interval'],
       guardPeriodSeconds: flags['guard-period'],
+      guardDataTimeout: flags['guard-data-timeout'],
       applyTimeout: flags['apply-timeout'],
       confirmIrreversible: flags['confirm-irreversible'],
       ...(flags['modify-bucket'] === undefined ? {} : { modifyBucket: flags['modify-bucket'] }),

@@ -77,11 +77,51 @@ function identity(c: Candidate) {
 
 export function toEntry(c: Candidate, policy: Policy, extraNotes: string[] = []): PlanEntry {
   const { target, notes } = instanceTarget(c.instance, policy);
+  const allowance = rejectedAllowancePerHour(c.instance);
   return {
     ...identity(c),
     planned: { ...c.instance.metadataOptions },
     target,
-    notes: [...extraNotes, ...notes],
+    notes: [
+      ...extraNotes,
+      ...notes,
+      ...(allowance === undefined
+        ? []
+        : [
+            `its IMDSv1 callers fall back to IMDSv2: the guard allows ${allowance} rejected call(s) an hour (1.5 times the measured rate)`,
+          ]),
+    ],
+    ...(allowance === undefined ? {} : { rejectedAllowancePerHour: allowance }),
+  };
+}
+
+/**
+ * The guard's allowance for an instance whose IMDSv1 calls all come from callers that fall back to IMDSv2
+ * (readiness `imdsv1-calls-fall-back`): after enforcing, their first attempts are rejected and counted. 1.5 times the
+ * measured MetadataNoToken rate, rounded up; undefined for every other instance (any rejected call counts).
+ */
+export function rejectedAllowancePerHour(instance: Instance): number | undefined {
+  if (!instance.readiness.reasons.some((r) => r.code === 'imdsv1-calls-fall-back')) return undefined;
+  const m = instance.metrics.noToken;
+  const hours = (m.observedSeconds ?? m.daysWithData * 86_400) / 3600;
+  if (m.status !== 'observed' || hours <= 0) return undefined;
+  return Math.ceil((1.5 * (m.total ?? 0)) / hours);
+}
+
+/** An entry of the hop-limit wave: hop limit 2, tokens left as they are (optional), endpoint enabled. */
+export function toHopLimitEntry(c: Candidate): PlanEntry {
+  const o = c.instance.metadataOptions;
+  return {
+    ...identity(c),
+    planned: { ...o },
+    target: {
+      httpTokens: o.httpTokens,
+      httpPutResponseHopLimit: Math.max(2, o.httpPutResponseHopLimit),
+      httpEndpoint: 'enabled',
+    },
+    notes: [
+      `hop limit ${o.httpPutResponseHopLimit} -> ${Math.max(2, o.httpPutResponseHopLimit)} with tokens still ${o.httpTokens}: its containers' IMDSv2 token then arrives; assess again to see the IMDSv1 calls stop`,
+    ],
   };
 }
 

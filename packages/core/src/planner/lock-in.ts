@@ -63,10 +63,30 @@ function templateSteps(assessment: Assessment, policy: Policy, steps: LockInStep
     const notes: string[] = [];
     if (hop > currentHop)
       notes.push(`hop limit ${currentHop} -> ${hop}${containers ? ' (containers run on instances it launches)' : ''}`);
-    if (lt.latestVersion !== lt.defaultVersion) {
+    // A new version is the template's latest, and (made) its default: groups on $Latest and $Default both launch it.
+    // When the latest is not the default, it is copied from the version its groups launch today.
+    const versionOf = (a: AutoScalingGroup) => a.launchTemplate?.version ?? '$Default';
+    const onLatest = asgs.filter((a) => versionOf(a) === '$Latest');
+    const onDefault = asgs.filter((a) => versionOf(a) === '$Default');
+    const diverged = lt.latestVersion !== lt.defaultVersion;
+    const source = diverged && onLatest.length > 0 && onDefault.length === 0 ? lt.latestVersion : lt.defaultVersion;
+    if (diverged) {
       notes.push(
-        `the latest version (${lt.latestVersion}) is not the default (${lt.defaultVersion}); the new version is copied from the default`,
+        `the latest version (${lt.latestVersion}) is not the default (${lt.defaultVersion}); the new version is copied from ${source === lt.latestVersion ? `the latest, which its groups on $Latest launch` : 'the default'}`,
       );
+    }
+    const fixed = [...onLatest, ...onDefault].map((a) => `${a.name} (${versionOf(a)})`);
+    if (fixed.length > 0) notes.push(`fixed by the new version, which they launch from then on: ${fixed.join(', ')}`);
+    if (diverged && source === lt.defaultVersion) {
+      for (const a of onLatest) {
+        manual.push({
+          kind: 'asg-pinned-version',
+          accountId: a.accountId,
+          region: a.region,
+          resourceId: a.name,
+          reason: `uses $Latest of launch template ${lt.launchTemplateId}, whose latest version ${lt.latestVersion} differs from the default ${lt.defaultVersion}: after lock-in it launches the new version, copied from the default. Check that is what the group should launch`,
+        });
+      }
     }
     steps.push({
       id: `launch-template:${lt.accountId}:${lt.region}:${lt.launchTemplateId}`,
@@ -74,7 +94,7 @@ function templateSteps(assessment: Assessment, policy: Policy, steps: LockInStep
       accountId: lt.accountId,
       region: lt.region,
       resourceId: lt.launchTemplateId,
-      description: `New version of launch template ${lt.name} (${lt.launchTemplateId}) copied from version ${lt.defaultVersion} with HttpTokens=required, made the default`,
+      description: `New version of launch template ${lt.name} (${lt.launchTemplateId}) copied from version ${source} with HttpTokens=required, made the default`,
       previous: {
         defaultVersion: lt.defaultVersion,
         httpTokens: lt.defaultVersionOptions.httpTokens ?? null,
@@ -82,7 +102,7 @@ function templateSteps(assessment: Assessment, policy: Policy, steps: LockInStep
         httpEndpoint: lt.defaultVersionOptions.httpEndpoint ?? null,
       },
       target: {
-        sourceVersion: lt.defaultVersion,
+        sourceVersion: source,
         httpTokens: 'required',
         httpPutResponseHopLimit: hop,
         httpEndpoint: 'enabled',
@@ -119,7 +139,7 @@ function templateSteps(assessment: Assessment, policy: Policy, steps: LockInStep
       resourceId: asg.name,
       reason: followsDefault
         ? `launches IMDSv1 through launch template ${ref.launchTemplateId} (${version}), which the assessment did not flag: check the template`
-        : `pins version ${version} of launch template ${ref.launchTemplateId}: after its new default version exists, point the group at $Default`,
+        : `pins version ${version} of launch template ${ref.launchTemplateId}, so the new version does not reach it: manual work. After lock-in, point the group at $Default (or $Latest), or pin the new version`,
     });
   }
 }

@@ -292,6 +292,60 @@ describe('plan: lock-in', () => {
     expect(p.manualLockIn[0]!.reason).toContain('Managed by the security OU');
   });
 
+  it('says which groups the new version fixes ($Latest, $Default) and which stay manual work (pinned)', () => {
+    const base = lockInFleet();
+    const fleet = {
+      ...base,
+      autoScalingGroups: [
+        ...base.autoScalingGroups,
+        {
+          ...base.autoScalingGroups[0]!,
+          name: 'web-latest',
+          launchTemplate: { launchTemplateId: 'lt-0a', version: '$Latest' },
+        },
+      ],
+    };
+    const p = plan(fleet, defaultPolicy());
+    const a = p.lockIn.find((s) => s.resourceId === 'lt-0a')!;
+    expect(a.notes).toContain(
+      'fixed by the new version, which they launch from then on: web-latest ($Latest), web ($Default)',
+    );
+    expect(p.manualLockIn.find((m) => m.resourceId === 'pinned')!.reason).toMatch(/pins version 2 .*manual work/);
+  });
+
+  it('copies a diverged template from its latest version when only $Latest groups use it, else flags them', () => {
+    const base = lockInFleet();
+    const onlyLatest = {
+      ...base,
+      autoScalingGroups: [
+        { ...base.autoScalingGroups[2]!, launchTemplate: { launchTemplateId: 'lt-0c', version: '$Latest' } },
+      ],
+    };
+    const c = plan(onlyLatest, defaultPolicy()).lockIn.find((s) => s.resourceId === 'lt-0c')!;
+    expect(c.target.sourceVersion).toBe(5);
+    expect(c.previous.defaultVersion).toBe(3);
+    const both = {
+      ...base,
+      autoScalingGroups: [
+        {
+          ...base.autoScalingGroups[2]!,
+          name: 'on-latest',
+          launchTemplate: { launchTemplateId: 'lt-0c', version: '$Latest' },
+        },
+        {
+          ...base.autoScalingGroups[2]!,
+          name: 'on-default',
+          launchTemplate: { launchTemplateId: 'lt-0c', version: '$Default' },
+        },
+      ],
+    };
+    const p = plan(both, defaultPolicy());
+    expect(p.lockIn.find((s) => s.resourceId === 'lt-0c')!.target.sourceVersion).toBe(3);
+    expect(p.manualLockIn.find((m) => m.resourceId === 'on-latest')!.reason).toMatch(
+      /latest version 5 differs from the default 3/,
+    );
+  });
+
   it('sets account defaults per region, with HttpTokensEnforced only when asked', () => {
     const steps = (policy = defaultPolicy()) =>
       plan(lockInFleet(), policy).lockIn.filter((s) => s.kind === 'account-defaults');

@@ -4,7 +4,16 @@ import type { Assessment, Reason } from '../schemas/assessment.js';
 import type { ToolInfo } from '../schemas/common.js';
 import type { HeldInstance, Plan, Wave } from '../schemas/plan.js';
 import { durationSeconds, type Policy } from '../schemas/policy.js';
-import { type Candidate, byLocation, cmp, environmentIndex, groupOf, toEntry, toHeld } from './candidates.js';
+import {
+  type Candidate,
+  byLocation,
+  cmp,
+  environmentIndex,
+  groupOf,
+  toEntry,
+  toHeld,
+  toHopLimitEntry,
+} from './candidates.js';
 import { deriveLockIn, generateScp } from './lock-in.js';
 import { chooseCanary, fillWaves } from './waves.js';
 
@@ -37,6 +46,7 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
   const eligible: Candidate[] = [];
   const unknownLast: Candidate[] = [];
   const held: HeldInstance[] = [];
+  const hopLimitFirst: Candidate[] = [];
   const policyHold = (c: Candidate, code: string, message: string) =>
     held.push(
       toHeld(c, c.instance.readiness.status, [{ code, severity: 'info', message }, ...c.instance.readiness.reasons]),
@@ -63,6 +73,26 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
 
     const status = instance.readiness.status;
     if (status !== 'ready' && status !== 'unknown') {
+      const hopFirst =
+        status === 'blocked' &&
+        instance.metadataOptions.httpTokens === 'optional' &&
+        instance.readiness.reasons.some((r) => r.code === 'hop-limit-blocks-containers') &&
+        !exclusionReason(instance, policy, excludedIds, excludedAccounts);
+      if (hopFirst) {
+        hopLimitFirst.push(c);
+        held.push(
+          toHeld(c, status, [
+            {
+              code: 'hop-limit-wave',
+              severity: 'info',
+              message:
+                'In the hop-limit wave: its IMDSv1 calls come from the hop limit, which the wave raises to 2 with tokens still optional. Assess again after it; once the calls have stopped, plan again and it joins a wave.',
+            },
+            ...instance.readiness.reasons,
+          ]),
+        );
+        continue;
+      }
       held.push(toHeld(c, status, instance.readiness.reasons));
       continue;
     }
@@ -115,6 +145,13 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
     members: Candidate[];
     why?: Map<Candidate, string>;
   }[] = [];
+  // First the hop-limit wave: raising the hop limit changes nothing for IMDSv1 and lets the measurement start again.
+  if (hopLimitFirst.length > 0) {
+    waveGroups.push({ kind: 'hop-limit', name: 'hop limit 2', members: hopLimitFirst });
+    notes.push(
+      `${hopLimitFirst.length} container host(s) make IMDSv1 calls only because their hop limit is 1: the hop-limit wave raises it to 2 with tokens still optional. Assess again after it and plan again.`,
+    );
+  }
   const canary = chooseCanary(eligible, groupSizes, policy);
   if (canary.picks.length > 0) {
     waveGroups.push({
@@ -167,7 +204,8 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
   const guard = { maxRejectedCalls: policy.guard.maxRejectedCalls, rollback: policy.guard.rollback };
   let offset = 0;
   const waves: Wave[] = waveGroups.map((g, index) => {
-    const soakSeconds = g.kind === 'canary' ? canarySoak : waveSoak;
+    // Nothing to watch after the hop-limit wave: tokens stay optional, so no call can be rejected.
+    const soakSeconds = g.kind === 'hop-limit' ? 0 : g.kind === 'canary' ? canarySoak : waveSoak;
     const entries = [...g.members]
       .sort((a, b) => byLocation(a.instance, b.instance))
       .map((c) => {
@@ -177,7 +215,7 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
         if (c.instance.state === 'stopped' || c.instance.state === 'stopping') {
           notes.push('stopped: the change applies at its next start (policy `stopped: include`)');
         }
-        return toEntry(c, policy, notes);
+        return g.kind === 'hop-limit' ? toHopLimitEntry(c) : toEntry(c, policy, notes);
       });
     const wave: Wave = {
       index,

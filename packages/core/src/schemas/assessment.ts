@@ -53,8 +53,13 @@ export const MetricEvidence = z
     total: z.number().nonnegative().nullable(),
     /** Time of the last period with a non-zero sum. */
     lastNonZeroAt: IsoDateTime.nullable(),
-    /** Distinct UTC days that had at least one datapoint. */
+    /** Distinct UTC days that had at least one datapoint (for the daily series; readiness uses `observedSeconds`). */
     daysWithData: z.number().int().nonnegative(),
+    /**
+     * The time the datapoints cover, in seconds: each datapoint's period, clipped to the instance's launch and the
+     * assessment's time. What `--min-observation` is compared with (absent in assessments of older releases).
+     */
+    observedSeconds: z.number().nonnegative().optional(),
     windowStart: IsoDateTime,
     windowEnd: IsoDateTime,
     periodSeconds: z.number().int().positive(),
@@ -138,8 +143,13 @@ export const Instance = z
       })
       .strict(),
     probe: ProbeResult,
-    /** From the probe: containers run here, so the hop limit matters. null when unknown. */
+    /** Containers run here, so the hop limit matters: from EC2's tags and image, or the probe. null when unknown. */
     containerHost: z.boolean().nullable(),
+    /** Which signal said the instance runs containers (core `containerEvidenceFromEc2`, or the probe). Untrusted. */
+    containerHostSignal: z
+      .object({ signal: z.enum(['probe', 'eks-tag', 'ecs-tag', 'ami-family', 'asg-tag']), detail: z.string() })
+      .strict()
+      .optional(),
     readiness: Readiness,
   })
   .strict();

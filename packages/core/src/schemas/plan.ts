@@ -28,6 +28,11 @@ export const PlanEntry = z
     /** What enforce sets. */
     target: MetadataSettings,
     notes: z.array(z.string()).default([]),
+    /**
+     * Rejected IMDSv1 calls an hour the guard lets pass on this instance: its only IMDSv1 callers try IMDSv1 first and
+     * fall back to IMDSv2 (their attempts show in MetadataNoTokenRejected after enforcing). From the measured rate.
+     */
+    rejectedAllowancePerHour: z.number().nonnegative().optional(),
   })
   .strict();
 export type PlanEntry = z.infer<typeof PlanEntry>;
@@ -36,8 +41,12 @@ export const Wave = z
   .object({
     index: z.number().int().nonnegative(),
     name: z.string(),
-    /** canary: one member per group first; rollout: by environment; unknown: `unknown` instances, last (policy). */
-    kind: z.enum(['canary', 'rollout', 'unknown']),
+    /**
+     * hop-limit: raise the hop limit to 2 with tokens still optional on container hosts whose IMDSv1 calls come from
+     * the hop limit (then assess again); canary: one member per group first; rollout: by environment; unknown:
+     * `unknown` instances, last (policy).
+     */
+    kind: z.enum(['hop-limit', 'canary', 'rollout', 'unknown']),
     /** The environment (as the policy spells it) of a rollout wave; absent for canary, unmatched and unknown waves. */
     environment: z.string().optional(),
     soakSeconds: z.number().int().nonnegative(),

@@ -171,6 +171,8 @@ export const ScenarioAutoScalingGroup = z
     launchTemplate: z.object({ name: z.string(), version: z.string().default('$Default') }).strict(),
     minSize: z.number().int().nonnegative().default(0),
     maxSize: z.number().int().nonnegative().default(100),
+    /** The group's tags (DescribeAutoScalingGroups `Tags`; EKS and ECS tag their groups). */
+    tags: Tags.default({}),
   })
   .strict();
 

@@ -33,6 +33,13 @@ export const autoScalingService: QueryService = {
               list('AvailabilityZones', [...new Set(inGroup.map((i) => i.availabilityZone))], (z) => z, 'member') +
               `<HealthCheckType>EC2</HealthCheckType><CreatedTime>${isoTime(g.createdMs)}</CreatedTime>` +
               list(
+                'Tags',
+                Object.entries(g.tags),
+                ([k, v]) =>
+                  `${el('ResourceId', g.name)}<ResourceType>auto-scaling-group</ResourceType>${el('Key', k)}${el('Value', v)}<PropagateAtLaunch>false</PropagateAtLaunch>`,
+                'member',
+              ) +
+              list(
                 'Instances',
                 inGroup,
                 (i) =>
