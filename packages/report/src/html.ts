@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import Handlebars from 'handlebars';
-import { jsonForScript, visible, visibleDeep } from './escape.js';
+import { jsonForScript, splitCode, visible, visibleDeep } from './escape.js';
 import type { TrendPoint } from '@imdsv2-cutover/core';
 import type { InstanceRow, ReportModel, StatusCount } from './model.js';
 import { STATUS_ORDER } from './model.js';
@@ -36,6 +37,20 @@ function assets() {
   hb.registerHelper('sharePct', (n: unknown) => (typeof n === 'number' ? `${n}%` : 'n/a'));
   hb.registerHelper('trendChart', (t: TrendPoint[]) => new hb.SafeString(trendChart(t)));
   hb.registerHelper('spark', (d: { date: string; sum: number }[]) => new hb.SafeString(sparkline(d)));
+  // Text whose backtick pairs mark code: every piece escaped, code pieces in <code>.
+  hb.registerHelper(
+    'rich',
+    (text: unknown) =>
+      new hb.SafeString(
+        splitCode(typeof text === 'string' ? text : '')
+          .map((p) => {
+            const t = hb.Utils.escapeExpression(p.text);
+            // A short piece without spaces (an id, a flag) never breaks inside.
+            return p.code ? `<code${/^\S{1,40}$/.test(p.text) ? ' class="id"' : ''}>${t}</code>` : t;
+          })
+          .join(''),
+      ),
+  );
   const body = hb.compile(readFileSync(new URL('report.hbs', templatesDir), 'utf8'), {
     strict: true,
     knownHelpersOnly: false,
@@ -49,8 +64,10 @@ function assets() {
 }
 
 export interface HtmlOptions {
-  /** Rows of the appendix rendered as HTML (readable without script); all rows are in the embedded JSON. */
+  /** Rows of the appendix rendered as HTML (readable without script); all rows are in the embedded data. */
   inlineRows?: number;
+  /** Rows of the appendix printed at most (the print note says when instances.csv holds more). Default 5,000. */
+  printRows?: number;
 }
 
 /** Appendix columns, in order; shared by the static table and the script (which reads them from the JSON). */
@@ -61,6 +78,7 @@ function columns(withJournal: boolean) {
     { key: 'accountId', label: 'Account' },
     { key: 'region', label: 'Region' },
     { key: 'status', label: 'Readiness' },
+    ...(withJournal ? [{ key: 'execution' as const, label: 'Execution' }] : []),
     { key: 'environment', label: 'Env', untrusted: true },
     { key: 'owner', label: 'Owner', untrusted: true },
     { key: 'autoScalingGroup', label: 'ASG', untrusted: true },
@@ -70,7 +88,6 @@ function columns(withJournal: boolean) {
     { key: 'culprit', label: 'Culprit', untrusted: true },
     { key: 'wave', label: 'Wave' },
   ];
-  if (withJournal) cols.push({ key: 'journalState', label: 'Journal' });
   return cols.map((c) => ({ numeric: false, untrusted: false, ...c }));
 }
 
@@ -90,10 +107,21 @@ export function contentSecurityPolicy(css: string, js: string): string {
   ].join('; ');
 }
 
+/**
+ * The appendix data for the page's script: the rows as JSON, gzip-compressed and base64-encoded (the page unpacks
+ * them with the browser's DecompressionStream), so that 100,000 instances fit an attachment. The envelope is JSON
+ * made safe for a script element.
+ */
+export function appendixData(columns: { key: string }[], rows: unknown[][], printRows: number): string {
+  const packed = gzipSync(Buffer.from(JSON.stringify(rows), 'utf8'), { level: 9 }).toString('base64');
+  return jsonForScript({ columns, count: rows.length, printRows, encoding: 'gzip-base64', rows: packed });
+}
+
 /** Renders the model as one self-contained HTML document. */
 export function renderHtml(model: ReportModel, options: HtmlOptions = {}): string {
   const { body, css, js } = assets();
   const limit = options.inlineRows ?? 1000;
+  const printRows = options.printRows ?? 5000;
   // Control and bidi characters become visible escapes in every string before any formatting.
   const m = visibleDeep(model);
   const cols = columns(m.journal !== null);
@@ -105,7 +133,11 @@ export function renderHtml(model: ReportModel, options: HtmlOptions = {}): strin
     inlineRows: m.rows.slice(0, limit),
     rowsTruncated: m.rows.length > limit,
   });
-  const data = jsonForScript({ columns: cols, rows: m.rows.map((r) => cols.map((c) => r[c.key])) });
+  const data = appendixData(
+    cols,
+    m.rows.map((r) => cols.map((c) => r[c.key])),
+    printRows,
+  );
   const title = Handlebars.Utils.escapeExpression(visible(`${m.title} (${m.summary.total} instances)`));
   return `<!doctype html>
 <html lang="en">
