@@ -17,6 +17,9 @@ import { miniBar, readinessBar, sparkline, trendChart } from './svg.js';
 
 const templatesDir = new URL('../templates/', import.meta.url);
 
+/** A run this long without a space or hyphen may break anywhere (class `long`); other text wraps between words. */
+const LONG_RUN = /\S{24,}/;
+
 let cached: { body: Handlebars.TemplateDelegate; css: string; js: string } | undefined;
 
 function assets() {
@@ -37,6 +40,8 @@ function assets() {
   hb.registerHelper('sharePct', (n: unknown) => (typeof n === 'number' ? `${n}%` : 'n/a'));
   hb.registerHelper('trendChart', (t: TrendPoint[]) => new hb.SafeString(trendChart(t)));
   hb.registerHelper('spark', (d: { date: string; sum: number }[]) => new hb.SafeString(sparkline(d)));
+  // Untrusted text with a very long unbroken run (a path, a hostile string) may break anywhere; names and ids do not.
+  hb.registerHelper('long', (text: unknown) => (typeof text === 'string' && LONG_RUN.test(text) ? ' long' : ''));
   // Text whose backtick pairs mark code: every piece escaped, code pieces in <code>.
   hb.registerHelper(
     'rich',
@@ -70,7 +75,10 @@ export interface HtmlOptions {
   printRows?: number;
 }
 
-/** Appendix columns, in order; shared by the static table and the script (which reads them from the JSON). */
+/**
+ * Appendix columns, in order; shared by the static table and the script (which reads them from the JSON). The CSV has
+ * every field (ASG, HttpTokens, hop limit, reasons...); the page keeps the columns a reviewer scans, so that they fit.
+ */
 function columns(withJournal: boolean) {
   const cols: { key: keyof InstanceRow; label: string; numeric?: boolean; untrusted?: boolean }[] = [
     { key: 'instanceId', label: 'Instance' },
@@ -81,9 +89,6 @@ function columns(withJournal: boolean) {
     ...(withJournal ? [{ key: 'execution' as const, label: 'Execution' }] : []),
     { key: 'environment', label: 'Env', untrusted: true },
     { key: 'owner', label: 'Owner', untrusted: true },
-    { key: 'autoScalingGroup', label: 'ASG', untrusted: true },
-    { key: 'httpTokens', label: 'Tokens' },
-    { key: 'hopLimit', label: 'Hops', numeric: true },
     { key: 'imdsv1Calls', label: 'IMDSv1 calls', numeric: true },
     { key: 'culprit', label: 'Culprit', untrusted: true },
     { key: 'wave', label: 'Wave' },

@@ -57,7 +57,7 @@
       td.appendChild(c);
     } else if (col.untrusted) {
       var b = document.createElement('bdi');
-      b.className = 'u';
+      b.className = /[^\s-]{16,}/.test(text) ? 'u long' : 'u';
       b.textContent = text;
       td.appendChild(b);
     } else {
