@@ -44,7 +44,7 @@ const openFolds = (page: Page) =>
 
 /** Instance ids (code.id) drawn on more than one line, and how far the page scrolls sideways. */
 async function layoutFaults(page: Page): Promise<{ overflow: number; broken: string[]; ids: number }> {
-  return (await page.evaluate(`(() => {
+  return page.evaluate<{ overflow: number; broken: string[]; ids: number }>(`(() => {
     const ids = [...document.querySelectorAll('code.id')].filter((e) => e.getClientRects().length > 0);
     const broken = ids.filter((e) => {
       const rects = [...e.getClientRects()];
@@ -53,7 +53,7 @@ async function layoutFaults(page: Page): Promise<{ overflow: number; broken: str
     }).map((e) => e.textContent);
     const d = document.documentElement;
     return { overflow: d.scrollWidth - d.clientWidth, broken, ids: ids.length };
-  })()`)) as { overflow: number; broken: string[]; ids: number };
+  })()`);
 }
 
 describePrivileged('the HTML report in headless Chromium', { chromium: true }, () => {

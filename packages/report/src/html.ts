@@ -18,7 +18,7 @@ import { miniBar, readinessBar, sparkline, trendChart } from './svg.js';
 const templatesDir = new URL('../templates/', import.meta.url);
 
 /** A run this long without a space or hyphen may break anywhere (class `long`); other text wraps between words. */
-const LONG_RUN = /\S{24,}/;
+const LONG_RUN = /[^\s-]{16,}/;
 
 let cached: { body: Handlebars.TemplateDelegate; css: string; js: string } | undefined;
 
