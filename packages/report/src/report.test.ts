@@ -174,7 +174,7 @@ describe('buildReportModel', () => {
     expect(one.html).not.toContain('id="trend"');
     const r = renderReports(buildReportModel({ assessment: a, trend: runs }, opts));
     expect(r.html).toContain('id="trend"');
-    expect(r.html).toMatch(/<td class="n">0%<\/td><td>no<\/td>/);
+    expect(r.html).toMatch(/<td class="n" data-label="Share">0%<\/td><td data-label="Complete">no<\/td>/);
     expect(r.html).toContain('from 2026-11-01 (10%) to 2026-11-15 (50%), 3 runs');
     expect(r.md).toContain('| 2026-11-15 00:00 UTC | 15 | 30 | 50% | yes |');
   });
