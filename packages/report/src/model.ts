@@ -819,7 +819,7 @@ function buildOverview(o: {
     ? 'Nothing executed yet (no journal given).'
     : o.executed.length === 0
       ? 'The journal records no wave started yet.'
-      : `${plural(o.executed.length, 'wave')} executed${o.notStarted.length > 0 ? `; ${plural(o.notStarted.length, 'wave')} not started` : ''}.${halted ? ' The guard or a failure stopped the rollout: the next wave waits until the cause is fixed and the plan is re-run.' : ''}`;
+      : `${plural(o.executed.length, 'wave')} executed${o.notStarted.length > 0 ? `; ${plural(o.notStarted.length, 'wave')} not started` : ''}.${halted ? ' The guard or a failure stopped the rollout: the next wave waits until the cause is fixed.' : ''}`;
 
   const risks: RiskView[] = [];
   if (o.warnings > 0)
@@ -832,7 +832,7 @@ function buildOverview(o: {
     const top = o.blockers.slice(0, 3).map((b) => `${b.culprit} on ${b.instanceCount}`);
     risks.push({
       kind: 'blocked',
-      text: `${plural(o.blocked, 'instance')} blocked by IMDSv1 callers${top.length > 0 ? `: ${inWords(top)}${o.blockers.length > 3 ? ` and ${o.blockers.length - 3} more culprits` : ''}` : ''}. Held until fixed.`,
+      text: `${plural(o.blocked, 'instance')} blocked by IMDSv1 callers${top.length > 0 ? `: ${inWords(o.blockers.length > 3 ? [...top, `${o.blockers.length - 3} more culprits`] : top)}` : ''}. Held until fixed.`,
       owners: [...new Set(o.blockers.flatMap((b) => b.owners))].sort(byString),
     });
   }
