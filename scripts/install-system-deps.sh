@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages that the privileged tests need (run as root on Debian/Ubuntu):
 # bpftrace for the probe's eBPF tracer, iproute2 for network namespaces, curl and python3 as real IMDS clients,
-# shellcheck for the probe scripts, chromium for the report's browser tests.
+# shellcheck for the probe scripts, chromium for the report's browser tests, poppler-utils (pdftotext, pdftoppm) to read
+# back and picture the printed report.
 set -euo pipefail
-packages=(bpftrace iproute2 curl python3 shellcheck chromium procps)
+packages=(bpftrace iproute2 curl python3 shellcheck chromium procps poppler-utils)
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-system-deps: not root; skipping apt packages (${packages[*]}). Privileged tests will skip." >&2
   exit 0

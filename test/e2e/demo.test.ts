@@ -39,9 +39,18 @@ describe('imdsv2 demo', () => {
 
     const html = await readFile(path.join(out, 'report.html'), 'utf8');
     expect(html).toContain(TRAP);
-    // The execution table: wave 0 rolled back, the guard tripped on the trap instance.
-    expect(html).toContain('<span class="oc oc-rolled-back">rolled back</span>');
+    // The execution table: wave 0 partly rolled back (the other canaries kept IMDSv2), the guard tripped on the trap
+    // instance, which reads "ready → rolled back by the guard"; the report says the fleet is simulated and its
+    // rollback commands carry the simulator's endpoint.
+    expect(html).toContain('<span class="oc oc-rolled-back">partly rolled back</span>');
     expect(html).toMatch(new RegExp(`tripped: ${TRAP}`));
+    expect(html).toContain('ready</span> → <span class="ex ex-rolled-back">rolled back by the guard</span>');
+    expect(html).toContain(
+      'SIMULATED: this assessment comes from the bundled fleet simulator (scenario &quot;demo&quot;',
+    );
+    expect(html).toMatch(
+      /imdsv2 rollback --journal \S+journal\.jsonl --wave 0 --endpoint-url http:\/\/127\.0\.0\.1:\d+/,
+    );
 
     const { records } = await readJournal(path.join(out, 'journal.jsonl'));
     expect(records.find((x) => x.type === 'guard')).toMatchObject({ tripped: true, rejected: [{ instanceId: TRAP }] });

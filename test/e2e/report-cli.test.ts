@@ -69,6 +69,10 @@ describe('imdsv2 report', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(path.join(out, 'report.md'));
     expect(existsSync(path.join(out, 'report.html'))).toBe(false);
+    const jira = await imdsv2(['report', '--assessment', files.a, '--out', out, '--format', 'jira']);
+    expect(jira.code).toBe(0);
+    expect(jira.stdout.trim()).toBe(path.join(out, 'report-jira.txt'));
+    expect(readFileSync(path.join(out, 'report-jira.txt'), 'utf8')).toMatch(/^h1\. IMDSv2 cutover: change review$/m);
   });
 
   it('exits 2 and writes nothing when an input is bad', async () => {

@@ -61,6 +61,8 @@ export interface AssessmentRequest {
   onProbe?: { start(): void; end(): void };
   /** Polling of the probe's results (the demo polls faster). */
   probePoll?: { initialMs: number; maxMs: number };
+  /** The bundled simulator's scenario when the demo runs the assessment: recorded so the report says "simulated". */
+  simulator?: { scenario: string };
 }
 
 export interface AssessResult {
@@ -222,6 +224,7 @@ export async function runAssessment(r: AssessmentRequest): Promise<Outcome<Asses
       reporter: r.reporter,
       tool: { name: 'imdsv2-cutover', version: r.toolVersion },
     });
+    if (r.simulator) assessment = { ...assessment, scope: { ...assessment.scope, simulator: r.simulator } };
     if (c.probe !== 'none') {
       r.onProbe?.start();
       try {

@@ -183,6 +183,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       // Each host traces IMDS calls for a window of simulated time: run the clock fast meanwhile.
       onProbe: { start: () => sim.clock.setSpeed(PROBE_CLOCK_SPEED), end: () => sim.clock.setSpeed(1) },
       probePoll: { initialMs: 250, maxMs: 1000 },
+      simulator: { scenario: sim.scenario.name },
     });
     const summary = assessed.summary;
     const result: DemoResult = {

@@ -1,9 +1,11 @@
 import path from 'node:path';
 import type { ReportFormat, ReportInput, ReportModel } from '@imdsv2-cutover/report';
-import { REPORT_FILES, buildReportModel, renderReports } from '@imdsv2-cutover/report';
+import { DEFAULT_REPORT_FORMATS, REPORT_FILES, buildReportModel, renderReports } from '@imdsv2-cutover/report';
 import { writeTextAtomic } from './files.js';
 
+/** Every format `imdsv2 report --format` accepts. */
 export const REPORT_FORMATS = Object.keys(REPORT_FILES) as ReportFormat[];
+export { DEFAULT_REPORT_FORMATS };
 
 export interface WriteReportOptions {
   toolVersion: string;
@@ -14,7 +16,8 @@ export interface WriteReportOptions {
 }
 
 /**
- * Builds the report model and writes report.html, report.md and instances.csv (or the chosen formats) atomically into
+ * Builds the report model and writes report.html, report.md and instances.csv (or the chosen formats, report-jira.txt
+ * among them) atomically into
  * `outDir`: the one way `report`, `assess` and `demo` write reports. Returns the paths written, by format, and the model.
  */
 export async function writeReportFiles(
@@ -22,7 +25,7 @@ export async function writeReportFiles(
   input: ReportInput,
   options: WriteReportOptions,
 ): Promise<{ files: Partial<Record<ReportFormat, string>>; instances: number; model: ReportModel }> {
-  const formats = options.formats ?? REPORT_FORMATS;
+  const formats = options.formats ?? DEFAULT_REPORT_FORMATS;
   const model = buildReportModel(input, {
     generatedAt: new Date().toISOString(),
     toolVersion: options.toolVersion,

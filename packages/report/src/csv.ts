@@ -21,6 +21,7 @@ export const CSV_COLUMNS: readonly (keyof InstanceRow)[] = [
   'remediation',
   'wave',
   'journalState',
+  'execution',
   'reasons',
 ];
 

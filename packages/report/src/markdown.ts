@@ -1,59 +1,194 @@
-import { md, mdCode } from './escape.js';
+import { jira, jiraCode, jiraRich, md, mdCode, mdRich, visible } from './escape.js';
 import type { ReportModel } from './model.js';
 
 /**
- * Markdown for tickets and pull-request descriptions: the summary, blockers, launchers, waves, lock-in, rollback and
- * held instances, without the per-instance appendix (that is the CSV). Every untrusted string goes through `md()`.
+ * The report as text for tickets and pull-request descriptions, in two flavours from one outline: GitHub-flavoured
+ * Markdown (`report.md`) and Jira wiki markup (`report-jira.txt`). Same sections as the HTML in the same order, without
+ * the per-instance appendix (that is the CSV). Every string goes through the flavour's escaper, which escapes only what
+ * would be markup where it stands, so the text pastes cleanly and no value can become HTML, a link or an image.
  */
+
+export type TextFlavour = 'github' | 'jira';
+
+/** How one flavour writes each element; every `text` argument is raw (the flavour escapes it). */
+interface Writer {
+  heading(level: 1 | 2 | 3, text: string): string[];
+  /** A paragraph of plain text (escaped), or of already-written inline pieces when `raw`. */
+  para(text: string, raw?: boolean): string[];
+  text(text: string): string;
+  /** Text whose backtick pairs mark code. */
+  rich(text: string): string;
+  code(text: string): string;
+  strong(written: string): string;
+  /** A table: header labels and cells already written inline. */
+  table(head: string[], rows: string[][], numeric?: boolean[]): string[];
+  bullets(items: string[]): string[];
+  codeBlock(lang: string, text: string): string[];
+  warning(title: string, items: string[]): string[];
+}
+
+const github: Writer = {
+  heading: (level, text) => [`${'#'.repeat(level)} ${md(text)}`, ''],
+  para: (text, raw) => [raw ? text : md(text, { start: true }), ''],
+  text: (t) => md(t),
+  rich: (t) => mdRich(t),
+  code: (t) => mdCode(t),
+  strong: (w) => (w === '' ? '' : `**${w}**`),
+  table: (head, rows, numeric = []) => [
+    `| ${head.map((h) => md(h)).join(' | ')} |`,
+    `| ${head.map((_, i) => (numeric[i] ? '---:' : '---')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+  ],
+  bullets: (items) => [...items.map((i) => `- ${i}`), ''],
+  codeBlock: (lang, text) => {
+    // A fence longer than any backtick run inside cannot be closed early.
+    const fence = '`'.repeat(Math.max(3, ...[...text.matchAll(/`+/g)].map((x) => x[0].length + 1)));
+    return [`${fence}${lang}`, text, fence, ''];
+  },
+  warning: (title, items) => ['> [!WARNING]', `> **${md(title)}**`, '>', ...items.map((i) => `> - ${i}`), ''],
+};
+
+const jiraWriter: Writer = {
+  heading: (level, text) => [`h${level}. ${jira(text)}`, ''],
+  para: (text, raw) => [raw ? text : jira(text), ''],
+  text: (t) => jira(t),
+  rich: (t) => jiraRich(t),
+  code: (t) => jiraCode(t),
+  strong: (w) => (w === '' ? '' : `*${w}*`),
+  // Jira reads `||` as a header cell: an empty cell must hold a space.
+  table: (head, rows) => [
+    `||${head.map((h) => jira(h)).join('||')}||`,
+    ...rows.map((r) => `|${r.map((c) => (c === '' ? ' ' : c)).join('|')}|`),
+    '',
+  ],
+  bullets: (items) => [...items.map((i) => `* ${i}`), ''],
+  // {noformat} shows its content literally; only its own closing tag could end it early.
+  codeBlock: (_lang, text) => ['{noformat}', text.replace(/\{noformat\}/gi, '{ noformat}'), '{noformat}', ''],
+  warning: (title, items) => [`{warning:title=${jira(title)}}`, ...items.map((i) => `* ${i}`), '{warning}', ''],
+};
 
 const pct = (n: number) => `${Math.round(n * 1000) / 10}%`;
 const dt = (iso: string) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : '');
 
-function table(head: string[], rows: string[][], numeric: boolean[] = []): string[] {
-  const sep = head.map((_, i) => (numeric[i] ? '---:' : '---'));
-  return [`| ${head.join(' | ')} |`, `| ${sep.join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`), ''];
-}
-
-const refs = (xs: { instanceId: string; name: string }[], more: number) =>
-  [
-    ...xs.map((x) => `${mdCode(x.instanceId)}${x.name ? ` ${md(x.name)}` : ''}`),
-    ...(more > 0 ? [`and ${more} more`] : []),
-  ].join(', ');
-
-/** Renders the model as GitHub-flavoured Markdown. */
-export function renderMarkdown(m: ReportModel, options: { heldLimit?: number } = {}): string {
-  const heldLimit = options.heldLimit ?? 200;
+/** Renders the model as GitHub-flavoured Markdown (default) or Jira wiki markup. */
+export function renderMarkdown(
+  m: ReportModel,
+  options: { flavour?: TextFlavour; heldLimit?: number; listLimit?: number } = {},
+): string {
+  const w = options.flavour === 'jira' ? jiraWriter : github;
+  const heldLimit = options.heldLimit ?? 20;
+  const listLimit = options.listLimit ?? 6;
+  const refs = (xs: { instanceId: string; name: string }[], more: number) =>
+    [
+      ...xs.slice(0, listLimit).map((x) => `${w.code(x.instanceId)}${x.name ? ` ${w.text(x.name)}` : ''}`),
+      ...(more + Math.max(0, xs.length - listLimit) > 0
+        ? [`and ${more + Math.max(0, xs.length - listLimit)} more`]
+        : []),
+    ].join(', ');
   const out: string[] = [];
-  out.push(`# ${md(m.title)}`, '');
+  const o = m.overview;
+
+  out.push(...w.heading(1, m.title));
+  if (m.source.simulated) out.push(...w.para(w.strong(w.rich(m.source.label)), true));
   out.push(
-    `- **Scope:** ${m.scope.accounts.length} account(s) (${m.scope.accounts.map(md).join(', ')}), ${m.scope.regions.length} region(s) (${m.scope.regions.map(md).join(', ')})${m.scope.organization ? ', AWS Organization' : ''}`,
-    `- **Evidence:** ${m.scope.lookbackDays} days of CloudWatch MetadataNoToken; on-host probe: ${md(m.scope.probe)}`,
-    `- **Assessment:** ${md(m.assessment.id)}, taken ${dt(m.assessment.createdAt)}, sha256 ${mdCode(m.assessment.sha256)}`,
-    `- **Plan:** ${m.plan ? `content hash ${mdCode(m.plan.contentHash)}` : 'none given'}`,
-    ...(m.journal ? [`- **Journal:** ${md(m.journal.journalId)}, started ${dt(m.journal.createdAt)}`] : []),
-    `- **Generated:** ${dt(m.generatedAt)} by imdsv2-cutover ${md(m.toolVersion)}`,
-    '',
+    ...w.bullets([
+      `${w.strong('Scope:')} ${m.scope.accounts.length} account(s) (${m.scope.accounts.map((x) => w.text(x)).join(', ')}), ${m.scope.regions.length} region(s) (${m.scope.regions.map((x) => w.text(x)).join(', ')})${m.scope.organization ? ', AWS Organization' : ''}`,
+      `${w.strong('Evidence:')} ${m.scope.lookbackDays} days of CloudWatch MetadataNoToken; on-host probe: ${w.text(m.scope.probe)}`,
+      `${w.strong('Assessment taken:')} ${dt(m.assessment.createdAt)}${m.source.simulated ? ' (simulated clock)' : ''}, id ${w.code(m.assessment.id)}, sha256 ${w.code(m.assessment.sha256)}`,
+      `${w.strong('Plan:')} ${m.plan ? `content hash ${w.code(m.plan.contentHash)}` : 'none given'}`,
+      ...(m.journal
+        ? [`${w.strong('Journal:')} ${w.code(m.journal.journalId)}, started ${dt(m.journal.createdAt)}`]
+        : []),
+      `${w.strong('Report generated:')} ${dt(m.generatedAt)} by imdsv2-cutover ${w.text(m.toolVersion)}`,
+    ]),
   );
-  if (m.warnings.length > 0) {
-    out.push('> [!WARNING]', '> **Data completeness: read this first**', '>');
-    for (const w of m.warnings) out.push(`> - ${md(w)}`);
-    out.push('');
+
+  // The first screen, in the order a change board asks.
+  out.push(...w.heading(2, 'What this change does'), ...w.para(o.change));
+  if (o.changeFacts.length > 0)
+    out.push(...w.bullets(o.changeFacts.map((f) => `${w.strong(w.text(`${f.label}:`))} ${w.text(f.text)}`)));
+  out.push(...w.heading(2, 'What already happened'), ...w.para(o.happened));
+  if (o.happenedItems.length > 0) out.push(...w.bullets(o.happenedItems.map((t) => w.rich(t))));
+  out.push(...w.heading(2, 'What is risky'));
+  if (o.risks.length === 0) out.push(...w.para('Nothing blocked, unknown or irreversible.'));
+  else
+    out.push(
+      ...w.bullets(
+        o.risks.map(
+          (r) =>
+            `${w.text(r.text)}${r.owners.length > 0 ? ` Owners: ${r.owners.map((x) => w.text(x)).join(', ')}.` : ''}`,
+        ),
+      ),
+    );
+  if (m.warnings.length > 0)
+    out.push(
+      ...w.warning(
+        'Data completeness, read this first',
+        m.warnings.map((x) => w.text(x)),
+      ),
+    );
+  out.push(...w.heading(2, 'How to roll back'), ...w.para(`${o.rollback.what}:`));
+  out.push(...w.codeBlock('sh', visible(o.rollback.command)));
+
+  if (m.journal) {
+    out.push(...w.heading(2, 'Execution so far'));
+    if (m.journal.waves.length === 0) out.push(...w.para('The journal records no wave started yet.'));
+    else
+      out.push(
+        ...w.table(
+          ['Wave', 'Outcome', 'Now', 'Started', 'Ended', 'Guard'],
+          m.journal.waves.map((x) => [
+            w.text(`${x.wave}${x.name ? ` ${x.name}` : ''}`),
+            w.strong(w.text(x.outcome)),
+            w.text(x.now),
+            dt(x.startedAt),
+            dt(x.endedAt),
+            w.text(x.guard),
+          ]),
+        ),
+      );
+    const changed = m.journal.waves.flatMap((x) => x.exceptions.filter((e) => e.outcome.kind !== 'pending'));
+    if (changed.length > 0) {
+      out.push(...w.heading(3, 'Instances execution did not leave on IMDSv2'));
+      out.push(
+        ...w.table(
+          ['Instance', 'Owner', 'Readiness (assessed)', 'Execution', 'What happened'],
+          changed.map((e) => [
+            `${w.code(e.instanceId)}${e.name ? ` ${w.text(e.name)}` : ''}`,
+            w.text(e.owner),
+            w.text(e.readiness),
+            w.strong(w.text(e.outcome.label)),
+            w.rich(e.outcome.detail),
+          ]),
+        ),
+      );
+    }
+    if (m.journal.failedTargets.length > 0)
+      out.push(
+        ...w.bullets(
+          m.journal.failedTargets.map(
+            (t) => `${w.code(t.key)} ${w.text(t.state)}${t.error ? `: ${w.text(t.error)}` : ''}`,
+          ),
+        ),
+      );
   }
-  out.push('## Summary', '', md(m.summary.headline), '');
+
+  out.push(...w.heading(2, 'Readiness'), ...w.para(m.summary.headline));
   out.push(
-    ...table(
+    ...w.table(
       ['Readiness', 'Meaning', 'Instances', 'Share'],
-      m.summary.byStatus.map((s) => [`**${s.label}**`, s.meaning, String(s.count), pct(s.share)]),
+      m.summary.byStatus.map((s) => [w.strong(w.text(s.label)), w.text(s.meaning), String(s.count), pct(s.share)]),
       [false, false, true, true],
     ),
   );
   if (m.trend.length > 0) {
-    out.push('## Progress over scheduled runs', '');
+    out.push(...w.heading(2, 'Progress over scheduled runs'));
     out.push(
-      ...table(
+      ...w.table(
         ['Run', 'Enforced', 'Instances', 'Share', 'Complete'],
         m.trend.map((t) => [
-          t.createdAt,
+          dt(t.createdAt),
           String(t.enforced),
           String(t.eligible),
           t.sharePercent === null ? 'n/a' : `${t.sharePercent}%`,
@@ -63,59 +198,14 @@ export function renderMarkdown(m: ReportModel, options: { heldLimit?: number } =
       ),
     );
   }
-  out.push('## By account and region', '');
-  out.push(
-    ...table(
-      ['Account', 'Region', 'Instances', ...m.summary.byStatus.map((s) => s.label), 'Enforced'],
-      m.byLocation.map((l) => [
-        md(l.accountId),
-        md(l.region),
-        String(l.total),
-        ...l.counts.map(String),
-        pct(l.enforcedShare),
-      ]),
-      [false, false, true, ...m.summary.byStatus.map(() => true), true],
-    ),
-  );
-  out.push('## Blockers by culprit', '');
-  if (m.blockers.length === 0) out.push('No blocked instances.', '');
-  else
-    out.push(
-      ...table(
-        ['Culprit', 'Instances', 'Fix', 'Owners', 'Instances (first)'],
-        m.blockers.map((b) => [
-          `${b.kind}: **${md(b.culprit)}**${b.detail ? ` (${md(b.detail)})` : ''}`,
-          String(b.instanceCount),
-          b.remediations.map(md).join('; ') || 'none known',
-          b.owners.map(md).join(', ') || 'no owner tag',
-          refs(b.instances, b.more),
-        ]),
-        [false, true],
-      ),
-    );
-  out.push('## Still launching IMDSv1', '');
-  if (m.launchers.length === 0) out.push('No Auto Scaling group or launch template in scope launches IMDSv1.', '');
-  else
-    out.push(
-      ...table(
-        ['Kind', 'Name', 'Template / configuration', 'Account / region', 'Why', 'Note'],
-        m.launchers.map((l) => [
-          l.kind,
-          md(l.name),
-          md(l.id),
-          `${md(l.accountId)} / ${md(l.region)}`,
-          md(l.source),
-          md(l.note),
-        ]),
-      ),
-    );
-  out.push('## Wave plan', '');
-  if (!m.plan) out.push('No plan given.', '');
-  else if (m.waves.length === 0) out.push('The plan has no waves.', '');
+
+  out.push(...w.heading(2, 'Wave plan'));
+  if (!m.plan) out.push(...w.para('No plan given.'));
+  else if (m.waves.length === 0) out.push(...w.para('The plan has no waves: no instance is ready.'));
   else {
-    const dated = m.waves.some((w) => w.start !== '');
+    const dated = m.waves.some((x) => x.start !== '');
     out.push(
-      ...table(
+      ...w.table(
         [
           'Wave',
           'Name',
@@ -125,89 +215,136 @@ export function renderMarkdown(m: ReportModel, options: { heldLimit?: number } =
           ...(dated ? ['Starts (UTC)', 'Soak ends (UTC)'] : []),
           'Instances (first)',
         ],
-        m.waves.map((w) => [
-          String(w.index),
-          `${md(w.name)} (${w.kind})`,
-          String(w.count),
-          w.soak,
-          w.guard,
-          ...(dated ? [w.start, w.end] : []),
-          refs(w.instances, w.more),
+        m.waves.map((x) => [
+          String(x.index),
+          `${w.text(x.name)} (${w.text(x.kind)})`,
+          String(x.count),
+          w.text(x.soak),
+          w.text(x.guard),
+          ...(dated ? [x.start, x.end] : []),
+          refs(x.instances, x.more),
         ]),
         [true, false, true],
       ),
     );
   }
-  out.push('## Lock-in', '');
-  if (m.lockIn.length === 0) out.push('No lock-in steps.', '');
+
+  out.push(...w.heading(2, 'Blockers by culprit'));
+  if (m.blockers.length === 0) out.push(...w.para('No blocked instances.'));
   else
     out.push(
-      ...table(
+      ...w.table(
+        ['Culprit', 'Instances', 'Fix', 'Owners', 'Instances (first)'],
+        m.blockers.map((b) => [
+          `${w.text(b.kind)}: ${w.strong(w.text(b.culprit))}${b.detail ? ` (${w.text(b.detail)})` : ''}`,
+          String(b.instanceCount),
+          b.remediations.map((r) => w.rich(r)).join('; ') || 'none known',
+          b.owners.map((x) => w.text(x)).join(', ') || 'no owner tag',
+          refs(b.instances, b.more),
+        ]),
+        [false, true],
+      ),
+    );
+
+  out.push(...w.heading(2, 'By account and region'));
+  out.push(
+    ...w.table(
+      ['Account', 'Region', 'Instances', ...m.summary.byStatus.map((s) => s.label), 'Enforced share'],
+      m.byLocation.map((l) => [
+        w.text(l.accountId),
+        w.text(l.region),
+        String(l.total),
+        ...l.counts.map(String),
+        pct(l.enforcedShare),
+      ]),
+      [false, false, true, ...m.summary.byStatus.map(() => true), true],
+    ),
+  );
+
+  out.push(...w.heading(2, 'Still launching IMDSv1'));
+  if (m.launchers.length === 0)
+    out.push(...w.para('No Auto Scaling group or launch template in scope launches IMDSv1.'));
+  else
+    out.push(
+      ...w.table(
+        ['Kind', 'Name', 'Template / configuration', 'Account / region', 'Why', 'Note'],
+        m.launchers.map((l) => [
+          w.text(l.kind),
+          w.text(l.name),
+          w.text(l.id),
+          `${w.text(l.accountId)} / ${w.text(l.region)}`,
+          w.text(l.source),
+          w.text(l.note),
+        ]),
+      ),
+    );
+
+  out.push(...w.heading(2, 'Lock-in'));
+  if (m.lockIn.length === 0) out.push(...w.para('No lock-in steps.'));
+  else
+    out.push(
+      ...w.table(
         ['Step', 'Account / region', 'Resource', 'What changes', 'Affects'],
         m.lockIn.map((s) => [
-          `${s.kind}${s.irreversible ? ' **irreversible**' : ''}`,
-          `${md(s.accountId)} / ${md(s.region)}`,
-          md(s.resourceId),
-          md(s.description),
-          md(s.affects),
+          `${w.text(s.kind)}${s.irreversible ? ` ${w.strong('irreversible')}` : ''}`,
+          `${w.text(s.accountId)} / ${w.text(s.region)}`,
+          w.text(s.resourceId),
+          w.rich(s.description),
+          w.text(s.affects),
         ]),
       ),
     );
   if (m.scp) {
-    // A fenced block shows its content literally; a fence longer than any backtick run inside cannot be closed early.
-    const json = JSON.stringify(m.scp, null, 2).replace(
-      /[\u202a-\u202e\u2066-\u2069]/g,
-      (c) => `\\u${c.charCodeAt(0).toString(16)}`,
-    );
-    const fence = '`'.repeat(Math.max(3, ...[...json.matchAll(/`+/g)].map((x) => x[0].length + 1)));
-    out.push('Service control policy:', '', `${fence}json`, json, fence, '');
+    const json = JSON.stringify(m.scp, null, 2).split('\n').map(visible).join('\n');
+    out.push(...w.para('Service control policy:'), ...w.codeBlock('json', json));
   }
-  out.push('## Rollback procedure', '', 'Every change is journaled with the exact previous settings. By hand:', '');
-  for (const c of m.rollback.commands)
-    out.push(`- ${c.what}:`, '', '  ```sh', `  ${c.command.replace(/[\r\n`]/g, '')}`, '  ```', '');
-  out.push('## Held instances', '');
-  if (m.held.length === 0) out.push(m.plan ? 'No instance is held.' : 'No plan given.', '');
+
+  out.push(...w.heading(2, 'Rollback procedure'));
+  out.push(...w.para('Every change is journaled with the exact previous settings. By hand:'));
+  for (const c of m.rollback.commands) out.push(...w.para(`${c.what}:`), ...w.codeBlock('sh', visible(c.command)));
+  if (m.rollback.notes.length > 0) out.push(...w.bullets(m.rollback.notes.map((n) => w.rich(n))));
+
+  out.push(...w.heading(2, 'Held instances'));
+  if (m.heldCount === 0) out.push(...w.para(m.plan ? 'No instance is held.' : 'No plan given.'));
   else {
     out.push(
-      ...table(
-        ['Instance', 'Name', 'Owner', 'Readiness', 'Why held'],
-        m.held.slice(0, heldLimit).map((h) => [mdCode(h.instanceId), md(h.name), md(h.owner), h.status, md(h.reasons)]),
+      ...w.para(
+        `${m.heldCount} instance(s) stay out of every wave until their reason is fixed, grouped by reason. Every held instance is in instances.csv (wave "held").`,
       ),
     );
-    if (m.held.length > heldLimit) out.push(`And ${m.held.length - heldLimit} more: see instances.csv.`, '');
-  }
-  if (m.journal) {
-    out.push('## Execution so far', '');
     out.push(
-      ...table(
-        ['Wave', 'Outcome', 'Started', 'Ended', 'Applied', 'Verified', 'Rolled back', 'Failed', 'Unfinished', 'Guard'],
-        m.journal.waves.map((w) => [
-          w.wave,
-          w.outcome,
-          dt(w.startedAt),
-          dt(w.endedAt),
-          String(w.applied),
-          String(w.verified),
-          String(w.rolledBack),
-          String(w.failed),
-          String(w.pending),
-          md(w.guard),
+      ...w.table(
+        ['Reason', 'Instances', 'Owners', 'Fix', 'Instances (first)'],
+        m.held.map((g) => [
+          w.strong(w.text(g.title)),
+          String(g.count),
+          g.owners.map((x) => `${x.owner ? w.text(x.owner) : 'no owner tag'} (${x.count})`).join(', '),
+          g.fixes.map((f) => w.rich(f)).join('; ') || 'see the reasons',
+          refs(g.instances.slice(0, heldLimit), g.more + Math.max(0, g.instances.length - heldLimit)),
         ]),
+        [false, true],
       ),
     );
-    for (const t of m.journal.failedTargets)
-      out.push(`- ${mdCode(t.key)} ${t.state}${t.error ? `: ${md(t.error)}` : ''}`);
-    if (m.journal.failedTargets.length > 0) out.push('');
   }
-  out.push('## Approvals', '');
+  const nn = m.notNeeded;
+  if (nn.enforced + nn.imdsDisabled > 0)
+    out.push(
+      ...w.para(
+        `Not in any wave and not held, because there is nothing to do: ${nn.enforced} already enforced${nn.imdsDisabled > 0 ? `, ${nn.imdsDisabled} with the metadata endpoint off` : ''}.`,
+      ),
+    );
+
+  out.push(...w.heading(2, 'Approvals'));
   out.push(
-    `Approving this change approves the plan with content hash ${m.plan ? mdCode(m.plan.contentHash) : '(no plan given)'}.`,
-    '',
-    ...table(
+    ...w.para(
+      `Approving this change approves the plan with content hash ${m.plan ? w.code(m.plan.contentHash) : '(no plan given)'}.`,
+      true,
+    ),
+    ...w.table(
       ['Role', 'Name', 'Decision', 'Date'],
       ['Change owner', 'Service owners', 'Security', 'Change advisory board'].map((r) => [r, '', '', '']),
     ),
   );
-  out.push(`All ${m.rows.length} instances: see instances.csv.`, '');
+  out.push(...w.para(`All ${m.rows.length} instances: see instances.csv.`));
   return out.join('\n');
 }

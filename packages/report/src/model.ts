@@ -1,5 +1,12 @@
 import type { Assessment, Instance, JournalSummary, Plan, ReadinessStatus, TrendPoint } from '@imdsv2-cutover/core';
 import { contentHash, formatDuration } from '@imdsv2-cutover/core';
+import type { ExecutedWaveView, InstanceFacts, InstanceOutcome } from './execution.js';
+import { executedWaves, guardCatches, instanceOutcome } from './execution.js';
+import type { HeldGroup } from './held.js';
+import { groupHeld } from './held.js';
+
+export type { HeldGroup, HeldView } from './held.js';
+export type { ExecutedWaveView, InstanceOutcome, WaveInstanceView } from './execution.js';
 
 /**
  * The report model: everything the HTML, Markdown and CSV renderers show, computed once from the assessment, the plan
@@ -48,6 +55,8 @@ export interface ReportOptions {
   listLimit?: number;
   /** Blocked instances that get a sparkline (the ones with most IMDSv1 calls). */
   sparklineLimit?: number;
+  /** Instances listed per held group and per executed wave before "and N more" (the rest are in the appendix). */
+  detailLimit?: number;
 }
 
 export interface ReportInput {
@@ -90,8 +99,10 @@ export interface InstanceRow {
   remediation: string;
   /** Wave index, `held`, or '' when there is no plan. */
   wave: string;
-  /** Last journal state, or ''. */
+  /** Last journal state (the target's phase), or ''. */
   journalState: string;
+  /** What execution did to it (`kept IMDSv2`, `rolled back by the guard`, `not started`, `held`), or ''. */
+  execution: string;
   reasons: string;
 }
 
@@ -156,34 +167,38 @@ export interface LockInView {
   affects: string;
 }
 
-export interface HeldView {
-  instanceId: string;
-  name: string;
-  owner: string;
-  status: ReadinessStatus;
-  reasons: string;
+/** A labelled fact of the first screen. */
+export interface Fact {
+  label: string;
+  text: string;
 }
 
-export interface JournalWaveView {
-  wave: string;
-  name: string;
-  /** The wave's state as the journal tells it (`completed`, `rolled-back`, `open`...), for styling. */
-  state: string;
-  outcome: string;
-  startedAt: string;
-  endedAt: string;
-  applied: number;
-  verified: number;
-  rolledBack: number;
-  failed: number;
-  pending: number;
-  guard: string;
+/** A risk of the first screen: what, how many, who owns it. */
+export interface RiskView {
+  /** `blocked`, `unknown`, `launcher`, `irreversible`, `data`. */
+  kind: string;
+  text: string;
+  owners: string[];
+}
+
+/** The first screen: what the change does, what already happened, what is risky, how to roll back. */
+export interface Overview {
+  change: string;
+  changeFacts: Fact[];
+  /** One sentence for what already happened ('Nothing has been executed yet.' without a journal). */
+  happened: string;
+  /** Per executed wave, one sentence each (the guard's catches named, with instance and caller). */
+  happenedItems: string[];
+  risks: RiskView[];
+  rollback: { what: string; command: string };
 }
 
 export interface ReportModel {
   title: string;
   generatedAt: string;
   toolVersion: string;
+  /** Where the evidence came from: AWS, or a simulator or other endpoint (then `simulated` and a plain label). */
+  source: { simulated: boolean; label: string; endpointUrl: string };
   assessment: {
     id: string;
     createdAt: string;
@@ -200,6 +215,7 @@ export interface ReportModel {
   };
   plan: { contentHash: string; policySha256: string; assessmentSha256: string; matchesAssessment: boolean } | null;
   warnings: string[];
+  overview: Overview;
   summary: {
     total: number;
     byStatus: StatusCount[];
@@ -220,12 +236,19 @@ export interface ReportModel {
   waves: WaveView[];
   lockIn: LockInView[];
   scp: Record<string, unknown> | null;
-  rollback: { commands: { what: string; command: string }[] };
-  held: HeldView[];
+  rollback: { commands: { what: string; command: string }[]; notes: string[] };
+  /** Held instances grouped by their primary reason; `heldCount` counts them all. */
+  held: HeldGroup[];
+  heldCount: number;
+  /** Instances the plan leaves out because nothing is to be done (not held). */
+  notNeeded: { enforced: number; imdsDisabled: number };
   journal: {
     journalId: string;
     createdAt: string;
-    waves: JournalWaveView[];
+    /** Every wave the journal shows as started, with per-instance outcomes. */
+    waves: ExecutedWaveView[];
+    /** Waves of the plan not started yet. */
+    notStarted: string[];
     failedTargets: { key: string; state: string; error: string }[];
     /** The journal's summary exactly as `imdsv2 status --json` prints it (core's `summarizeJournal`). */
     summary: JournalSummary;
@@ -234,15 +257,6 @@ export interface ReportModel {
 }
 
 const DAY_MS = 86_400_000;
-
-const WAVE_STATE_LABEL: Record<JournalSummary['waves'][number]['state'], string> = {
-  'not-started': 'not started',
-  open: 'in progress or interrupted',
-  completed: 'completed',
-  'rolled-back': 'rolled back',
-  halted: 'halted',
-  failed: 'failed',
-};
 
 function byString(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -331,7 +345,7 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
 
   const planned = (plan?.waves ?? []).reduce((n, w) => n + w.instances.length, 0);
   const planLine = plan
-    ? ` This change enforces IMDSv2 on ${planned} instance(s) in ${plan.waves.length} wave(s)${options.startDate ? ` from ${options.startDate}` : ''}; ${plan.held.length} instance(s) are held back.`
+    ? ` This change enforces IMDSv2 on ${planned} instance(s) in ${plan.waves.length} wave(s)${options.startDate ? ` from ${options.startDate}` : ''}; ${plan.held.filter((h) => h.status !== 'enforced' && h.status !== 'imds-disabled').length} instance(s) are held back.`
     : '';
 
   // By account and region.
@@ -439,12 +453,13 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
     byString(`${a.accountId}/${a.region}/${a.kind}/${a.name}`, `${b.accountId}/${b.region}/${b.kind}/${b.name}`),
   );
 
-  // Waves, with dates when a start date is given (each wave starts when the previous one's soak ends).
-  let cursor = options.startDate ? Date.parse(`${options.startDate}T00:00:00Z`) : NaN;
+  // Waves, with dates when a start date is given (the flag, else the plan's): each starts at its offset in the plan.
+  const startDate = options.startDate ?? plan?.startDate?.slice(0, 10) ?? null;
+  const base = startDate ? Date.parse(`${startDate}T00:00:00Z`) : NaN;
+  const minute = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
   const waves: WaveView[] = (plan?.waves ?? []).map((w) => {
-    const start = Number.isNaN(cursor) ? '' : new Date(cursor).toISOString().slice(0, 16).replace('T', ' ');
-    if (!Number.isNaN(cursor)) cursor += Math.max(w.soakSeconds * 1000, DAY_MS / 24);
-    const end = Number.isNaN(cursor) ? '' : new Date(cursor).toISOString().slice(0, 16).replace('T', ' ');
+    const startMs = base + w.startOffsetSeconds * 1000;
+    const endMs = startMs + Math.max(w.soakSeconds * 1000, DAY_MS / 24);
     return {
       index: w.index,
       name: w.name,
@@ -452,8 +467,8 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
       count: w.instances.length,
       soak: w.soakSeconds === 0 ? 'none' : formatDuration(w.soakSeconds),
       guard: `${w.guard.maxRejectedCalls === 0 ? 'any' : `more than ${w.guard.maxRejectedCalls}`} rejected IMDSv1 call(s) roll back the ${w.guard.rollback}`,
-      start,
-      end,
+      start: Number.isNaN(base) ? '' : minute(startMs),
+      end: Number.isNaN(base) ? '' : minute(endMs),
       instances: w.instances.slice(0, listLimit).map((e) => ({ instanceId: e.instanceId, name: e.name ?? '' })),
       more: Math.max(0, w.instances.length - listLimit),
       hopLimitChanges: w.instances.filter((e) => e.target.httpPutResponseHopLimit !== e.planned.httpPutResponseHopLimit)
@@ -461,29 +476,64 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
     };
   });
 
+  // Where the evidence came from. An endpoint other than AWS's means the fleet may not be real: say so first.
+  const endpointUrl = assessment.scope.endpointUrl ?? '';
+  const sim = assessment.scope.simulator;
+  const source = {
+    simulated: endpointUrl !== '' || sim !== undefined,
+    endpointUrl,
+    label: sim
+      ? `SIMULATED: this assessment comes from the bundled fleet simulator (scenario "${sim.scenario}"${endpointUrl ? ` at ${endpointUrl}` : ''}), not from AWS. Its dates are the simulator's clock.`
+      : endpointUrl
+        ? `SIMULATED OR TEST ENDPOINT: this assessment was taken against ${endpointUrl}, not AWS's own endpoints (a simulator such as \`imdsv2 simulate\`, or a proxy).`
+        : '',
+  };
+
+  // Rollback commands, runnable as printed: the endpoint the evidence came from goes into each.
   const planPath = options.planPath ?? 'plan.json';
   const journalPath = options.journalPath ?? 'journal.jsonl';
-  const firstWave = plan?.waves[0]?.index ?? 0;
+  const endpointFlag = endpointUrl ? ` --endpoint-url ${endpointUrl}` : '';
+  const executed = (journal?.waves ?? []).filter((w) => w.state !== 'not-started' && w.wave !== 'lockin');
+  const lastExecuted = executed.at(-1)?.wave;
+  const rollbackWave = lastExecuted ?? plan?.waves[0]?.index ?? 0;
   const sampleIds = (plan?.waves[0]?.instances ?? []).slice(0, 2).map((e) => e.instanceId);
+  const rollbackOneWave = {
+    what: `Roll back wave ${rollbackWave}${lastExecuted !== undefined ? ' (the last wave executed)' : ''}`,
+    command: `imdsv2 rollback --journal ${journalPath} --wave ${rollbackWave}${endpointFlag}`,
+  };
+  const accountsInPlan = new Set((plan?.waves ?? []).flatMap((w) => w.instances.map((e) => e.accountId)));
   const rollback = {
     commands: [
-      { what: 'Where the rollout stands', command: `imdsv2 status --plan ${planPath} --journal ${journalPath}` },
-      { what: 'Roll back one wave', command: `imdsv2 rollback --journal ${journalPath} --wave ${firstWave}` },
+      {
+        what: 'Where the rollout stands',
+        command: `imdsv2 status --plan ${planPath} --journal ${journalPath}${endpointFlag}`,
+      },
+      rollbackOneWave,
       {
         what: 'Roll back named instances',
-        command: `imdsv2 rollback --journal ${journalPath} --instances ${sampleIds.length > 0 ? sampleIds.join(',') : 'i-0123456789abcdef0'}`,
+        command: `imdsv2 rollback --journal ${journalPath} --instances ${sampleIds.length > 0 ? sampleIds.join(',') : 'i-0123456789abcdef0'}${endpointFlag}`,
       },
-      { what: 'Roll back everything the journal changed', command: `imdsv2 rollback --journal ${journalPath} --all` },
+      {
+        what: 'Roll back everything the journal changed',
+        command: `imdsv2 rollback --journal ${journalPath} --all${endpointFlag}`,
+      },
+    ],
+    notes: [
+      ...(accountsInPlan.size > 1
+        ? [
+            `The plan spans ${accountsInPlan.size} accounts: run these with the credentials, profile and --role-name used for imdsv2 enforce.`,
+          ]
+        : []),
+      ...(sim
+        ? [
+            'The demo stops its simulator when it ends: these commands reach the simulated fleet only while a simulator serves that address.',
+          ]
+        : []),
     ],
   };
 
-  const held: HeldView[] = (plan?.held ?? []).map((h) => ({
-    instanceId: h.instanceId,
-    name: h.name ?? '',
-    owner: h.owner ?? '',
-    status: h.status,
-    reasons: h.reasons.map((r) => (r.remediation ? `${r.message} Fix: ${r.remediation}` : r.message)).join(' '),
-  }));
+  const heldLimit = options.detailLimit ?? 100;
+  const heldView = groupHeld(plan, heldLimit);
 
   // Data completeness warnings: loud, first.
   const warnings: string[] = [...(input.inputWarnings ?? [])];
@@ -509,9 +559,44 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
       `The plan was made from a different assessment (${plan.assessment.id}, sha256 ${plan.assessment.sha256.slice(0, 12)}…) than this one.`,
     );
 
+  // What execution did to each instance.
+  const caught = journal ? guardCatches(journal) : new Map<string, never>();
+  const outcomeOf = new Map<string, InstanceOutcome>();
+  for (const t of journal?.targets ?? [])
+    if (t.target.kind === 'instance')
+      outcomeOf.set(t.target.instanceId, instanceOutcome(t, caught.get(t.target.instanceId)));
+  const byId = new Map(instances.map((i) => [i.instanceId, i]));
+  const callerOf = (i: Instance | undefined): string => {
+    if (!i) return 'not in this assessment';
+    const cu = culpritOf.get(i.instanceId)?.culprit;
+    if (cu) return cu;
+    const callers = (i.probe.report?.v1Callers ?? []).map((x) => x.comm);
+    if (callers.length > 0) return callers.join(', ');
+    const m = i.metrics.noToken;
+    const seen =
+      m.status === 'observed'
+        ? m.total === 0
+          ? `no IMDSv1 calls in its ${assessment.scope.lookbackDays}-day window`
+          : `${m.total} IMDSv1 call(s) in the window`
+        : 'no metric data';
+    return `not identified (the assessment saw ${seen}; the host was ${i.probe.outcome === 'ok' ? 'probed and no caller found' : 'not probed'})`;
+  };
+  const facts = (id: string): InstanceFacts => {
+    const i = byId.get(id);
+    return {
+      name: i?.name ?? '',
+      owner: i ? owner(i) : '',
+      readiness: i?.readiness.status ?? '',
+      caller: callerOf(i),
+    };
+  };
+  const executedViews = journal ? executedWaves(journal, plan, facts, heldLimit) : [];
+
   const rows: InstanceRow[] = instances.map((i) => {
     const m = i.metrics.noToken;
     const cu = culpritOf.get(i.instanceId);
+    const wave = waveOf.get(i.instanceId) ?? '';
+    const o = outcomeOf.get(i.instanceId);
     return {
       instanceId: i.instanceId,
       name: i.name ?? '',
@@ -530,16 +615,40 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
       remediation:
         cu?.remediation ??
         [...new Set(i.readiness.reasons.flatMap((r) => (r.remediation ? [r.remediation] : [])))].join('; '),
-      wave: waveOf.get(i.instanceId) ?? '',
+      wave,
       journalState: journalState.get(i.instanceId) ?? '',
+      execution: o ? o.label : wave === 'held' ? 'held' : journal && wave !== '' ? 'not started' : '',
       reasons: i.readiness.reasons.map((r) => r.message).join(' '),
     };
+  });
+
+  const overview = buildOverview({
+    total,
+    planned,
+    plan,
+    waves,
+    lockIn: plan?.lockIn ?? [],
+    heldCount: heldView.held,
+    notNeeded: heldView.notNeeded,
+    heldByStatus: heldStatusCounts(plan),
+    executed: executedViews,
+    notStarted: notStartedWaves(journal),
+    hasJournal: journal !== null,
+    blockers,
+    blocked: c('blocked'),
+    unknownOwners: ownerCounts(instances.filter((i) => i.readiness.status === 'unknown').map(owner)),
+    launchers: launchers.length,
+    warnings: warnings.length,
+    accounts: assessment.scope.accounts.length,
+    regions: assessment.scope.regions.length,
+    rollback: lastExecuted !== undefined ? rollbackOneWave : rollback.commands[3]!,
   });
 
   return {
     title: 'IMDSv2 cutover: change review',
     generatedAt: options.generatedAt,
     toolVersion: options.toolVersion,
+    source,
     assessment: {
       id: assessment.id,
       createdAt: assessment.createdAt,
@@ -563,6 +672,7 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
         }
       : null,
     warnings,
+    overview,
     summary: {
       total,
       byStatus,
@@ -591,30 +701,15 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
     })),
     scp: plan?.scp ?? null,
     rollback,
-    held,
+    held: heldView.groups,
+    heldCount: heldView.held,
+    notNeeded: heldView.notNeeded,
     journal: journal
       ? {
           journalId: journal.header?.journalId ?? '',
           createdAt: journal.header?.createdAt ?? '',
-          waves: journal.waves
-            .filter((w) => w.state !== 'not-started')
-            .map((w) => ({
-              wave: w.wave === 'lockin' ? 'lock-in' : String(w.wave),
-              name: w.name ?? '',
-              state: w.state,
-              outcome: WAVE_STATE_LABEL[w.state] + (w.dryRun ? ' (dry run)' : ''),
-              startedAt: w.startedAt ?? '',
-              endedAt: w.endedAt ?? '',
-              applied: w.events.applied,
-              verified: w.events.verified,
-              rolledBack: w.events.rolledBack,
-              failed: w.events.failed,
-              pending: w.counts.inFlight,
-              guard:
-                w.guardTrips > 0 && w.lastGuard
-                  ? `tripped: ${w.lastGuard.rejected.map((r) => `${r.instanceId} (${r.calls})`).join(', ')}`
-                  : 'not tripped',
-            })),
+          waves: executedViews,
+          notStarted: notStartedWaves(journal),
           failedTargets: journal.targets
             .filter((t) => ['apply-failed', 'rollback-failed', 'intent-pending', 'rollback-pending'].includes(t.phase))
             .map((t) => ({ key: t.key, state: t.phase, error: t.error ?? '' })),
@@ -623,4 +718,143 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
       : null,
     rows,
   };
+}
+
+function ownerCounts(owners: readonly string[]): { owner: string; count: number }[] {
+  const m = new Map<string, number>();
+  for (const o of owners) m.set(o, (m.get(o) ?? 0) + 1);
+  return [...m.entries()]
+    .map(([owner, count]) => ({ owner, count }))
+    .sort((a, b) => b.count - a.count || byString(a.owner, b.owner));
+}
+
+function heldStatusCounts(plan: Plan | null): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const h of plan?.held ?? []) m.set(h.status, (m.get(h.status) ?? 0) + 1);
+  return m;
+}
+
+function notStartedWaves(journal: JournalSummary | null): string[] {
+  return (journal?.waves ?? [])
+    .filter((w) => w.state === 'not-started')
+    .map((w) => (w.wave === 'lockin' ? 'lock-in' : String(w.wave)));
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+
+/** A list in words: `a`, `a and b`, `a, b and c`. */
+function inWords(xs: readonly string[]): string {
+  return xs.length <= 1 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} and ${xs.at(-1)}`;
+}
+
+/** The first screen, in the order a change board asks: what it does, what happened, what is risky, how to undo. */
+function buildOverview(o: {
+  total: number;
+  planned: number;
+  plan: Plan | null;
+  waves: WaveView[];
+  lockIn: readonly { irreversible: boolean }[];
+  heldCount: number;
+  notNeeded: { enforced: number; imdsDisabled: number };
+  heldByStatus: Map<string, number>;
+  executed: ExecutedWaveView[];
+  notStarted: string[];
+  hasJournal: boolean;
+  blockers: BlockerGroup[];
+  blocked: number;
+  unknownOwners: { owner: string; count: number }[];
+  launchers: number;
+  warnings: number;
+  accounts: number;
+  regions: number;
+  rollback: { what: string; command: string };
+}): Overview {
+  const { plan } = o;
+  const first = o.waves[0];
+  const last = o.waves.at(-1);
+  const dates = first?.start && last?.end ? ` from ${first.start} to ${last.end} UTC` : '';
+  const heldParts = [...o.heldByStatus.entries()]
+    .filter(([s]) => s !== 'enforced' && s !== 'imds-disabled')
+    .sort((a, b) => b[1] - a[1])
+    .map(([s, n]) => `${n} ${s}`);
+  const change = plan
+    ? `Sets HttpTokens=required (IMDSv2 only) on ${plural(o.planned, 'instance')} of ${o.total.toLocaleString('en-US')} in ${plural(o.waves.length, 'wave')}${dates}${dates ? '' : ' (no start date given)'}, then ${plural(o.lockIn.length, 'lock-in step')} so that new launches stay on IMDSv2.`
+    : `No plan given: this report assesses ${plural(o.total, 'instance')} and changes nothing. Make a plan with imdsv2 plan to see waves and dates.`;
+  const changeFacts: Fact[] = plan
+    ? [
+        { label: 'Changes', text: `${plural(o.planned, 'instance')} in ${plural(o.waves.length, 'wave')}` },
+        {
+          label: 'When',
+          text: dates
+            ? `${first!.start} → ${last!.end} UTC`
+            : `each wave soaks ${first?.soak ?? 'n/a'}; dates with --start-date`,
+        },
+        { label: 'Where', text: `${plural(o.accounts, 'account')}, ${plural(o.regions, 'region')}` },
+        {
+          label: 'Not changed',
+          text:
+            [
+              o.notNeeded.enforced > 0 && `${o.notNeeded.enforced} already enforced`,
+              o.notNeeded.imdsDisabled > 0 && `${o.notNeeded.imdsDisabled} with IMDS off`,
+              o.heldCount > 0 && `${o.heldCount} held back (${heldParts.join(', ')})`,
+            ]
+              .filter((x): x is string => typeof x === 'string')
+              .join('; ') || 'none',
+        },
+      ]
+    : [];
+
+  const happenedItems = o.executed.map((w) => {
+    const when = w.startedAt
+      ? `, ${w.startedAt.slice(0, 16).replace('T', ' ')} → ${w.endedAt ? w.endedAt.slice(0, 16).replace('T', ' ') : 'still open'} UTC`
+      : '';
+    const catches = w.caught.map(
+      (c) =>
+        `The guard caught \`${c.instanceId}\`${c.name ? ` (${c.name}${c.owner ? `, owner ${c.owner}` : ''})` : ''} making ${c.guardCalls ?? 'some'} rejected IMDSv1 call(s); caller: ${c.caller}. It was ${c.outcome.kind === 'rolled-back' ? 'rolled back to its previous settings' : c.outcome.label}.`,
+    );
+    return `Wave ${w.wave}${w.name ? ` (${w.name})` : ''}${when}: ${w.outcome}. ${catches.join(' ')}${catches.length > 0 ? ' ' : ''}Now: ${w.now}`;
+  });
+  const halted = o.executed.some((w) => ['rolled-back', 'halted', 'failed'].includes(w.state));
+  const happened = !o.hasJournal
+    ? 'Nothing executed yet (no journal given).'
+    : o.executed.length === 0
+      ? 'The journal records no wave started yet.'
+      : `${plural(o.executed.length, 'wave')} executed${o.notStarted.length > 0 ? `; ${plural(o.notStarted.length, 'wave')} not started` : ''}.${halted ? ' The guard or a failure stopped the rollout: the next wave waits until the cause is fixed.' : ''}`;
+
+  const risks: RiskView[] = [];
+  if (o.warnings > 0)
+    risks.push({
+      kind: 'data',
+      text: `${plural(o.warnings, 'data completeness warning')}: read them first.`,
+      owners: [],
+    });
+  if (o.blocked > 0) {
+    const top = o.blockers.slice(0, 3).map((b) => `${b.culprit} on ${b.instanceCount}`);
+    risks.push({
+      kind: 'blocked',
+      text: `${plural(o.blocked, 'instance')} blocked by IMDSv1 callers${top.length > 0 ? `: ${inWords(o.blockers.length > 3 ? [...top, `${o.blockers.length - 3} more culprits`] : top)}` : ''}. Held until fixed.`,
+      owners: [...new Set(o.blockers.flatMap((b) => b.owners))].sort(byString),
+    });
+  }
+  const unknown = o.unknownOwners.reduce((n, x) => n + x.count, 0);
+  if (unknown > 0)
+    risks.push({
+      kind: 'unknown',
+      text: `${plural(unknown, 'instance')} unknown: no usable metric data, so not called ready. Held until measured.`,
+      owners: o.unknownOwners.map((x) => x.owner).filter((x) => x !== ''),
+    });
+  if (o.launchers > 0)
+    risks.push({
+      kind: 'launcher',
+      text: `${plural(o.launchers, 'Auto Scaling group or launch template', 'Auto Scaling groups and launch templates')} still launch IMDSv1 until lock-in.`,
+      owners: [],
+    });
+  const irreversible = o.lockIn.filter((s) => s.irreversible).length;
+  if (irreversible > 0)
+    risks.push({
+      kind: 'irreversible',
+      text: `${plural(irreversible, 'lock-in step')} cannot be rolled back.`,
+      owners: [],
+    });
+  return { change, changeFacts, happened, happenedItems, risks, rollback: o.rollback };
 }

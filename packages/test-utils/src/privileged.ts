@@ -16,6 +16,8 @@ export interface Needs {
   curl?: boolean;
   /** `python3` (a second real IMDS client). */
   python3?: boolean;
+  /** `pdftotext` from poppler-utils (reads back a printed report). */
+  pdftotext?: boolean;
 }
 
 function hasCommand(cmd: string, args: string[] = ['--version']): boolean {
@@ -51,6 +53,7 @@ export function missing(needs: Needs): string[] {
   if (needs.curl && !hasCommand('curl')) out.push('curl');
   if (needs.python3 && !hasCommand('python3')) out.push('python3');
   if (needs.chromium && chromiumPath() === undefined) out.push('chromium (set CHROMIUM_PATH)');
+  if (needs.pdftotext && !hasCommand('pdftotext', ['-v'])) out.push('pdftotext (poppler-utils)');
   return out;
 }
 

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import type { ReportFormat } from '@imdsv2-cutover/report';
 import { CutoverError } from '@imdsv2-cutover/core';
 import type { ReportResult } from '@imdsv2-cutover/engine';
-import { REPORT_FORMATS as FORMATS, runReport } from '@imdsv2-cutover/engine';
+import { DEFAULT_REPORT_FORMATS, REPORT_FORMATS as FORMATS, runReport } from '@imdsv2-cutover/engine';
 import { BaseCommand } from '../base-command.js';
 
 export default class Report extends BaseCommand<typeof Report> {
@@ -18,8 +18,8 @@ export default class Report extends BaseCommand<typeof Report> {
   static override flags = {
     assessment: Flags.string({ description: 'Assessment file written by `imdsv2 assess`.', required: true }),
     format: Flags.string({
-      description: `Formats to write, comma-separated: ${FORMATS.join(', ')}.`,
-      default: FORMATS.join(','),
+      description: `Formats to write, comma-separated: ${FORMATS.join(', ')} (jira: report-jira.txt, Jira wiki markup).`,
+      default: DEFAULT_REPORT_FORMATS.join(','),
     }),
     journal: Flags.string({
       description: 'Enforcement journal (journal.jsonl): adds what was applied, verified, rolled back.',

@@ -141,6 +141,7 @@ export function mergeAssessments(shards: readonly Shard[]): Assessment {
     minObservationDays: first.scope.minObservationDays,
     probe: first.scope.probe,
     ...(first.scope.endpointUrl === undefined ? {} : { endpointUrl: first.scope.endpointUrl }),
+    ...(first.scope.simulator === undefined ? {} : { simulator: first.scope.simulator }),
   };
   return {
     schema: first.schema,

@@ -280,6 +280,11 @@ export const Assessment = z
         minObservationDays: z.number().nonnegative(),
         probe: z.enum(['suspects', 'all', 'none', 'list']),
         endpointUrl: z.string().optional(),
+        /** Set when the assessment was taken against the bundled fleet simulator (`imdsv2 demo`): its scenario. */
+        simulator: z
+          .object({ scenario: z.string().min(1) })
+          .strict()
+          .optional(),
       })
       .strict(),
     /** False when any account or region failed: the summary must say so loudly. */
