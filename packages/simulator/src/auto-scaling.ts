@@ -159,6 +159,38 @@ function launchOne(
   })[0]!;
 }
 
+/** Launches one instance and records its activity; throws EC2's error (not recorded) when the launch is refused. */
+function launchRecorded(
+  fleet: Fleet,
+  rs: RegionState,
+  g: SimAutoScalingGroup,
+  source: LaunchSource,
+  at: number,
+  cause: string,
+): SimInstance {
+  const inst = launchOne(fleet, rs, g, source, at);
+  record(fleet, g, {
+    description: `Launching a new EC2 instance: ${inst.id}`,
+    cause,
+    startMs: at,
+    statusCode: 'Successful',
+    details: JSON.stringify({ 'Availability Zone': inst.availabilityZone }),
+  });
+  return inst;
+}
+
+/** Terminates an instance of the group and records its activity; `cause` is why (the termination line is added). */
+function terminateRecorded(fleet: Fleet, g: SimAutoScalingGroup, inst: SimInstance, at: number, cause: string): void {
+  fleet.terminate(inst, at);
+  record(fleet, g, {
+    description: `Terminating EC2 instance: ${inst.id}`,
+    cause: `${cause}  At ${causeTime(at)} instance ${inst.id} was selected for termination.`,
+    startMs: at,
+    statusCode: 'Successful',
+    details: JSON.stringify({ 'Availability Zone': inst.availabilityZone }),
+  });
+}
+
 /** Records a launch that EC2 refused, as Auto Scaling shows it; returns EC2's message. */
 function recordFailedLaunch(fleet: Fleet, g: SimAutoScalingGroup, e: unknown, nowMs: number, cause: string): string {
   if (!(e instanceof ServiceError)) throw e;
@@ -196,14 +228,7 @@ export function reconcile(
   while (current < g.desiredCapacity) {
     const cause = `${prefix}At ${causeTime(nowMs)} an instance was started in response to a difference between desired and actual capacity, increasing the capacity from ${from} to ${g.desiredCapacity}.`;
     try {
-      const inst = launchOne(fleet, rs, g, groupSource(g), nowMs);
-      record(fleet, g, {
-        description: `Launching a new EC2 instance: ${inst.id}`,
-        cause,
-        startMs: nowMs,
-        statusCode: 'Successful',
-        details: JSON.stringify({ 'Availability Zone': inst.availabilityZone }),
-      });
+      launchRecorded(fleet, rs, g, groupSource(g), nowMs, cause);
       current++;
     } catch (e) {
       recordFailedLaunch(fleet, g, e, nowMs, cause);
@@ -211,16 +236,9 @@ export function reconcile(
     }
   }
   if (current > g.desiredCapacity) {
-    for (const inst of terminationOrder(rs, g).slice(0, current - g.desiredCapacity)) {
-      fleet.terminate(inst, nowMs);
-      record(fleet, g, {
-        description: `Terminating EC2 instance: ${inst.id}`,
-        cause: `${prefix}At ${causeTime(nowMs)} an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from ${from} to ${g.desiredCapacity}.  At ${causeTime(nowMs)} instance ${inst.id} was selected for termination.`,
-        startMs: nowMs,
-        statusCode: 'Successful',
-        details: JSON.stringify({ 'Availability Zone': inst.availabilityZone }),
-      });
-    }
+    const cause = `${prefix}At ${causeTime(nowMs)} an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from ${from} to ${g.desiredCapacity}.`;
+    for (const inst of terminationOrder(rs, g).slice(0, current - g.desiredCapacity))
+      terminateRecorded(fleet, g, inst, nowMs, cause);
   }
 }
 
@@ -335,29 +353,14 @@ function stepRefresh(fleet: Fleet, rs: RegionState, g: SimAutoScalingGroup, r: I
       .map((id) => fleet.instance(id))
       .filter((i): i is SimInstance => i !== undefined && !i.terminated && i.running);
     const terminate = (): void => {
-      for (const inst of batch) {
-        fleet.terminate(inst, at);
-        record(fleet, g, {
-          description: `Terminating EC2 instance: ${inst.id}`,
-          cause: `At ${causeTime(at)} an instance was taken out of service in response to an instance refresh.  At ${causeTime(at)} instance ${inst.id} was selected for termination.`,
-          startMs: at,
-          statusCode: 'Successful',
-          details: JSON.stringify({ 'Availability Zone': inst.availabilityZone }),
-        });
-      }
+      const cause = `At ${causeTime(at)} an instance was taken out of service in response to an instance refresh.`;
+      for (const inst of batch) terminateRecorded(fleet, g, inst, at, cause);
     };
     if (!r.launchFirst) terminate();
     for (let k = 0; k < batch.length; k++) {
       const cause = `At ${causeTime(at)} an instance was launched in response to an instance refresh.`;
       try {
-        const inst = launchOne(fleet, rs, g, r.source, at);
-        record(fleet, g, {
-          description: `Launching a new EC2 instance: ${inst.id}`,
-          cause,
-          startMs: at,
-          statusCode: 'Successful',
-          details: JSON.stringify({ 'Availability Zone': inst.availabilityZone }),
-        });
+        launchRecorded(fleet, rs, g, r.source, at, cause);
       } catch (e) {
         r.status = 'Failed';
         r.statusReason = recordFailedLaunch(fleet, g, e, at, cause);

@@ -300,27 +300,20 @@ export class Fleet {
   }
 
   /**
-   * An image the account can see in the region: one listed for it (its own, or shared with it), or a public image of
-   * any account of the scenario in that region.
+   * An image the account can see in the region: one listed for it (its own, or shared with it), one it owns wherever
+   * the scenario lists it, or a public image of any account of the scenario in that region.
    */
   visibleImage(account: string, region: string, id: string): SimImage | undefined {
-    const own = this.region(account, region)?.images.find((i) => i.id === id);
-    if (own) return own;
-    for (const rs of this.regionStates.values()) {
-      if (rs.region !== region) continue;
-      const img = rs.images.find((i) => i.id === id && i.public);
-      if (img) return img;
-    }
-    return undefined;
+    return this.visibleImages(account, region).find((i) => i.id === id);
   }
 
-  /** Images the account can see in the region (DescribeImages without ids), each once. */
+  /** Images the account can see in the region (DescribeImages without ids), each once, its own listing first. */
   visibleImages(account: string, region: string): SimImage[] {
     const out = new Map<string, SimImage>();
     for (const i of this.region(account, region)?.images ?? []) out.set(i.id, i);
     for (const rs of this.regionStates.values()) {
       if (rs.region !== region || rs.account === account) continue;
-      for (const i of rs.images) if (i.public && !out.has(i.id)) out.set(i.id, i);
+      for (const i of rs.images) if ((i.public || i.owner === account) && !out.has(i.id)) out.set(i.id, i);
     }
     return [...out.values()];
   }

@@ -3,7 +3,13 @@ import { CutoverError, type Scenario, type ScenarioInput, scenarioKind, validate
 import { parse as parseYaml } from 'yaml';
 
 /** Bundled scenarios, shipped in the package's `scenarios/` folder. */
-export const bundledScenarios = ['demo', 'large-10k', 'large-100k'] as const;
+export const bundledScenarios = [
+  'demo',
+  'large-10k',
+  'large-100k',
+  'launch-rehearsal',
+  'templates-and-images',
+] as const;
 export type BundledScenario = (typeof bundledScenarios)[number];
 
 const scenarioDir = new URL('../scenarios/', import.meta.url);
