@@ -328,6 +328,34 @@ describe('launches after lock-in (launch-rehearsal)', () => {
     });
   });
 
+  it('launches from a launch configuration without MetadataOptions with the account defaults', async () => {
+    // eu-west-1 enforces IMDSv2 with account default tokens required: a configuration that says nothing launches.
+    await asgEu.send(
+      new CreateLaunchConfigurationCommand({
+        LaunchConfigurationName: 'plain-lc',
+        ImageId: 'ami-0aa1b2c3d4e5f6003',
+        InstanceType: 't3.small',
+      }),
+    );
+    await asgEu.send(
+      new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'api-unset-asg', LaunchConfigurationName: 'plain-lc' }),
+    );
+    await asgEu.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: 'api-unset-asg', DesiredCapacity: 4 }));
+    const [ok] = await activities(asgEu, 'api-unset-asg');
+    expect(ok!.StatusCode).toBe('Successful');
+    const id = ok!.Description!.split(': ')[1]!;
+    expect((await metadataOf(ec2Eu, [id]))[0]).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 2 });
+    expect(sim.fleet.instance(id)?.launchConfigurationName).toBe('plain-lc');
+    // Back to the template and the scenario's capacity for the tests that follow.
+    await asgEu.send(
+      new UpdateAutoScalingGroupCommand({
+        AutoScalingGroupName: 'api-unset-asg',
+        LaunchTemplate: { LaunchTemplateName: 'app-unset' },
+        DesiredCapacity: 3,
+      }),
+    );
+  });
+
   it('refreshes a group in batches on the simulated clock onto a template that requires IMDSv2', async () => {
     const before = (await group(asgUs, 'web-asg')).Instances!.map((i) => i.InstanceId!);
     const { InstanceRefreshId } = await asgUs.send(

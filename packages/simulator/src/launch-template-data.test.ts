@@ -238,6 +238,10 @@ describe('images and their owners', () => {
         ),
       ),
     ).toMatchObject({ name: 'AuthFailure' });
+    // ImdsSupport has one value, v2.0 (botocore EC2 model, ImdsSupportValues).
+    expect(
+      await rejection(ec2.send(new ModifyImageAttributeCommand({ ImageId: OWN_AMI, ImdsSupport: { Value: 'v1.0' } }))),
+    ).toMatchObject({ name: 'InvalidParameterValue' });
     // The owner can.
     const owner = new EC2Client(clientConfig(sim, 'us-east-1', '444444444444'));
     await owner.send(new ModifyImageAttributeCommand({ ImageId: PUBLIC_AMI, ImdsSupport: { Value: 'v2.0' } }));
