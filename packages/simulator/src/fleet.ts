@@ -742,7 +742,10 @@ export function templateVersion(
   };
 }
 
-/** A launch configuration's ARN, as DescribeLaunchConfigurations shows it (the UUID derived from the seed). */
+/**
+ * A launch configuration from its members (by API member name), created at `createdMs` (simulated epoch ms), with the
+ * ARN DescribeLaunchConfigurations shows (its UUID derived from the seed).
+ */
 export function launchConfiguration(
   name: string,
   account: string,
