@@ -43,6 +43,36 @@ const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
 const ENFORCED =
   "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. Either launch the instance with httpTokens=required or contact your account owner to disable httpTokensEnforced using the ModifyInstanceMetadataDefaults API or the account settings in the EC2 console.";
 
+/** The launch data the CLI creates `cli-lt` with: every member the tool must preserve. */
+const cliTemplateData = {
+  ImageId: 'ami-0bb1b2c3d4e5f6001',
+  InstanceType: 'm6i.large',
+  KeyName: 'ops',
+  IamInstanceProfile: { Name: 'web' },
+  UserData: 'ZWNobyBoaQ==',
+  Monitoring: { Enabled: true },
+  EbsOptimized: true,
+  BlockDeviceMappings: [
+    {
+      DeviceName: '/dev/xvda',
+      Ebs: {
+        SnapshotId: 'snap-0ccccccccccccccc1',
+        VolumeSize: 20,
+        VolumeType: 'gp3',
+        Encrypted: true,
+        DeleteOnTermination: true,
+        Iops: 3000,
+        Throughput: 125,
+      },
+    },
+    { DeviceName: '/dev/sdb', VirtualName: 'ephemeral0' },
+    { DeviceName: '/dev/sdc', NoDevice: '' },
+  ],
+  NetworkInterfaces: [{ DeviceIndex: 0, Groups: ['sg-0ccccccccccccccc1'], SubnetId: 'subnet-0ccccccccccccccc1' }],
+  TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Team', Value: 'web' }] }],
+  MetadataOptions: { HttpTokens: 'optional', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
+};
+
 const firstInstance = (out: Json): Json => out.Instances[0] as Json;
 const idFromDescription = (a: Json): string => String(a.Description).split(': ')[1]!;
 
@@ -103,34 +133,7 @@ const rows: CliRow[] = [
       '--version-description',
       'from the CLI',
       '--launch-template-data',
-      JSON.stringify({
-        ImageId: 'ami-0bb1b2c3d4e5f6001',
-        InstanceType: 'm6i.large',
-        KeyName: 'ops',
-        IamInstanceProfile: { Name: 'web' },
-        UserData: 'ZWNobyBoaQ==',
-        Monitoring: { Enabled: true },
-        EbsOptimized: true,
-        BlockDeviceMappings: [
-          {
-            DeviceName: '/dev/xvda',
-            Ebs: {
-              SnapshotId: 'snap-0ccccccccccccccc1',
-              VolumeSize: 20,
-              VolumeType: 'gp3',
-              Encrypted: true,
-              DeleteOnTermination: true,
-              Iops: 3000,
-              Throughput: 125,
-            },
-          },
-          { DeviceName: '/dev/sdb', VirtualName: 'ephemeral0' },
-          { DeviceName: '/dev/sdc', NoDevice: '' },
-        ],
-        NetworkInterfaces: [{ DeviceIndex: 0, Groups: ['sg-0ccccccccccccccc1'], SubnetId: 'subnet-0ccccccccccccccc1' }],
-        TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Team', Value: 'web' }] }],
-        MetadataOptions: { HttpTokens: 'optional', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
-      }),
+      JSON.stringify(cliTemplateData),
       '--tag-specifications',
       'ResourceType=launch-template,Tags=[{Key=Owner,Value=web-team}]',
     ],
@@ -168,32 +171,7 @@ const rows: CliRow[] = [
     expect(out) {
       const v = out.LaunchTemplateVersions[0] as Json;
       expect(v).toMatchObject({ VersionNumber: 1, DefaultVersion: true, VersionDescription: 'from the CLI' });
-      expect(v.LaunchTemplateData).toMatchObject({
-        KeyName: 'ops',
-        IamInstanceProfile: { Name: 'web' },
-        UserData: 'ZWNobyBoaQ==',
-        Monitoring: { Enabled: true },
-        EbsOptimized: true,
-        NetworkInterfaces: [{ DeviceIndex: 0, Groups: ['sg-0ccccccccccccccc1'], SubnetId: 'subnet-0ccccccccccccccc1' }],
-        TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Team', Value: 'web' }] }],
-        MetadataOptions: { HttpTokens: 'optional', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
-      });
-      expect(v.LaunchTemplateData.BlockDeviceMappings).toEqual([
-        {
-          DeviceName: '/dev/xvda',
-          Ebs: {
-            SnapshotId: 'snap-0ccccccccccccccc1',
-            VolumeSize: 20,
-            VolumeType: 'gp3',
-            Encrypted: true,
-            DeleteOnTermination: true,
-            Iops: 3000,
-            Throughput: 125,
-          },
-        },
-        { DeviceName: '/dev/sdb', VirtualName: 'ephemeral0' },
-        { DeviceName: '/dev/sdc', NoDevice: '' },
-      ]);
+      expect(v.LaunchTemplateData).toEqual(cliTemplateData);
     },
   },
   {
