@@ -65,7 +65,9 @@ export function groundTruth(sim: Simulator, a: Assessment, zeroDatapoints: boole
     else if (!s.running) status = 'unknown';
     else {
       const v1InWindow = s.callers.some((c) => {
-        if (c.imds !== 'v1') return false;
+        // A container's IMDSv2 SDK gets no token at hop limit 1 and falls back to IMDSv1 (EC2 User Guide).
+        const v1 = c.imds === 'v1' || (c.container && s.options.httpPutResponseHopLimit < 2);
+        if (!v1) return false;
         const start = Math.max(from, c.sinceMs ?? s.launchTimeMs, s.launchTimeMs);
         const end = Math.min(to, c.untilMs);
         if (start >= end) return false;

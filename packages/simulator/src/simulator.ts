@@ -20,7 +20,7 @@ import { ssmService } from './services/ssm.js';
 import { Throttler } from './throttle.js';
 
 export interface SimulatorOptions {
-  /** A scenario object, a bundled scenario name (`demo`, `large-10k`, `large-100k`) or a scenario file path. */
+  /** A scenario object, a bundled scenario name (see `bundledScenarios`) or a scenario file path. */
   scenario: Scenario | string;
   /** 0 (default) picks a free port. */
   port?: number;

@@ -18,6 +18,8 @@ export interface Needs {
   python3?: boolean;
   /** `pdftotext` from poppler-utils (reads back a printed report). */
   pdftotext?: boolean;
+  /** The AWS CLI (`aws`), the independent client the simulator's conformance tests run. */
+  awsCli?: boolean;
 }
 
 function hasCommand(cmd: string, args: string[] = ['--version']): boolean {
@@ -52,6 +54,7 @@ export function missing(needs: Needs): string[] {
   if (needs.netns && !hasCommand('ip', ['netns', 'list'])) out.push('ip netns (iproute2)');
   if (needs.curl && !hasCommand('curl')) out.push('curl');
   if (needs.python3 && !hasCommand('python3')) out.push('python3');
+  if (needs.awsCli && !hasCommand('aws')) out.push('the AWS CLI (aws)');
   if (needs.chromium && chromiumPath() === undefined) out.push('chromium (set CHROMIUM_PATH)');
   if (needs.pdftotext && !hasCommand('pdftotext', ['-v'])) out.push('pdftotext (poppler-utils)');
   return out;

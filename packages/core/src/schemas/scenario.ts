@@ -127,14 +127,47 @@ export const ScenarioAccount = z
   })
   .strict();
 
+/** A JSON value as AWS structures are written in scenario files: API member names, e.g. `{ Ebs: { VolumeSize: 8 } }`. */
+export type AwsValue = string | number | boolean | AwsValue[] | { [member: string]: AwsValue };
+export const AwsValue: z.ZodType<AwsValue> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.array(AwsValue), z.record(z.string(), AwsValue)]),
+);
+/** An AWS structure by API member name (PascalCase keys, as in the API reference and the SDKs' inputs). */
+export const AwsStructure = z.record(
+  z.string().regex(/^[A-Z]/, 'expected an API member name such as ImageId'),
+  AwsValue,
+);
+export type AwsStructure = z.infer<typeof AwsStructure>;
+
 export const ScenarioImage = z
   .object({
     id: z.string().regex(/^ami-[0-9a-f]{8,17}$/, 'expected an AMI id such as ami-0abc1234'),
+    /** The account that can see the image (and launch from it) in `region`. */
     account: AccountId,
     region: Region,
     name: z.string(),
     platform: z.enum(['linux', 'windows']).default('linux'),
     imdsSupport: z.literal('v2.0').optional(),
+    /** The image's OwnerId (default `account`): another account for an image shared with `account`. */
+    owner: AccountId.optional(),
+    /** A public image: every account of the scenario sees it in `region`. */
+    public: z.boolean().default(false),
+    /** DescribeImages ImageOwnerAlias, for images owned by AWS (`amazon`) or sold on AWS Marketplace. */
+    ownerAlias: z.enum(['amazon', 'aws-marketplace', 'aws-backup-vault']).optional(),
+  })
+  .strict();
+
+/**
+ * A Systems Manager parameter that a launch template's `resolve:ssm:<name>` ImageId resolves to (e.g. the public
+ * `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64`). Without `account` every account of the
+ * scenario sees it (a public parameter); without `regions`, in every scenario region.
+ */
+export const ScenarioSsmParameter = z
+  .object({
+    name: z.string().regex(/^\/?[A-Za-z0-9_.\-/]+$/, 'expected a parameter name such as /golden/ami'),
+    value: z.string().min(1),
+    account: AccountId.optional(),
+    regions: z.array(Region).optional(),
   })
   .strict();
 
@@ -155,6 +188,11 @@ export const ScenarioLaunchTemplate = z
             instanceType: z.string().optional(),
             description: z.string().optional(),
             metadataOptions: PartialMetadataOptions.optional(),
+            /**
+             * Any other LaunchTemplateData members, by API member name (BlockDeviceMappings, KeyName, UserData,
+             * TagSpecifications, ...). `imageId`, `instanceType` and `metadataOptions` above take precedence.
+             */
+            launchTemplateData: AwsStructure.optional(),
           })
           .strict(),
       )
@@ -163,18 +201,76 @@ export const ScenarioLaunchTemplate = z
   })
   .strict();
 
+/** A launch configuration (Auto Scaling's older, immutable launch parameters). */
+export const ScenarioLaunchConfiguration = z
+  .object({
+    name: z.string().min(1),
+    account: AccountId,
+    region: Region,
+    imageId: z.string(),
+    instanceType: z.string().default('t3.medium'),
+    /** Launch configurations know only these three options (Auto Scaling InstanceMetadataOptions). */
+    metadataOptions: z
+      .object({
+        httpTokens: HttpTokens.optional(),
+        httpPutResponseHopLimit: HopLimit.optional(),
+        httpEndpoint: HttpEndpoint.optional(),
+      })
+      .strict()
+      .optional(),
+    /** Other LaunchConfiguration members by API member name (KeyName, SecurityGroups, UserData, BlockDeviceMappings, ...). */
+    data: AwsStructure.optional(),
+  })
+  .strict();
+
+const LaunchTemplateRef = z.object({ name: z.string(), version: z.string().default('$Default') }).strict();
+
+/** A mixed instances policy: a launch template, overrides that may name other templates, and the distribution. */
+export const ScenarioMixedInstancesPolicy = z
+  .object({
+    launchTemplate: LaunchTemplateRef,
+    overrides: z
+      .array(
+        z
+          .object({
+            instanceType: z.string().optional(),
+            weightedCapacity: z.string().optional(),
+            launchTemplate: LaunchTemplateRef.optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** InstancesDistribution by API member name (OnDemandAllocationStrategy, OnDemandBaseCapacity, ...). */
+    instancesDistribution: AwsStructure.optional(),
+  })
+  .strict();
+
+/** An Auto Scaling group. It launches from exactly one of a launch template, a launch configuration or a mixed policy. */
 export const ScenarioAutoScalingGroup = z
   .object({
     name: z.string().min(1),
     account: AccountId,
     region: Region,
-    launchTemplate: z.object({ name: z.string(), version: z.string().default('$Default') }).strict(),
+    launchTemplate: LaunchTemplateRef.optional(),
+    launchConfiguration: z.string().optional(),
+    mixedInstancesPolicy: ScenarioMixedInstancesPolicy.optional(),
     minSize: z.number().int().nonnegative().default(0),
     maxSize: z.number().int().nonnegative().default(100),
+    /** Default: the number of the group's running instances in the scenario. */
+    desiredCapacity: z.number().int().nonnegative().optional(),
+    /** Seconds; instance refreshes wait this long after each replacement (AWS default 0 for groups made by the API). */
+    healthCheckGracePeriod: z.number().int().nonnegative().default(0),
+    /** Seconds; when set, instance refreshes wait this long instead of the health check grace period. */
+    defaultInstanceWarmup: z.number().int().nonnegative().optional(),
     /** The group's tags (DescribeAutoScalingGroups `Tags`; EKS and ECS tag their groups). */
     tags: Tags.default({}),
   })
-  .strict();
+  .strict()
+  .refine(
+    (g) =>
+      [g.launchTemplate, g.launchConfiguration, g.mixedInstancesPolicy].filter((x) => x !== undefined).length === 1,
+    { message: 'an Auto Scaling group needs exactly one of launchTemplate, launchConfiguration, mixedInstancesPolicy' },
+  );
 
 /** A group of similar instances. Their ids are generated from the seed unless `ids` are given. */
 export const ScenarioInstanceGroup = z
@@ -261,7 +357,10 @@ export const Scenario = z
     /** The management account of the organization (Organizations ListAccounts); default the first account. */
     organizationMaster: AccountId.optional(),
     images: z.array(ScenarioImage).default([]),
+    /** Systems Manager parameters that `resolve:ssm:` image ids resolve to. */
+    ssmParameters: z.array(ScenarioSsmParameter).default([]),
     launchTemplates: z.array(ScenarioLaunchTemplate).default([]),
+    launchConfigurations: z.array(ScenarioLaunchConfiguration).default([]),
     autoScalingGroups: z.array(ScenarioAutoScalingGroup).default([]),
     instanceGroups: z.array(ScenarioInstanceGroup).default([]),
   })

@@ -1,15 +1,30 @@
 import { partitionOfRegion } from '@imdsv2-cutover/core';
+import { advanceAutoScaling } from '../auto-scaling.js';
 import type { Call, QueryService } from '../context.js';
 import {
   type MetadataOptionValues,
   type RegionState,
+  type SimImage,
   type SimInstance,
   type SimLaunchTemplate,
+  type SimLaunchTemplateVersion,
   resolveLaunchTemplateVersion,
+  templateVersion,
 } from '../fleet.js';
+import { isSsmImageRef, resolveLaunch, resolveSsmImageId } from '../launch.js';
+import {
+  type LaunchTemplateData,
+  inheritFromSource,
+  instanceTags,
+  parseQueryStructure,
+  structureMember,
+  structureXml,
+  textMember,
+} from '../launch-template-data.js';
 import { ServiceError, intInRange } from '../protocol/errors.js';
 import type { QueryParams } from '../protocol/query.js';
 import { el, escapeXml, isoTime, list, wrap } from '../protocol/xml.js';
+import { hexId } from '../random.js';
 import { decodeToken, encodeToken } from './paging.js';
 
 /** EC2 (ec2Query protocol, API version 2016-11-15). */
@@ -83,7 +98,7 @@ function instanceFilter(call: Call, name: string, values: string[]): InstancePre
     case 'instance-id':
       return (i) => m(i.id);
     case 'instance-state-name':
-      return (i) => m(stateName(i));
+      return (i) => m(fleet.stateName(i));
     case 'instance-type':
       return (i) => m(i.instanceType);
     case 'image-id':
@@ -111,13 +126,6 @@ function instanceFilter(call: Call, name: string, values: string[]): InstancePre
   }
 }
 
-function stateName(i: SimInstance): 'running' | 'stopped' | 'terminated' {
-  return i.terminated ? 'terminated' : i.running ? 'running' : 'stopped';
-}
-
-/** EC2 instance state codes (API reference, InstanceState): 16 running, 48 terminated, 80 stopped. */
-const stateCode = { running: 16, terminated: 48, stopped: 80 } as const;
-
 function metadataOptionsXml(o: MetadataOptionValues, state: string): string {
   return (
     el('state', state) +
@@ -135,16 +143,19 @@ function tagSetXml(tags: Record<string, string>): string {
   return `${out}</tagSet>`;
 }
 
-function instanceXml(call: Call, i: SimInstance): string {
+/** EC2 instance state codes (API reference, InstanceState): 0 pending, 16 running, 48 terminated, 80 stopped. */
+const stateCodes = { pending: 0, running: 16, stopped: 80, terminated: 48 } as const;
+
+/** One instance as EC2 describes it; `state` overrides the instance's own (RunInstances answers `pending`). */
+function instanceBodyXml(call: Call, i: SimInstance, state?: 'pending'): string {
   const ipDash = i.privateIp.replace(/\./g, '-');
-  const state = stateName(i);
   const partition = partitionOf(i.region);
   const dnsSuffix = i.region === 'us-east-1' ? 'ec2.internal' : `${i.region}.compute.internal`;
+  const name = state ?? call.sim.fleet.stateName(i);
   return (
-    `<item><reservationId>${i.reservationId}</reservationId><ownerId>${i.account}</ownerId><groupSet/><instancesSet><item>` +
     `<instanceId>${i.id}</instanceId>${el('imageId', i.imageId)}` +
-    `<instanceState><code>${stateCode[state]}</code><name>${state}</name></instanceState>` +
-    `<privateDnsName>ip-${ipDash}.${dnsSuffix}</privateDnsName><dnsName/>${i.running ? '<reason/>' : '<reason>User initiated</reason>'}` +
+    `<instanceState><code>${stateCodes[name]}</code><name>${name}</name></instanceState>` +
+    `<privateDnsName>ip-${ipDash}.${dnsSuffix}</privateDnsName><dnsName/>${name === 'stopped' || name === 'terminated' ? '<reason>User initiated</reason>' : '<reason/>'}` +
     `<amiLaunchIndex>0</amiLaunchIndex><productCodes/>${el('instanceType', i.instanceType)}<launchTime>${isoTime(i.launchTimeMs)}</launchTime>` +
     `<placement><availabilityZone>${i.availabilityZone}</availabilityZone><groupName/><tenancy>default</tenancy></placement>` +
     (i.platform === 'windows'
@@ -156,12 +167,21 @@ function instanceXml(call: Call, i: SimInstance): string {
       ? `<iamInstanceProfile><arn>arn:${partition}:iam::${i.account}:instance-profile/ssm-managed</arn><id>AIPA${i.account}SSM</id></iamInstanceProfile>`
       : '') +
     tagSetXml(i.tags) +
-    `<metadataOptions>${metadataOptionsXml(i.options, call.sim.fleet.optionsState(i, call.nowMs))}</metadataOptions>` +
+    `<metadataOptions>${metadataOptionsXml(i.options, call.sim.fleet.optionsState(i, call.nowMs))}</metadataOptions>`
+  );
+}
+
+function instanceXml(call: Call, i: SimInstance): string {
+  return (
+    `<item><reservationId>${i.reservationId}</reservationId><ownerId>${i.account}</ownerId><groupSet/><instancesSet><item>` +
+    instanceBodyXml(call, i) +
     `</item></instancesSet></item>`
   );
 }
 
 function describeInstances(call: Call, p: QueryParams): string {
+  // Auto Scaling launches and terminates on the simulated clock: bring the groups up to now first.
+  advanceAutoScaling(call.sim.fleet, regionState(call), call.nowMs);
   const ids = p.list('InstanceId');
   const maxRaw = p.get('MaxResults');
   if (ids.length > 0 && maxRaw !== undefined) {
@@ -348,7 +368,8 @@ function launchTemplateXml(lt: SimLaunchTemplate): string {
   return (
     `${el('launchTemplateId', lt.id)}${el('launchTemplateName', lt.name)}<createTime>${isoTime(lt.createTimeMs)}</createTime>` +
     `<createdBy>arn:${partitionOf(lt.region)}:iam::${lt.account}:root</createdBy><defaultVersionNumber>${lt.defaultVersion}</defaultVersionNumber>` +
-    `<latestVersionNumber>${lt.versions.length}</latestVersionNumber>`
+    `<latestVersionNumber>${lt.versions.length}</latestVersionNumber>` +
+    (lt.tags && Object.keys(lt.tags).length > 0 ? tagSetXml(lt.tags) : '')
   );
 }
 
@@ -375,16 +396,23 @@ function describeLaunchTemplates(call: Call, p: QueryParams): string {
   return list('launchTemplates', page, launchTemplateXml) + next;
 }
 
-function templateVersionXml(lt: SimLaunchTemplate, v: SimLaunchTemplate['versions'][number]): string {
-  const mo = v.metadataOptions;
-  const moXml = mo
-    ? `<metadataOptions><state>applied</state>${el('httpTokens', mo.httpTokens)}${el('httpPutResponseHopLimit', mo.httpPutResponseHopLimit)}${el('httpEndpoint', mo.httpEndpoint)}${el('httpProtocolIpv6', mo.httpProtocolIpv6)}${el('instanceMetadataTags', mo.instanceMetadataTags)}</metadataOptions>`
-    : '';
+function templateVersionXml(
+  call: Call,
+  lt: SimLaunchTemplate,
+  v: SimLaunchTemplateVersion,
+  resolveAlias: boolean,
+): string {
+  let data = v.data;
+  // ResolveAlias: the AMI id the parameter maps to now instead of the `resolve:ssm:` text (DescribeLaunchTemplateVersions).
+  if (resolveAlias && v.imageId !== undefined && isSsmImageRef(v.imageId)) {
+    const ami = resolveSsmImageId(call.sim.fleet, call.account, call.region, v.imageId);
+    if (ami !== undefined) data = { ...data, ImageId: ami };
+  }
   return (
     `${el('launchTemplateId', lt.id)}${el('launchTemplateName', lt.name)}<versionNumber>${v.versionNumber}</versionNumber>${el('versionDescription', v.description)}` +
     `<createTime>${isoTime(v.createTimeMs)}</createTime><createdBy>arn:${partitionOf(lt.region)}:iam::${lt.account}:root</createdBy>` +
     `<defaultVersion>${v.versionNumber === lt.defaultVersion}</defaultVersion>` +
-    `<launchTemplateData>${el('imageId', v.imageId)}${el('instanceType', v.instanceType)}${moXml}</launchTemplateData>`
+    `<launchTemplateData>${structureXml(data)}</launchTemplateData>`
   );
 }
 
@@ -435,9 +463,87 @@ function describeLaunchTemplateVersions(call: Call, p: QueryParams): string {
   const page = pairs.slice(start, start + max);
   const next =
     start + max < pairs.length ? el('nextToken', encodeToken('DescribeLaunchTemplateVersions', start + max)) : '';
-  return list('launchTemplateVersionSet', page, ([lt, v]) => templateVersionXml(lt, v)) + next;
+  const resolveAlias = p.bool('ResolveAlias');
+  return list('launchTemplateVersionSet', page, ([lt, v]) => templateVersionXml(call, lt, v, resolveAlias)) + next;
 }
 
+/**
+ * Checks LaunchTemplateData as EC2 does where the simulator gives it meaning: MetadataOptions values, and a
+ * `resolve:ssm:` ImageId whose parameter must exist ("You must create a Systems Manager parameter before you can use it
+ * in a launch template", Amazon EC2 Auto Scaling UG, "Use AWS Systems Manager parameters instead of AMI IDs").
+ */
+function validateTemplateData(call: Call, data: LaunchTemplateData): void {
+  const mo = structureMember(data, 'MetadataOptions');
+  if (mo) {
+    const ed = ['enabled', 'disabled'] as const;
+    enumValue('HttpTokens', textMember(mo, 'HttpTokens'), ['optional', 'required'] as const);
+    intInRange('HttpPutResponseHopLimit', textMember(mo, 'HttpPutResponseHopLimit'), 1, 64);
+    enumValue('HttpEndpoint', textMember(mo, 'HttpEndpoint'), ed);
+    enumValue('HttpProtocolIpv6', textMember(mo, 'HttpProtocolIpv6'), ed);
+    enumValue('InstanceMetadataTags', textMember(mo, 'InstanceMetadataTags'), ed);
+  }
+  const image = textMember(data, 'ImageId');
+  if (
+    image !== undefined &&
+    isSsmImageRef(image) &&
+    !resolveSsmImageId(call.sim.fleet, call.account, call.region, image)
+  )
+    throw new ServiceError('InvalidParameterValue', `The Systems Manager parameter in ${image} does not exist.`);
+}
+
+/** Tags of `TagSpecification.N` entries of one resource type. */
+function tagSpecifications(p: QueryParams, resourceType: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const specs = parseQueryStructure(p, 'TagSpecification');
+  for (const spec of Object.values(specs ?? {})) {
+    if (!spec || typeof spec !== 'object' || Array.isArray(spec) || spec.ResourceType !== resourceType) continue;
+    const tags = spec.Tag;
+    if (!Array.isArray(tags)) continue;
+    for (const t of tags)
+      if (t && typeof t === 'object' && !Array.isArray(t) && typeof t.Key === 'string')
+        out[t.Key] = textMember(t, 'Value') ?? '';
+  }
+  return out;
+}
+
+/** CreateLaunchTemplate: a new template whose version 1 (the default) holds the LaunchTemplateData as given. */
+function createLaunchTemplate(call: Call, p: QueryParams): string {
+  const name = p.require('LaunchTemplateName');
+  if (!/^[a-zA-Z0-9().\-/_]{3,128}$/.test(name))
+    throw new ServiceError(
+      'InvalidLaunchTemplateName.MalformedException',
+      `The launch template name ${name} is invalid: it must be 3 to 128 characters of letters, numbers and ( ) . - / _.`,
+    );
+  const data = parseQueryStructure(p, 'LaunchTemplateData');
+  if (!data) throw new ServiceError('MissingParameter', 'The request must contain the parameter LaunchTemplateData');
+  validateTemplateData(call, data);
+  const rs = regionState(call);
+  if (rs.launchTemplates.some((t) => t.name === name))
+    throw new ServiceError(
+      'InvalidLaunchTemplateName.AlreadyExistsException',
+      `Launch template name already in use: the specified launch template name ${name} is already in use.`,
+    );
+  dryRunCheck(p);
+  const lt: SimLaunchTemplate = {
+    id: `lt-${hexId(`lt/${call.account}/${call.region}/${name}/${call.nowMs}`, call.sim.fleet.scenario.seed, 17)}`,
+    name,
+    account: call.account,
+    region: call.region,
+    createTimeMs: call.nowMs,
+    defaultVersion: 1,
+    versions: [templateVersion(1, call.nowMs, data, { description: p.get('VersionDescription') })],
+    tags: tagSpecifications(p, 'launch-template'),
+  };
+  rs.launchTemplates.push(lt);
+  return wrap('launchTemplate', launchTemplateXml(lt));
+}
+
+/**
+ * CreateLaunchTemplateVersion: with SourceVersion, the new version inherits the source's LaunchTemplateData and each
+ * given top-level member replaces the inherited one; inherited block device mappings lose their snapshot ids
+ * (`inheritFromSource`). Without it, the version holds only what is given. A repeated ClientToken returns the version
+ * the first call made.
+ */
 function createLaunchTemplateVersion(call: Call, p: QueryParams): string {
   const lt = findTemplate(call, p.get('LaunchTemplateId'), p.get('LaunchTemplateName'));
   const source = p.get('SourceVersion');
@@ -447,17 +553,10 @@ function createLaunchTemplateVersion(call: Call, p: QueryParams): string {
       'InvalidLaunchTemplateId.VersionNotFound',
       `Could not find launch template version ${source} for template ${lt.id}.`,
     );
-  const d = 'LaunchTemplateData.';
-  const mo = `${d}MetadataOptions.`;
-  const ed = ['enabled', 'disabled'] as const;
-  const given: Partial<MetadataOptionValues> = {
-    httpTokens: enumValue('HttpTokens', p.get(`${mo}HttpTokens`), ['optional', 'required'] as const),
-    httpPutResponseHopLimit: intInRange('HttpPutResponseHopLimit', p.get(`${mo}HttpPutResponseHopLimit`), 1, 64),
-    httpEndpoint: enumValue('HttpEndpoint', p.get(`${mo}HttpEndpoint`), ed),
-    httpProtocolIpv6: enumValue('HttpProtocolIpv6', p.get(`${mo}HttpProtocolIpv6`), ed),
-    instanceMetadataTags: enumValue('InstanceMetadataTags', p.get(`${mo}InstanceMetadataTags`), ed),
-  };
+  const given = parseQueryStructure(p, 'LaunchTemplateData') ?? {};
+  validateTemplateData(call, given);
   dryRunCheck(p);
+  const resolveAlias = p.bool('ResolveAlias');
   // Idempotency: a retried call with the same ClientToken returns the version the first call made.
   const token = p.get('ClientToken');
   if (token !== undefined) {
@@ -469,26 +568,17 @@ function createLaunchTemplateVersion(call: Call, p: QueryParams): string {
           'IdempotentParameterMismatch',
           `The client token ${token} was already used with different parameters.`,
         );
-      return wrap('launchTemplateVersion', templateVersionXml(lt, made));
+      return wrap('launchTemplateVersion', templateVersionXml(call, lt, made, resolveAlias));
     }
   }
-  const hasGiven = Object.values(given).some((v) => v !== undefined);
-  const metadataOptions =
-    hasGiven || base?.metadataOptions
-      ? { ...base?.metadataOptions, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) }
-      : undefined;
-  const v = {
-    versionNumber: lt.versions.length + 1,
+  const data = base ? inheritFromSource(base.data, given) : given;
+  const v = templateVersion(lt.versions.length + 1, call.nowMs, data, {
     description: p.get('VersionDescription'),
-    createTimeMs: call.nowMs,
-    imageId: p.get(`${d}ImageId`) ?? base?.imageId,
-    instanceType: p.get(`${d}InstanceType`) ?? base?.instanceType,
-    metadataOptions,
     clientToken: token,
     sourceVersion: base?.versionNumber,
-  };
+  });
   lt.versions.push(v);
-  return wrap('launchTemplateVersion', templateVersionXml(lt, v));
+  return wrap('launchTemplateVersion', templateVersionXml(call, lt, v, resolveAlias));
 }
 
 function modifyLaunchTemplate(call: Call, p: QueryParams): string {
@@ -507,29 +597,46 @@ function modifyLaunchTemplate(call: Call, p: QueryParams): string {
   return wrap('launchTemplate', launchTemplateXml(lt));
 }
 
-function findImage(call: Call, id: string): RegionState['images'][number] {
-  const img = regionState(call).images.find((i) => i.id === id);
+/** An image the account can see (its own, shared with it, or public), or EC2's InvalidAMIID error. */
+function findImage(call: Call, id: string): SimImage {
   if (!/^ami-[0-9a-f]{8,17}$/.test(id))
     throw new ServiceError('InvalidAMIID.Malformed', `Invalid id: "${id}" (expecting "ami-...")`);
+  const img = call.sim.fleet.visibleImage(call.account, call.region, id);
   if (!img) throw new ServiceError('InvalidAMIID.NotFound', `The image id '[${id}]' does not exist`);
   return img;
 }
 
+/**
+ * DescribeImages: by ImageId (each must be visible), else every image the account can see; `Owner.N` keeps images
+ * owned by `self`, an account id, or an owner alias (`amazon`, `aws-marketplace`, `aws-backup-vault`).
+ */
 function describeImages(call: Call, p: QueryParams): string {
   const ids = p.list('ImageId');
-  const images = ids.length > 0 ? ids.map((id) => findImage(call, id)) : regionState(call).images;
+  let images =
+    ids.length > 0 ? ids.map((id) => findImage(call, id)) : call.sim.fleet.visibleImages(call.account, call.region);
+  const owners = p.list('Owner');
+  if (owners.length > 0)
+    images = images.filter((i) =>
+      owners.some((o) => (o === 'self' ? i.owner === call.account : o === i.owner || o === i.ownerAlias)),
+    );
   return list(
     'imagesSet',
     images,
     (i) =>
-      `${el('imageId', i.id)}${el('name', i.name)}<imageState>available</imageState><imageOwnerId>${i.account}</imageOwnerId><isPublic>false</isPublic>` +
+      `${el('imageId', i.id)}${el('name', i.name)}<imageState>available</imageState>${el('imageOwnerId', i.owner)}${el('imageOwnerAlias', i.ownerAlias)}<isPublic>${i.public}</isPublic>` +
       `<architecture>x86_64</architecture><imageType>machine</imageType>${i.platform === 'windows' ? '<platform>windows</platform><platformDetails>Windows</platformDetails>' : '<platformDetails>Linux/UNIX</platformDetails>'}` +
       `<rootDeviceType>ebs</rootDeviceType>${el('imdsSupport', i.imdsSupport)}`,
   );
 }
 
+/**
+ * ModifyImageAttribute (ImdsSupport only). Only the image's owner may change it: for a shared or public image EC2's
+ * exact answer is not documented; the simulator answers `AuthFailure` "Not authorized for image:<id>", what EC2 answers
+ * for an attribute call on an image the caller does not own (see docs/simulator-fidelity.md).
+ */
 function modifyImageAttribute(call: Call, p: QueryParams): string {
   const img = findImage(call, p.require('ImageId'));
+  if (img.owner !== call.account) throw new ServiceError('AuthFailure', `Not authorized for image:${img.id}`);
   const value = p.get('ImdsSupport.Value') ?? (p.get('Attribute') === 'imdsSupport' ? p.get('Value') : undefined);
   if (value === undefined)
     throw new ServiceError(
@@ -544,6 +651,79 @@ function modifyImageAttribute(call: Call, p: QueryParams): string {
   dryRunCheck(p);
   img.imdsSupport = 'v2.0';
   return '<return>true</return>';
+}
+
+/** The MetadataOptions of a RunInstances request, validated; absent options left out. */
+function requestMetadataOptions(p: QueryParams): Partial<MetadataOptionValues> {
+  const ed = ['enabled', 'disabled'] as const;
+  const out: Partial<MetadataOptionValues> = {
+    httpTokens: enumValue('HttpTokens', p.get('MetadataOptions.HttpTokens'), ['optional', 'required'] as const),
+    httpPutResponseHopLimit: intInRange(
+      'HttpPutResponseHopLimit',
+      p.get('MetadataOptions.HttpPutResponseHopLimit'),
+      1,
+      64,
+    ),
+    httpEndpoint: enumValue('HttpEndpoint', p.get('MetadataOptions.HttpEndpoint'), ed),
+    httpProtocolIpv6: enumValue('HttpProtocolIpv6', p.get('MetadataOptions.HttpProtocolIpv6'), ed),
+    instanceMetadataTags: enumValue('InstanceMetadataTags', p.get('MetadataOptions.InstanceMetadataTags'), ed),
+  };
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * RunInstances: launches MaxCount running instances (capacity is never short) from the request and the launch template
+ * it names. Metadata options follow EC2's precedence (`resolveLaunch`); a launch that would allow IMDSv1 while the
+ * account enforces IMDSv2 fails with `UnsupportedOperation`, and so does its DryRun (the launch is refused before the
+ * permission check would succeed).
+ */
+function runInstances(call: Call, p: QueryParams): string {
+  const min = intInRange('MinCount', p.require('MinCount'), 1, 1000);
+  const max = intInRange('MaxCount', p.require('MaxCount'), 1, 1000);
+  if (min! > max!)
+    throw new ServiceError('InvalidParameterValue', `MinCount (${min}) must not be greater than MaxCount (${max}).`);
+  const rs = regionState(call);
+  const ltId = p.get('LaunchTemplate.LaunchTemplateId');
+  const ltName = p.get('LaunchTemplate.LaunchTemplateName');
+  let template: { lt: SimLaunchTemplate; version: SimLaunchTemplateVersion } | undefined;
+  if (ltId !== undefined || ltName !== undefined) {
+    const lt = findTemplate(call, ltId, ltName);
+    const wanted = p.get('LaunchTemplate.Version') ?? '$Default';
+    const version = resolveLaunchTemplateVersion(lt, wanted);
+    if (!version)
+      throw new ServiceError(
+        'InvalidLaunchTemplateId.VersionNotFound',
+        `Could not find launch template version ${wanted} for template ${lt.id}.`,
+      );
+    template = { lt, version };
+  }
+  const launch = resolveLaunch(call.sim.fleet, rs, {
+    imageId: p.get('ImageId'),
+    instanceType: p.get('InstanceType'),
+    metadataOptions: requestMetadataOptions(p),
+    template,
+  });
+  dryRunCheck(p);
+  const tdata = template?.version.data;
+  const monitoring = p.get('Monitoring.Enabled') ?? textMember(structureMember(tdata, 'Monitoring'), 'Enabled');
+  const made = call.sim.fleet.launchInstances(rs, launch, max!, call.nowMs, {
+    tags: { ...instanceTags(tdata), ...tagSpecifications(p, 'instance') },
+    launchTemplate: template && {
+      id: template.lt.id,
+      name: template.lt.name,
+      version: p.get('LaunchTemplate.Version') ?? '$Default',
+      versionNumber: template.version.versionNumber,
+    },
+    detailedMonitoring: monitoring === 'true',
+    ssmManaged:
+      p.get('IamInstanceProfile.Arn') !== undefined ||
+      p.get('IamInstanceProfile.Name') !== undefined ||
+      structureMember(tdata, 'IamInstanceProfile') !== undefined,
+  });
+  return (
+    `<reservationId>${made[0]!.reservationId}</reservationId><ownerId>${call.account}</ownerId><groupSet/>` +
+    list('instancesSet', made, (i) => instanceBodyXml(call, i, 'pending'))
+  );
 }
 
 const describeOps = new Set([
@@ -568,7 +748,9 @@ export const ec2Service: QueryService = {
     DescribeRegions: describeRegions,
     DescribeLaunchTemplates: describeLaunchTemplates,
     DescribeLaunchTemplateVersions: describeLaunchTemplateVersions,
+    CreateLaunchTemplate: createLaunchTemplate,
     CreateLaunchTemplateVersion: createLaunchTemplateVersion,
+    RunInstances: runInstances,
     ModifyLaunchTemplate: modifyLaunchTemplate,
     DescribeImages: describeImages,
     ModifyImageAttribute: modifyImageAttribute,
@@ -582,6 +764,7 @@ export const ec2Service: QueryService = {
     if (describeOps.has(op)) return 'ec2.describe';
     if (op === 'ModifyInstanceMetadataOptions') return 'ec2.modify-instance-metadata-options';
     if (op === 'ModifyInstanceMetadataDefaults') return 'ec2.modify-instance-metadata-defaults';
+    if (op === 'RunInstances') return 'ec2.run-instances';
     return 'ec2.mutate-template-image';
   },
 };
