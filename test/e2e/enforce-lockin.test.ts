@@ -226,6 +226,7 @@ const stepId = {
   app: `launch-template:${ACCOUNT}:${REGION}:${APP_LT}`,
   worker: `launch-template:${ACCOUNT}:${REGION}:${WORKER_LT}`,
   defaults: `account-defaults:${ACCOUNT}:${REGION}`,
+  enforced: `http-tokens-enforced:${ACCOUNT}:${REGION}`,
   ami: `ami:${ACCOUNT}:${REGION}:${AMI}`,
 };
 
@@ -370,8 +371,12 @@ describe('enforce --wave lockin against the simulator', () => {
     expect(first.out!.message).toMatch(/needs-confirmation/);
     expect(image(sim, AMI)).toBeUndefined();
     expect(sim.counters.get('ec2.ModifyImageAttribute')).toBe(0);
-    // The reversible steps ran; the account defaults got HttpTokensEnforced as the policy asked.
-    expect(defaults(sim)).toMatchObject({ httpTokens: 'required', httpTokensEnforced: 'enabled' });
+    // The reversible steps ran; HttpTokensEnforced, which the policy asks for, waits for its own confirmation.
+    expect(outcomes(first)[stepId.enforced]).toBe('needs-confirmation');
+    expect(first.out!.lockIn!.steps.find((s) => s.id === stepId.enforced)!.message).toMatch(
+      /--confirm-http-tokens-enforced/,
+    );
+    expect(defaults(sim)).toMatchObject({ httpTokens: 'required', httpTokensEnforced: undefined });
     expect((await lockInRecords(journal)).some((x) => targetOf(x)?.kind === 'image')).toBe(false);
 
     const second = await lockin('--yes', '--confirm-irreversible');
@@ -380,7 +385,14 @@ describe('enforce --wave lockin against the simulator', () => {
       [stepId.ami]: 'applied',
       [stepId.app]: 'already-done',
       [stepId.defaults]: 'already-done',
+      [stepId.enforced]: 'needs-confirmation',
     });
+    // Confirmed, it still waits until every wave completed clean (none has run here).
+    const third = await lockin('--yes', '--confirm-http-tokens-enforced');
+    expect(third.code, third.stderr).toBe(0);
+    expect(outcomes(third)[stepId.enforced]).toBe('deferred');
+    expect(third.out!.lockIn!.steps.find((s) => s.id === stepId.enforced)!.message).toMatch(/wave 0 \(.*\) not run/);
+    expect(defaults(sim).httpTokensEnforced).toBeUndefined();
     expect(image(sim, AMI)).toBe('v2.0');
     const amiIntent = (await lockInRecords(journal)).find((x) => x.type === 'intent' && targetOf(x)?.kind === 'image');
     expect(amiIntent).toMatchObject({ previous: { imdsSupport: null }, desired: { imdsSupport: 'v2.0' } });
@@ -407,7 +419,13 @@ describe('enforce --wave lockin against the simulator', () => {
     const r = await lockin('--dry-run', '--confirm-irreversible');
     expect(r.code, r.stderr).toBe(0);
     expect(r.out).toMatchObject({ outcome: 'dry-run', lockIn: { dryRun: true } });
-    expect(Object.values(outcomes(r))).toEqual(['permitted', 'permitted', 'permitted', 'permitted']);
+    expect(outcomes(r)).toEqual({
+      [stepId.app]: 'permitted',
+      [stepId.worker]: 'permitted',
+      [stepId.defaults]: 'permitted',
+      [stepId.ami]: 'permitted',
+      [stepId.enforced]: 'needs-confirmation',
+    });
     expect(lockInState(sim)).toEqual(before);
     // One DryRun per step and no other change call.
     expect(sim.counters.get('ec2.CreateLaunchTemplateVersion')).toBe(2);

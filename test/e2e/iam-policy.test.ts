@@ -167,8 +167,18 @@ describe('imdsv2 policy lists exactly the actions each phase sends', () => {
       const done = await enforce({ ...common, onDrift: 'fail' });
       expect(done.guard?.polls).toBeGreaterThan(0);
       expect(done.applied.length).toBe(thePlan.waves[0]!.instances.length);
-      const rb = await rollback({ journalFile, tool, clients: forRole, scope: { wave: 0 } });
+      // HttpTokensEnforced enabled since: the rollback lifts it (with the flag) and enables it again.
+      const enforcedAt = thePlan.waves[0]!.instances[0]!;
+      sim.fleet.model.region(enforcedAt.accountId, enforcedAt.region)!.defaults.httpTokensEnforced = 'enabled';
+      const rb = await rollback({
+        journalFile,
+        tool,
+        clients: forRole,
+        scope: { wave: 0 },
+        liftTokensEnforced: true,
+      });
       expect(rb.rolledBack.length).toBe(done.applied.length);
+      expect(rb.tokensEnforced.map((t) => t.outcome)).toEqual(['lifted-and-enabled-again']);
       const st = await status({ plan: thePlan, journalFile, clients: forRole, live: true });
       expect(st.waves[0]?.state).toBe('rolled-back');
     } finally {

@@ -15,6 +15,14 @@ class Failing extends BaseCommand<typeof Failing> {
   }
 }
 
+class LongSuggestion extends BaseCommand<typeof LongSuggestion> {
+  async run(): Promise<void> {
+    throw new CutoverError('BAD_USAGE', 'x', {
+      suggestions: [`Run: imdsv2 rollback --journal /${'d/'.repeat(60)}j.jsonl`],
+    });
+  }
+}
+
 class Succeeding extends BaseCommand<typeof Succeeding> {
   async run(): Promise<{ ok: true }> {
     return { ok: true };
@@ -26,18 +34,11 @@ beforeAll(async () => {
   config = await Config.load(fileURLToPath(new URL('..', import.meta.url)));
 });
 
-async function exitOf(argv: string[]): Promise<{ exit: number | undefined; message: string; suggestions?: string[] }> {
-  try {
-    await Failing.run(argv, config);
-  } catch (e) {
-    const err = e as Errors.CLIError;
-    return {
-      exit: err.oclif?.exit,
-      message: err.message,
-      suggestions: (err as { suggestions?: string[] }).suggestions,
-    };
-  }
-  throw new Error('expected the command to fail');
+/** Runs `Failing`; its exit code and what it printed on stderr. */
+async function exitOf(argv: string[]): Promise<{ exit: number | undefined; stderr: string }> {
+  const { error, stderr } = await captureOutput(() => Failing.run(argv, config));
+  if (!error) throw new Error('expected the command to fail');
+  return { exit: (error as Errors.CLIError).oclif?.exit, stderr };
 }
 
 describe('BaseCommand', () => {
@@ -50,8 +51,20 @@ describe('BaseCommand', () => {
   ])('maps %s to exit code %i and keeps the message and suggestions', async (code, exit) => {
     const r = await exitOf(['--code', code]);
     expect(r.exit).toBe(exit);
-    expect(r.message).toContain('plan.json: contentHash does not match');
-    expect(r.suggestions).toEqual(['Regenerate the plan with imdsv2 plan.']);
+    expect(r.stderr).toBe(
+      [
+        'Error: plan.json: contentHash does not match the content',
+        `  Code: ${code}`,
+        '  Try this:',
+        '    * Regenerate the plan with imdsv2 plan.',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('prints a suggestion whole, however long: a command in it can be copied', async () => {
+    const { stderr } = await captureOutput(() => LongSuggestion.run([], config));
+    expect(stderr.split('\n')).toContain(`    * Run: imdsv2 rollback --journal /${'d/'.repeat(60)}j.jsonl`);
   });
 
   it('keeps the mapped exit code under --json', async () => {

@@ -61,6 +61,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected override async catch(input: Error & { exitCode?: number }): Promise<unknown> {
     this.reporter?.flush();
     const err = await asCutoverError(input);
+    if (isCutoverError(err) && !this.jsonEnabled()) {
+      // Printed whole: oclif's renderer wraps at 80 columns when stderr is not a terminal and prefixes every line,
+      // which breaks the commands a suggestion names when they are copied.
+      const lines = [`Error: ${err.message}`, `  Code: ${err.code}`];
+      if (err.suggestions.length > 0) lines.push('  Try this:', ...err.suggestions.map((x) => `    * ${x}`));
+      process.stderr.write(`${lines.join('\n')}\n`);
+      this.exit(err.exitCode);
+    }
     if (isCutoverError(err)) {
       const cliError = new Errors.CLIError(err.message, {
         code: err.code,

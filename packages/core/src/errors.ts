@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'GUARD_UNVERIFIED'
   | 'PROBE_FAILED'
   | 'NOT_CONFIRMED'
+  | 'TOKENS_ENFORCED'
   | 'INTERNAL';
 
 const defaultExit: Partial<Record<ErrorCode, ExitCode>> = {
@@ -42,6 +43,7 @@ const defaultExit: Partial<Record<ErrorCode, ExitCode>> = {
   HASH_MISMATCH: ExitCode.badInput,
   STALE_INPUT: ExitCode.badInput,
   JOURNAL_CORRUPT: ExitCode.badInput,
+  TOKENS_ENFORCED: ExitCode.badInput,
   GATE_FAILED: ExitCode.gateFailed,
   GUARD_HALTED: ExitCode.guardHalted,
 };

@@ -64,6 +64,10 @@ export interface EnforcementRequest {
   guardDataTimeout?: string;
   applyTimeout?: string;
   confirmIrreversible?: boolean;
+  /** Enable HttpTokensEnforced in the lock-in wave where the plan asks for it. */
+  confirmTokensEnforced?: boolean;
+  /** Let the guard's rollback lift HttpTokensEnforced (journaled) where it is enabled. */
+  liftTokensEnforced?: boolean;
   modifyBucket?: string;
   /** Asked once the preflight passed, before any change; absent means confirmed (`--yes`). */
   confirm?: (summary: PreflightSummary) => Promise<boolean>;
@@ -105,6 +109,8 @@ export async function runEnforcement(r: EnforcementRequest): Promise<EnforceResu
       ...(r.concurrency === undefined ? {} : { concurrency: r.concurrency }),
       ...(r.guardPeriodSeconds === undefined ? {} : { guardPeriodSeconds: r.guardPeriodSeconds }),
       confirmIrreversible: r.confirmIrreversible ?? false,
+      confirmTokensEnforced: r.confirmTokensEnforced ?? false,
+      liftTokensEnforced: r.liftTokensEnforced ?? false,
       ...options,
       ...(r.confirm ? { confirm: r.confirm } : {}),
       ...(r.confirmLockIn ? { confirmLockIn: r.confirmLockIn } : {}),
@@ -137,6 +143,10 @@ export interface RollbackRequest {
   scope: RollbackScope;
   concurrency?: number;
   modifyBucket?: string;
+  /** Lift HttpTokensEnforced where it blocks the rollback (journaled), and enable it again at the end. */
+  liftTokensEnforced?: boolean;
+  /** With `liftTokensEnforced`: leave it lifted at the end. */
+  keepTokensEnforcedLifted?: boolean;
   reporter: Reporter;
   toolVersion: string;
 }
@@ -162,6 +172,8 @@ export async function runRollback(r: RollbackRequest): Promise<RollbackResult> {
       reporter: r.reporter,
       ...(r.concurrency === undefined ? {} : { concurrency: r.concurrency }),
       ...(modifyBucket ? { modifyBucket } : {}),
+      liftTokensEnforced: r.liftTokensEnforced ?? false,
+      keepTokensEnforcedLifted: r.keepTokensEnforcedLifted ?? false,
     });
   } catch (e) {
     throw awsFailure(e, { doing: 'rollback', phase: 'enforce', callerAccount: factory.knownCallerAccount });

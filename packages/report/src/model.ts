@@ -779,7 +779,7 @@ function buildOverview(o: {
     .map(([s, n]) => `${n} ${s}`);
   const change = plan
     ? `Sets HttpTokens=required (IMDSv2 only) on ${plural(o.planned, 'instance')} of ${o.total.toLocaleString('en-US')} in ${plural(o.waves.length, 'wave')}${dates}${dates ? '' : ' (no start date given)'}, then ${plural(o.lockIn.length, 'lock-in step')} so that new launches stay on IMDSv2.`
-    : `No plan given: this report assesses ${plural(o.total, 'instance')} and changes nothing. Make a plan with imdsv2 plan to see waves and dates.`;
+    : `No plan given: this report assesses ${plural(o.total, 'instance')} and changes nothing. To see waves and dates, make a plan (imdsv2 plan).`;
   const changeFacts: Fact[] = plan
     ? [
         { label: 'Changes', text: `${plural(o.planned, 'instance')} in ${plural(o.waves.length, 'wave')}` },

@@ -28,6 +28,13 @@ import {
 } from './aws-ops.js';
 import { metricSeries, uncoveredInstances, type WatchedInstance } from './guard.js';
 import { runLockIn, type LockInResult } from './lockin.js';
+import {
+  enforcementRefusal,
+  findEnforcedRegions,
+  liftEnforcement,
+  pairsRollingBackToOptional,
+  restoreEnforcement,
+} from './tokens-enforced.js';
 import type { DriftItem, PermissionCheck } from './preflight.js';
 import {
   assertDriftPolicy,
@@ -85,6 +92,8 @@ export interface EnforceOptions extends EngineDeps {
   confirm?: (summary: PreflightSummary) => Promise<boolean>;
   /** Also set the AMI IMDS-support flag (irreversible) in the lock-in wave. */
   confirmIrreversible?: boolean;
+  /** Enable HttpTokensEnforced in the lock-in wave where the plan asks for it (see LockInOptions). */
+  confirmTokensEnforced?: boolean;
   /**
    * Asked before the lock-in steps run (not on a dry run) with the number of steps; resolve false to stop
    * (NOT_CONFIRMED). Absent: confirmed.
@@ -92,6 +101,11 @@ export interface EnforceOptions extends EngineDeps {
   confirmLockIn?: (steps: number) => Promise<boolean>;
   /** Token bucket for ModifyInstanceMetadataOptions per account and region. */
   modifyBucket?: { capacity: number; refillPerSecond: number };
+  /**
+   * Where HttpTokensEnforced is enabled, let the guard's rollback lift it (journaled) and enable it again afterwards
+   * (`--lift-http-tokens-enforced`). Without it a wave whose rollback it would block is refused in preflight.
+   */
+  liftTokensEnforced?: boolean;
 }
 
 export interface PreflightSummary {
@@ -109,6 +123,8 @@ export interface PreflightSummary {
   gone: string[];
   permissions: PermissionCheck[];
   serviceTime: string;
+  /** Account/Regions where HttpTokensEnforced is enabled: the guard's rollback lifts it there first. */
+  tokensEnforced: string[];
 }
 
 export interface GuardSummary {
@@ -304,6 +320,23 @@ export async function enforce(o: EnforceOptions): Promise<EnforceResult> {
   const present = w.instances.filter((e) => !isGone(live.get(e.instanceId)));
   const limiter = new RegionalLimiter(o.modifyBucket ?? MODIFY_BUCKET, sleep);
   const permissions = await checkPermissions(o.clients, present, limiter);
+  // The guard's rollback sets tokens back to optional: where HttpTokensEnforced is enabled EC2 would refuse it.
+  const tokensEnforced = await findEnforcedRegions(
+    o.clients,
+    [...byPair(present.filter((e) => e.planned.httpTokens === 'optional' && e.target.httpTokens === 'required'))].map(
+      ([, list]) => ({ accountId: list[0]!.accountId, region: list[0]!.region }),
+    ),
+  );
+  if (
+    tokensEnforced.length > 0 &&
+    (!o.liftTokensEnforced || tokensEnforced.some((t) => t.managedBy === 'declarative-policy'))
+  ) {
+    throw enforcementRefusal(tokensEnforced, {
+      doing: `wave ${w.index}`,
+      rerun: 'the same `imdsv2 enforce` command with --lift-http-tokens-enforced',
+      consequence: 'If the guard tripped it could not roll back, so the wave was not started. Nothing was changed.',
+    });
+  }
   const preflight: PreflightSummary = {
     wave: w.index,
     waveName: w.name,
@@ -317,6 +350,7 @@ export async function enforce(o: EnforceOptions): Promise<EnforceResult> {
     onDrift,
     gone: w.instances.filter((e) => isGone(live.get(e.instanceId))).map((e) => e.instanceId),
     permissions,
+    tokensEnforced: tokensEnforced.map((t) => `${t.accountId} ${t.region}`),
     serviceTime: new Date(clock.now()).toISOString(),
   };
   if (o.dryRun) {
@@ -439,7 +473,7 @@ async function runWave(
                   });
                   await limiter.take(e.accountId, e.region);
                   try {
-                    await modifyMetadata(ec2, e.instanceId, desired);
+                    await modifyMetadata(ec2, e.instanceId, desired, false, l!.settings);
                     await journal.append({
                       type: 'result',
                       wave: waveId,
@@ -757,6 +791,20 @@ async function haltWave(
     if (offenderIds.has(e.instanceId) || (w.guard.rollback === 'wave' && inThisWave)) keys.add(k);
   }
   const targets = [...keys].map((k) => state.targets.get(k)).filter((s): s is TargetState => !!s);
+  const broke = offenders.map((r) => `${r.instanceId} (${r.calls} rejected IMDSv1 call${r.calls === 1 ? '' : 's'})`);
+  const message = `guard tripped: MetadataNoTokenRejected above ${guard.threshold} on ${broke.join(', ')}`;
+  // HttpTokensEnforced (enabled since the preflight, or allowed to be lifted): decide before touching any instance.
+  const blocked = await findEnforcedRegions(o.clients, pairsRollingBackToOptional(targets));
+  if (blocked.length > 0 && (!o.liftTokensEnforced || blocked.some((b) => b.managedBy === 'declarative-policy'))) {
+    await journal.append({ type: 'wave-end', wave: w.index, outcome: 'halted', message });
+    throw enforcementRefusal(blocked, {
+      code: 'GUARD_HALTED',
+      doing: `wave ${w.index} (${w.name}) halted: ${message}; its automatic rollback`,
+      rerun: `imdsv2 rollback --journal ${o.journalFile} --wave ${w.index} --lift-http-tokens-enforced`,
+      consequence: 'No instance was rolled back: the wave stays applied until you roll it back.',
+    });
+  }
+  const lifts = await liftEnforcement(journal, o.clients, blocked, w.index, ctx.reporter);
   const rb: RollbackOutcome = await rollbackInstances(targets, {
     journal,
     clients: o.clients,
@@ -767,14 +815,19 @@ async function haltWave(
     now: o.now,
     applyTimeoutMs: ctx.applyTimeoutMs,
   });
-  const broke = offenders.map((r) => `${r.instanceId} (${r.calls} rejected IMDSv1 call${r.calls === 1 ? '' : 's'})`);
-  const message = `guard tripped: MetadataNoTokenRejected above ${guard.threshold} on ${broke.join(', ')}`;
+  const restored = await restoreEnforcement(journal, o.clients, lifts, w.index, ctx.reporter);
   await journal.append({ type: 'wave-end', wave: w.index, outcome: 'rolled-back', message });
   throw new CutoverError(
     'GUARD_HALTED',
     `wave ${w.index} (${w.name}) halted: ${message}. Rolled back ${rb.rolledBack.length} instance(s) (scope: ${w.guard.rollback})` +
       (rb.failed.length > 0
         ? `; ${rb.failed.length} rollback(s) FAILED: ${rb.failed.map((f) => f.instanceId).join(', ')}`
+        : '') +
+      (restored.restored.length > 0
+        ? `; HttpTokensEnforced lifted for the rollback and enabled again in ${restored.restored.join(', ')}`
+        : '') +
+      (restored.failed.length > 0
+        ? `; HttpTokensEnforced NOT enabled again in ${restored.failed.map((f) => f.where).join(', ')}`
         : ''),
     {
       suggestions: [

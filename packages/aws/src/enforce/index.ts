@@ -8,3 +8,4 @@ export * from './rollback.js';
 export * from './status.js';
 export * from './types.js';
 export * from './wait-applied.js';
+export * from './tokens-enforced.js';

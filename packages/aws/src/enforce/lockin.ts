@@ -10,9 +10,18 @@ import {
   ModifyInstanceMetadataDefaultsCommand,
   ModifyLaunchTemplateCommand,
 } from '@aws-sdk/client-ec2';
-import type { JournalTarget, LockInStep, Plan, Reporter, TargetState, ToolInfo } from '@imdsv2-cutover/core';
-import { CutoverError, targetKey } from '@imdsv2-cutover/core';
-import { JournalWriter } from '../journal/journal.js';
+import type {
+  JournalState,
+  JournalTarget,
+  LockInStep,
+  Plan,
+  Reporter,
+  TargetState,
+  ToolInfo,
+} from '@imdsv2-cutover/core';
+import { CutoverError, replayJournal, targetKey } from '@imdsv2-cutover/core';
+import { existsSync } from 'node:fs';
+import { JournalWriter, readJournal } from '../journal/journal.js';
 
 import { awsErrorCode, awsErrorInfo } from '../errors.js';
 import type { ClientsFor } from './types.js';
@@ -22,7 +31,8 @@ type Fields = Record<string, string | number | boolean | null>;
 export interface LockInStepResult {
   id: string;
   kind: LockInStep['kind'];
-  outcome: 'applied' | 'already-done' | 'recovered' | 'needs-confirmation' | 'permitted' | 'drifted' | 'failed';
+  outcome:
+    'applied' | 'already-done' | 'recovered' | 'needs-confirmation' | 'deferred' | 'permitted' | 'drifted' | 'failed';
   message: string;
   previous: Fields | null;
 }
@@ -41,6 +51,12 @@ export interface LockInOptions {
   reporter: Reporter;
   dryRun?: boolean;
   confirmIrreversible?: boolean;
+  /**
+   * Enable HttpTokensEnforced (the plan's `http-tokens-enforced:` steps, `--confirm-http-tokens-enforced`). Without
+   * it those steps end `needs-confirmation`; with it they still wait (`deferred`) until every wave of the plan completed
+   * clean and every other lock-in step of the run succeeded.
+   */
+  confirmTokensEnforced?: boolean;
   /** A template whose default version is no longer the plan's source version: skip it (default), fail, or adopt. */
   onDrift?: 'fail' | 'skip' | 'adopt';
 }
@@ -71,6 +87,42 @@ function num(v: unknown): number | null {
   return typeof v === 'number' ? v : null;
 }
 
+/**
+ * The account's instance metadata defaults in the client's Region (GetInstanceMetadataDefaults `AccountLevel`): every
+ * field (null when unset, i.e. no preference) and who manages them (`account`, or `declarative-policy` when an
+ * organization's declarative policy does, in which case ModifyInstanceMetadataDefaults is refused).
+ */
+export async function readAccountDefaults(ec2: EC2Client): Promise<{ fields: Fields; managedBy: string | null }> {
+  const r = await ec2.send(new GetInstanceMetadataDefaultsCommand({}));
+  const a = r.AccountLevel;
+  return {
+    fields: {
+      httpTokens: a?.HttpTokens ?? null,
+      httpPutResponseHopLimit: a?.HttpPutResponseHopLimit ?? null,
+      httpEndpoint: a?.HttpEndpoint ?? null,
+      instanceMetadataTags: a?.InstanceMetadataTags ?? null,
+      httpTokensEnforced: a?.HttpTokensEnforced ?? null,
+    },
+    managedBy: a?.ManagedBy ?? null,
+  };
+}
+
+/** True for the step that enables HttpTokensEnforced on the account defaults (the planner's last step of a Region). */
+export function isTokensEnforcedStep(step: Pick<LockInStep, 'kind' | 'target'>): boolean {
+  return step.kind === 'account-defaults' && step.target.httpTokensEnforced === 'enabled';
+}
+
+/** The waves of the plan the journal does not show completed (each with its state), in plan order. */
+function wavesNotClean(plan: Plan, state: JournalState | null): string[] {
+  const out: string[] = [];
+  for (const w of plan.waves) {
+    if (w.instances.length === 0) continue;
+    const run = state?.waves.get(String(w.index));
+    if (run?.state !== 'completed') out.push(`wave ${w.index} (${w.name}) ${run?.state ?? 'not run'}`);
+  }
+  return out;
+}
+
 /** Reads what a lock-in resource holds now: the fields the journal records as `previous`. */
 export async function readLockIn(ec2: EC2Client, step: Pick<LockInStep, 'kind' | 'resourceId'>): Promise<Fields> {
   switch (step.kind) {
@@ -90,17 +142,8 @@ export async function readLockIn(ec2: EC2Client, step: Pick<LockInStep, 'kind' |
         httpEndpoint: m?.HttpEndpoint ?? null,
       };
     }
-    case 'account-defaults': {
-      const r = await ec2.send(new GetInstanceMetadataDefaultsCommand({}));
-      const a = r.AccountLevel;
-      return {
-        httpTokens: a?.HttpTokens ?? null,
-        httpPutResponseHopLimit: a?.HttpPutResponseHopLimit ?? null,
-        httpEndpoint: a?.HttpEndpoint ?? null,
-        instanceMetadataTags: a?.InstanceMetadataTags ?? null,
-        httpTokensEnforced: a?.HttpTokensEnforced ?? null,
-      };
-    }
+    case 'account-defaults':
+      return (await readAccountDefaults(ec2)).fields;
     case 'ami-imds-support': {
       const r = await ec2.send(new DescribeImagesCommand({ ImageIds: [step.resourceId!] }));
       return { imdsSupport: r.Images?.[0]?.ImdsSupport ?? null };
@@ -289,7 +332,11 @@ export function lockInAtPrevious(target: JournalTarget, live: Fields, previous: 
  * the next run from the live state.
  */
 export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
-  const steps = o.plan.lockIn;
+  // HttpTokensEnforced last: it must not be enabled while anything else of lock-in is undone.
+  const steps = [
+    ...o.plan.lockIn.filter((s) => !isTokensEnforcedStep(s)),
+    ...o.plan.lockIn.filter((s) => isTokensEnforcedStep(s)),
+  ];
   const out: LockInResult = { dryRun: !!o.dryRun, message: '', steps: [] };
   if (steps.length === 0) return { ...out, message: 'the plan has no lock-in steps' };
   o.reporter.emit({
@@ -328,6 +375,10 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
   try {
     await journal?.append({ type: 'wave-start', wave: 'lockin', dryRun: false });
     const state = journal?.state();
+    // A dry run reads the journal without opening it for writing.
+    const waveState =
+      state ?? (existsSync(o.journalFile) ? replayJournal((await readJournal(o.journalFile)).records) : null);
+    const unclean = wavesNotClean(o.plan, waveState);
     let failed = 0;
     for (const step of steps) {
       const ec2 = o.clients.ec2(step.accountId, step.region);
@@ -342,6 +393,29 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
         if (step.irreversible && !o.confirmIrreversible && !isDone(step, live)) {
           push('needs-confirmation', `${step.description}: irreversible; pass --confirm-irreversible to do it`, live);
           continue;
+        }
+        if (isTokensEnforcedStep(step) && !isDone(step, live)) {
+          const why = !o.confirmTokensEnforced
+            ? 'needs-confirmation'
+            : unclean.length > 0 || failed > 0 || out.steps.some((x) => x.outcome === 'drifted')
+              ? 'deferred'
+              : null;
+          if (why === 'needs-confirmation') {
+            push(
+              why,
+              `${step.description}: EC2 then refuses every change back to tokens optional in ${step.region} and every launch that resolves to IMDSv1; pass --confirm-http-tokens-enforced to enable it`,
+              live,
+            );
+            continue;
+          }
+          if (why === 'deferred') {
+            const reason =
+              unclean.length > 0
+                ? `not every wave has completed clean (${unclean.join(', ')})`
+                : 'another lock-in step of this run did not succeed';
+            push(why, `${step.description}: deferred, ${reason}; run the lock-in wave again once it has`, live);
+            continue;
+          }
         }
         const drift = isDone(step, live) || st?.phase === 'intent-pending' ? null : driftedFrom(step, live);
         if (drift !== null && (o.onDrift ?? 'skip') !== 'adopt') {

@@ -120,7 +120,13 @@ export interface PermissionCheck {
  */
 export async function checkPermissions(
   clients: ClientsFor,
-  entries: readonly { instanceId: string; accountId: string; region: string; target: MetadataSettings }[],
+  entries: readonly {
+    instanceId: string;
+    accountId: string;
+    region: string;
+    target: MetadataSettings;
+    planned?: MetadataSettings;
+  }[],
   limiter?: RegionalLimiter,
 ): Promise<PermissionCheck[]> {
   const out: PermissionCheck[] = [];
@@ -129,7 +135,7 @@ export async function checkPermissions(
     // A DryRun call draws from the same Modify bucket as the real ones.
     await limiter?.take(e.accountId, e.region);
     try {
-      await modifyMetadata(clients.ec2(e.accountId, e.region), e.instanceId, e.target, true);
+      await modifyMetadata(clients.ec2(e.accountId, e.region), e.instanceId, e.target, true, e.planned);
       throw new CutoverError(
         'AWS_ERROR',
         `DryRun ModifyInstanceMetadataOptions on ${e.instanceId} (${e.accountId} ${e.region}) succeeded instead of answering DryRunOperation; refusing to continue against an endpoint that ignores DryRun`,

@@ -5,6 +5,15 @@ import { MODIFY_BUCKET, RegionalLimiter } from './aws-ops.js';
 import { awsErrorInfo } from '../errors.js';
 import { lockInAtPrevious, readLockIn, restoreLockIn } from './lockin.js';
 import { rollbackInstances, type RollbackOutcome } from './rollback.js';
+import {
+  enforcementRefusal,
+  findEnforcedRegions,
+  liftEnforcement,
+  lockInRestoreLifts,
+  pairsRollingBackToOptional,
+  restoreEnforcement,
+  unfinishedLifts,
+} from './tokens-enforced.js';
 import type { EngineDeps } from './types.js';
 import { defaultSleep } from './types.js';
 
@@ -17,12 +26,22 @@ export interface RollbackOptions extends EngineDeps {
   concurrency?: number;
   applyTimeoutMs?: number;
   modifyBucket?: { capacity: number; refillPerSecond: number };
+  /**
+   * Where HttpTokensEnforced is enabled and instances go back to HttpTokens=optional: lift it first (journaled) and
+   * enable it again at the end (`--lift-http-tokens-enforced`). Without it such a rollback is refused before any
+   * change (TOKENS_ENFORCED). Not needed where the rollback restores lock-in's account defaults to a state without it.
+   */
+  liftTokensEnforced?: boolean;
+  /** Leave HttpTokensEnforced lifted at the end instead of enabling it again (`--keep-http-tokens-enforced-lifted`). */
+  keepTokensEnforcedLifted?: boolean;
 }
 
 export interface RollbackResult extends RollbackOutcome {
   /** Requested instance ids the journal never changed. */
   unknown: string[];
   lockIn: { target: string; outcome: 'restored' | 'already-there' | 'irreversible' | 'failed'; message: string }[];
+  /** Account/Regions where HttpTokensEnforced was lifted for this rollback, and what became of it at the end. */
+  tokensEnforced: { where: string; outcome: 'lifted-and-enabled-again' | 'left-lifted' | 'failed'; message: string }[];
   message: string;
 }
 
@@ -78,19 +97,30 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
         });
       }
     }
-    const outcome = await rollbackInstances(
-      picked.filter((s) => s.target.kind === 'instance'),
-      {
-        journal,
-        clients: o.clients,
-        limiter: new RegionalLimiter(o.modifyBucket ?? MODIFY_BUCKET, sleep),
-        concurrency: o.concurrency ?? 20,
-        reporter,
-        sleep,
-        now: o.now,
-        applyTimeoutMs: o.applyTimeoutMs ?? 600_000,
-      },
-    );
+    // HttpTokensEnforced refuses every change back to tokens optional: decide before any change.
+    const instanceTargets = picked.filter((s) => s.target.kind === 'instance');
+    const blocked = await findEnforcedRegions(o.clients, pairsRollingBackToOptional(instanceTargets));
+    const needsLeave = blocked.filter((b) => !lockInRestoreLifts(picked, b));
+    if (blocked.some((b) => b.managedBy === 'declarative-policy') || (needsLeave.length > 0 && !o.liftTokensEnforced)) {
+      throw enforcementRefusal(blocked, {
+        doing: 'rollback',
+        rerun: 'the same `imdsv2 rollback` command with --lift-http-tokens-enforced',
+      });
+    }
+    const liftWave = (p: { accountId: string; region: string }) =>
+      instanceTargets.find((s) => s.target.accountId === p.accountId && s.target.region === p.region)?.wave ?? 'lockin';
+    const lifts = [...unfinishedLifts(state)];
+    for (const b of blocked) lifts.push(...(await liftEnforcement(journal, o.clients, [b], liftWave(b), reporter)));
+    const outcome = await rollbackInstances(instanceTargets, {
+      journal,
+      clients: o.clients,
+      limiter: new RegionalLimiter(o.modifyBucket ?? MODIFY_BUCKET, sleep),
+      concurrency: o.concurrency ?? 20,
+      reporter,
+      sleep,
+      now: o.now,
+      applyTimeoutMs: o.applyTimeoutMs ?? 600_000,
+    });
     const lockIn: RollbackResult['lockIn'] = [];
     for (const s of picked.filter((x) => x.target.kind !== 'instance')) {
       const t = s.target;
@@ -140,6 +170,31 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
         lockIn.push({ target: label, outcome: 'failed', message: `${label}: ${error.code}: ${error.message}` });
       }
     }
+    // Enable HttpTokensEnforced again where this (or an interrupted) rollback lifted it, unless the lock-in restore
+    // above already wrote the account defaults back, or the user keeps it lifted.
+    const tokensEnforced: RollbackResult['tokensEnforced'] = [];
+    const toRestore = lifts.filter((l) => !lockInRestoreLifts(picked, l));
+    if (o.keepTokensEnforcedLifted) {
+      for (const l of toRestore) {
+        tokensEnforced.push({
+          where: `${l.accountId} ${l.region}`,
+          outcome: 'left-lifted',
+          message: `HttpTokensEnforced left lifted in ${l.accountId} ${l.region}; enable it again with: aws ec2 modify-instance-metadata-defaults --region ${l.region} --http-tokens-enforced enabled`,
+        });
+      }
+    } else {
+      for (const l of toRestore) {
+        const r = await restoreEnforcement(journal, o.clients, [l], liftWave(l), reporter);
+        for (const w of r.restored)
+          tokensEnforced.push({
+            where: w,
+            outcome: 'lifted-and-enabled-again',
+            message: `HttpTokensEnforced lifted in ${w} for the rollback and enabled again`,
+          });
+        for (const f of r.failed)
+          tokensEnforced.push({ where: f.where, outcome: 'failed', message: `${f.where}: ${f.message}` });
+      }
+    }
     // Mark the waves rolled back, so that `enforce --next` does not move past them.
     const waves = new Set(picked.map((s) => String(s.wave)));
     for (const k of waves) {
@@ -156,9 +211,16 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
     const message =
       `rollback: ${outcome.rolledBack.length} restored, ${outcome.alreadyThere.length} already at previous settings, ` +
       `${outcome.terminated.length} terminated, ${outcome.failed.length} failed` +
-      (lockIn.length > 0 ? `; lock-in: ${lockIn.map((l) => l.outcome).join(', ')}` : '');
-    const result: RollbackResult = { ...outcome, unknown, lockIn, message };
-    if (outcome.failed.length > 0 || lockIn.some((l) => l.outcome === 'failed')) {
+      (lockIn.length > 0 ? `; lock-in: ${lockIn.map((l) => l.outcome).join(', ')}` : '') +
+      (tokensEnforced.length > 0
+        ? `; HttpTokensEnforced: ${tokensEnforced.map((t) => `${t.where} ${t.outcome}`).join(', ')}`
+        : '');
+    const result: RollbackResult = { ...outcome, unknown, lockIn, tokensEnforced, message };
+    if (
+      outcome.failed.length > 0 ||
+      lockIn.some((l) => l.outcome === 'failed') ||
+      tokensEnforced.some((t) => t.outcome === 'failed')
+    ) {
       throw new CutoverError('INCOMPLETE', `${message}. Run the same rollback again to retry.`, {
         details: { result },
       });

@@ -107,7 +107,7 @@ export async function rollbackInstances(
             });
             await o.limiter.take(it.accountId, it.region);
             try {
-              await modifyMetadata(ec2, it.instanceId, it.original);
+              await modifyMetadata(ec2, it.instanceId, it.original, false, l!.settings);
               await o.journal.append({ type: 'result', wave, action: 'rollback', target, outcome: 'ok' });
               out.rolledBack.push(it.instanceId);
               changed.push(it);

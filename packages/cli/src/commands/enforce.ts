@@ -15,6 +15,7 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
     '<%= config.bin %> enforce --plan plan.json --wave 0 --journal journal.jsonl',
     '<%= config.bin %> enforce --plan plan.json --next --yes --soak 2h --journal journal.jsonl',
     '<%= config.bin %> enforce --plan plan.json --wave lockin --yes --confirm-irreversible',
+    '<%= config.bin %> enforce --plan plan.json --wave lockin --yes --confirm-http-tokens-enforced',
   ];
 
   static override flags = {
@@ -32,6 +33,10 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
     }),
     'confirm-irreversible': Flags.boolean({
       description: 'In the lock-in wave, also set the AMI IMDS-support flag, which cannot be undone.',
+    }),
+    'confirm-http-tokens-enforced': Flags.boolean({
+      description:
+        'In the lock-in wave, also enable HttpTokensEnforced where the plan asks for it (last, once every wave completed clean): EC2 then refuses every change back to tokens optional and every launch that resolves to IMDSv1.',
     }),
     'dry-run': Flags.boolean({
       description: 'Run the preflight only (DryRun permission check included); change nothing, write no journal.',
@@ -51,6 +56,10 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
     }),
     journal: Flags.string({
       description: 'Journal file (JSON Lines). Default: <plan>.journal.jsonl next to the plan.',
+    }),
+    'lift-http-tokens-enforced': Flags.boolean({
+      description:
+        'Where HttpTokensEnforced is enabled, let the guard’s automatic rollback lift it first (journaled) and enable it again afterwards. Without it such a wave is refused before any change.',
     }),
     'max-age': Flags.string({ description: 'Refuse an assessment older than this.', default: '7d' }),
     'modify-bucket': Flags.string({
@@ -103,6 +112,8 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
       guardDataTimeout: flags['guard-data-timeout'],
       applyTimeout: flags['apply-timeout'],
       confirmIrreversible: flags['confirm-irreversible'],
+      confirmTokensEnforced: flags['confirm-http-tokens-enforced'],
+      liftTokensEnforced: flags['lift-http-tokens-enforced'],
       ...(flags['modify-bucket'] === undefined ? {} : { modifyBucket: flags['modify-bucket'] }),
       ...(interactive
         ? { confirm: (s: PreflightSummary) => this.ask(s), confirmLockIn: (n: number) => this.confirmLockIn(n) }
@@ -152,6 +163,8 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
       );
       for (const perm of p.permissions)
         this.log(`  DryRun permission ${perm.accountId} ${perm.region}: ${perm.permitted ? 'ok' : 'DENIED'}`);
+      for (const t of p.tokensEnforced)
+        this.log(`  HttpTokensEnforced enabled in ${t}: a guard rollback lifts it first and enables it again`);
     }
     for (const s of r.lockIn?.steps ?? []) this.log(`  ${s.outcome.padEnd(18)} ${cell(s.message)}`);
     for (const s of r.skipped) this.log(`  skipped ${s.instanceId}: ${cell(s.reason)}`);

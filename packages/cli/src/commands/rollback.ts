@@ -13,6 +13,7 @@ export default class Rollback extends BaseCommand<typeof Rollback> {
     '<%= config.bin %> rollback --journal journal.jsonl --wave 2',
     '<%= config.bin %> rollback --journal journal.jsonl --instances i-0abc12345678def90,i-0abc12345678def91',
     '<%= config.bin %> rollback --journal journal.jsonl --all',
+    '<%= config.bin %> rollback --journal journal.jsonl --wave 2 --lift-http-tokens-enforced',
   ];
 
   static override flags = {
@@ -22,6 +23,14 @@ export default class Rollback extends BaseCommand<typeof Rollback> {
     concurrency: Flags.integer({ description: 'Modify calls in flight at once.', default: 20, min: 1 }),
     instances: Flags.string({ description: 'Comma-separated instance ids.', exclusive: ['wave', 'all'] }),
     journal: Flags.string({ description: 'Journal written by `imdsv2 enforce`.', required: true }),
+    'keep-http-tokens-enforced-lifted': Flags.boolean({
+      description: 'With --lift-http-tokens-enforced: leave HttpTokensEnforced lifted at the end.',
+      dependsOn: ['lift-http-tokens-enforced'],
+    }),
+    'lift-http-tokens-enforced': Flags.boolean({
+      description:
+        'Where HttpTokensEnforced is enabled, EC2 refuses to set instances back to tokens optional: lift it first (journaled) and enable it again once they are restored.',
+    }),
     'modify-bucket': Flags.string({
       description: 'Modify token bucket as burst/refill-per-second (tests).',
       hidden: true,
@@ -36,12 +45,15 @@ export default class Rollback extends BaseCommand<typeof Rollback> {
       journalFile: flags.journal,
       scope: rollbackScope(flags),
       concurrency: flags.concurrency,
+      liftTokensEnforced: flags['lift-http-tokens-enforced'],
+      keepTokensEnforcedLifted: flags['keep-http-tokens-enforced-lifted'],
       ...(flags['modify-bucket'] === undefined ? {} : { modifyBucket: flags['modify-bucket'] }),
       reporter: this.reporter,
       toolVersion: this.config.version,
     });
     if (!this.jsonEnabled()) {
       for (const l of result.lockIn) this.log(`  ${cell(l.message)}`);
+      for (const t of result.tokensEnforced) this.log(`  ${cell(t.message)}`);
       if (result.terminated.length > 0) this.log(`  terminated: ${result.terminated.join(', ')}`);
       this.log(cell(result.message));
     }

@@ -121,6 +121,12 @@ export const IAM_STATEMENTS: Record<Exclude<IamPhase, 'scp'>, readonly IamStatem
       resources: ['*'],
       why: 'The guard polls MetadataNoTokenRejected on the wave’s instances during the soak.',
     },
+    {
+      sid: 'RollbackPastHttpTokensEnforced',
+      actions: ['ec2:GetInstanceMetadataDefaults', 'ec2:ModifyInstanceMetadataDefaults'],
+      resources: ['*'],
+      why: 'Read whether HttpTokensEnforced would refuse a rollback to tokens optional; with --lift-http-tokens-enforced, lift it for the rollback and enable it again (an account setting: no resource to scope to). Drop ModifyInstanceMetadataDefaults if you never pass that flag.',
+    },
   ],
   lockin: [
     { ...identity, multiAccount: true },

@@ -174,31 +174,68 @@ function accountDefaultSteps(
     const needTokens = d.httpTokens !== 'required';
     const needEnforced = enforced && d.httpTokensEnforced !== 'enabled';
     if (!needTokens && !needEnforced) continue;
-    const target: LockInStep['target'] = { httpTokens: 'required' };
-    const notes = ['affects only instances launched from now on'];
-    if (enforced) {
-      target.httpTokensEnforced = 'enabled';
-      notes.push('HttpTokensEnforced: launches that resolve to IMDSv1 fail, including launch configurations');
+    const previous = {
+      httpTokens: d.httpTokens,
+      httpPutResponseHopLimit: d.httpPutResponseHopLimit,
+      httpEndpoint: d.httpEndpoint,
+      instanceMetadataTags: d.instanceMetadataTags,
+      httpTokensEnforced: d.httpTokensEnforced,
+    };
+    if (needTokens) {
+      steps.push({
+        id: `account-defaults:${r.accountId}:${r.region}`,
+        kind: 'account-defaults',
+        accountId: r.accountId,
+        region: r.region,
+        description: `Account default HttpTokens=required in ${r.region}`,
+        previous,
+        target: { httpTokens: 'required' },
+        irreversible: false,
+        affects: [],
+        notes: ['affects only instances launched from now on'],
+      });
     }
-    steps.push({
-      id: `account-defaults:${r.accountId}:${r.region}`,
-      kind: 'account-defaults',
-      accountId: r.accountId,
-      region: r.region,
-      description: `Account default HttpTokens=required${enforced ? ' and HttpTokensEnforced=enabled' : ''} in ${r.region}`,
-      previous: {
-        httpTokens: d.httpTokens,
-        httpPutResponseHopLimit: d.httpPutResponseHopLimit,
-        httpEndpoint: d.httpEndpoint,
-        instanceMetadataTags: d.instanceMetadataTags,
-        httpTokensEnforced: d.httpTokensEnforced,
-      },
-      target,
-      irreversible: false,
-      affects: [],
-      notes,
-    });
+    if (needEnforced) steps.push(enforcementStep(r.accountId, r.region, previous, manual));
   }
+}
+
+/**
+ * The step that enables HttpTokensEnforced in one account and Region, with what it costs (EC2 User Guide, "Modify
+ * instance metadata options for existing instances" and "Troubleshoot instance launch issues": with it enabled, setting
+ * an instance's httpTokens to optional and launching an instance that resolves to IMDSv1 both fail with
+ * UnsupportedOperation). The lock-in wave runs it last, after every wave soaked clean, and only when the user confirms
+ * it (`--confirm-http-tokens-enforced`).
+ */
+function enforcementStep(
+  accountId: string,
+  region: string,
+  previous: LockInStep['previous'],
+  manual: readonly ManualLockIn[],
+): LockInStep {
+  const stillV1 = manual
+    .filter((m) => m.accountId === accountId && m.region === region && m.kind.startsWith('asg-') && m.resourceId)
+    .map((m) => m.resourceId!);
+  return {
+    id: `http-tokens-enforced:${accountId}:${region}`,
+    kind: 'account-defaults',
+    accountId,
+    region,
+    description: `Account default HttpTokensEnforced=enabled in ${region} (last, once every wave soaked clean)`,
+    previous,
+    target: { httpTokens: 'required', httpTokensEnforced: 'enabled' },
+    irreversible: false,
+    affects: stillV1,
+    notes: [
+      'runs last in the lock-in wave, only after every wave completed clean, and only with --confirm-http-tokens-enforced',
+      `while enabled, EC2 refuses to set any instance in ${region} back to HttpTokens=optional: a rollback must lift it first (imdsv2 rollback --lift-http-tokens-enforced), and so must the guard's automatic rollback (imdsv2 enforce --lift-http-tokens-enforced)`,
+      'every launch that resolves to IMDSv1 fails with UnsupportedOperation: RunInstances calls, launch templates and launch configurations that still say HttpTokens=optional',
+      ...(stillV1.length > 0
+        ? [
+            `Auto Scaling groups that would then fail to launch (their launch source is not fixed by lock-in): ${stillV1.join(', ')}`,
+          ]
+        : []),
+    ],
+  };
 }
 
 function amiSteps(assessment: Assessment, steps: LockInStep[]): void {

@@ -357,7 +357,16 @@ describe('plan: lock-in', () => {
       },
     ]);
     expect(steps()[0]!.target.httpTokensEnforced).toBeUndefined();
-    expect(steps(policyOf({ lockIn: { httpTokensEnforced: true } }))[0]!.target.httpTokensEnforced).toBe('enabled');
+    // Asked for, HttpTokensEnforced is a step of its own that says what it costs.
+    const enforced = steps(policyOf({ lockIn: { httpTokensEnforced: true } }));
+    expect(enforced.map((s) => [s.id, s.target])).toEqual([
+      ['account-defaults:111111111111:eu-west-1', { httpTokens: 'required' }],
+      ['http-tokens-enforced:111111111111:eu-west-1', { httpTokens: 'required', httpTokensEnforced: 'enabled' }],
+    ]);
+    const notes = enforced[1]!.notes.join('\n');
+    expect(notes).toMatch(/only after every wave completed clean, and only with --confirm-http-tokens-enforced/);
+    expect(notes).toMatch(/refuses to set any instance in eu-west-1 back to HttpTokens=optional/);
+    expect(notes).toMatch(/every launch that resolves to IMDSv1 fails with UnsupportedOperation/);
   });
 
   it('flags AMIs only when the policy opts in, marked irreversible', () => {

@@ -1,6 +1,11 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { DescribeInstancesCommand, EC2Client, ModifyInstanceMetadataOptionsCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  EC2Client,
+  GetInstanceMetadataDefaultsCommand,
+  ModifyInstanceMetadataOptionsCommand,
+} from '@aws-sdk/client-ec2';
 import type { MetadataSettings, Plan, PlanEntry, Wave } from '@imdsv2-cutover/core';
 import { mockClient } from 'aws-sdk-client-mock';
 import { computePlanHash } from '../preflight.js';
@@ -78,6 +83,8 @@ export class FakeFleet {
         });
         return { Reservations: found.length > 0 ? [{ Instances: found }] : [] };
       });
+    // No account defaults set (every option "no preference"): HttpTokensEnforced does not stand in the way.
+    this.ec2Mock.on(GetInstanceMetadataDefaultsCommand).resolves({ AccountLevel: { ManagedBy: 'account' } });
     this.ec2Mock
       .on(ModifyInstanceMetadataOptionsCommand)
       .callsFake(
@@ -107,12 +114,16 @@ export class FakeFleet {
           return { InstanceId: input.InstanceId, InstanceMetadataOptions: { State: 'pending' } };
         },
       );
+    // As EC2 publishes with zeros: one datapoint per period over the whole window asked, newest first; the rejected
+    // calls of a breaking instance in the newest one. CPUUtilization (the guard's data watermark) likewise.
     this.cwMock.on(GetMetricDataCommand).callsFake(
       (input: {
+        StartTime?: Date;
+        EndTime?: Date;
         MetricDataQueries: {
           Id: string;
           Label?: string;
-          MetricStat?: { Metric?: { Dimensions?: { Value?: string }[] } };
+          MetricStat?: { Period?: number; Metric?: { MetricName?: string; Dimensions?: { Value?: string }[] } };
         }[];
       }) => {
         this.metricCalls++;
@@ -120,14 +131,17 @@ export class FakeFleet {
           MetricDataResults: input.MetricDataQueries.map((q) => {
             const id = q.MetricStat?.Metric?.Dimensions?.[0]?.Value ?? '';
             const i = this.instances.get(id);
-            const calls = i?.settings.httpTokens === 'required' ? (this.breakers.get(id) ?? 0) : 0;
-            return {
-              Id: q.Id,
-              Label: q.Label,
-              StatusCode: 'Complete',
-              Values: calls > 0 ? [calls] : [],
-              Timestamps: [],
-            };
+            const rejected = q.MetricStat?.Metric?.MetricName === 'MetadataNoTokenRejected';
+            const calls = rejected && i?.settings.httpTokens === 'required' ? (this.breakers.get(id) ?? 0) : 0;
+            const periodMs = (q.MetricStat?.Period ?? 300) * 1000;
+            const start = input.StartTime ? input.StartTime.getTime() : Date.now() - periodMs;
+            const end = input.EndTime ? input.EndTime.getTime() : Date.now();
+            const timestamps: Date[] = [];
+            for (let t = Math.floor(start / periodMs) * periodMs; t < end; t += periodMs)
+              timestamps.unshift(new Date(t));
+            const cpu = q.MetricStat?.Metric?.MetricName === 'CPUUtilization' ? 1 : 0;
+            const values = timestamps.map((_, k) => (k === 0 ? calls : 0) + cpu);
+            return { Id: q.Id, Label: q.Label, StatusCode: 'Complete', Values: values, Timestamps: timestamps };
           }),
         };
       },
