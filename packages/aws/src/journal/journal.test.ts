@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { appendFile, readFile, truncate, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { CutoverError, RecordingReporter } from '@imdsv2-cutover/core';
 import { useTempDirs } from '@imdsv2-cutover/test-utils';
 import { describe, expect, it } from 'vitest';
 import { JournalWriter, MAX_JOURNAL_BYTES, readJournal } from './journal.js';
+import { acquireJournalLock } from './lock.js';
 
 const tempDir = useTempDirs();
 const tool = { name: 'imdsv2-cutover', version: '0.1.0' };
@@ -101,6 +102,43 @@ describe('journal', () => {
     await writeFile(`${file}.lock`, JSON.stringify({ pid: dead, hostname: hostname(), startedAt: 'x' }));
     const w2 = await JournalWriter.open({ file, planContentHash: H1, tool });
     await w2.close();
+  });
+});
+
+describe('the journal lock', () => {
+  const dead = () => spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid;
+
+  it('takes over a stale lock whose earlier take-over was itself killed half-way, and leaves no claim behind', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'j.jsonl');
+    const stale = { pid: dead(), hostname: hostname(), startedAt: 'x', token: 'aaaaaaaaaaaaaaaa' };
+    await writeFile(`${file}.lock`, JSON.stringify(stale));
+    // A process that died after claiming the stale lock, before removing it.
+    const claimant = { pid: dead(), hostname: hostname(), startedAt: 'x', token: 'bbbbbbbbbbbbbbbb' };
+    await writeFile(`${file}.lock.stale-aaaaaaaaaaaaaaaa`, JSON.stringify(claimant));
+    const lock = await acquireJournalLock(file);
+    expect(JSON.parse(await readFile(`${file}.lock`, 'utf8'))).toMatchObject({ pid: process.pid });
+    await lock.release();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('refuses a lock file it did not write (never removes what it cannot identify)', async () => {
+    const file = path.join(await tempDir(), 'j.jsonl');
+    await writeFile(`${file}.lock`, 'not a lock');
+    await expect(acquireJournalLock(file)).rejects.toMatchObject({
+      code: 'JOURNAL_LOCKED',
+      message: expect.stringContaining('not a lock this tool wrote'),
+    });
+    expect(await readFile(`${file}.lock`, 'utf8')).toBe('not a lock');
+  });
+
+  it('release removes only its own lock', async () => {
+    const file = path.join(await tempDir(), 'j.jsonl');
+    const lock = await acquireJournalLock(file);
+    const other = { pid: process.pid, hostname: hostname(), startedAt: 'x', token: 'cccccccccccccccc' };
+    await writeFile(`${file}.lock`, JSON.stringify(other));
+    await lock.release();
+    expect(existsSync(`${file}.lock`)).toBe(true);
   });
 });
 
