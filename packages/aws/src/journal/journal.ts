@@ -169,9 +169,10 @@ interface Pending {
 function writeFailure(file: string, what: string, e: unknown): CutoverError {
   const code = errno(e);
   const message = e instanceof Error ? e.message : String(e);
-  return new CutoverError('JOURNAL_WRITE_FAILED', `${file}: ${what} failed: ${code}: ${message}`, {
+  const reason = message.startsWith(code) ? message : `${code}: ${message}`;
+  return new CutoverError('JOURNAL_WRITE_FAILED', `${file}: ${what} failed: ${reason}`, {
     cause: e,
-    details: { file, errno: code },
+    details: { file, errno: code, what, reason },
   });
 }
 
@@ -331,7 +332,15 @@ export class JournalWriter {
     } catch (e) {
       for (const fh of opened) await fh.close().catch(() => undefined);
       await lock.release();
-      throw e;
+      if (e instanceof CutoverError) throw e;
+      if (errno(e) === 'ENOSPC' || errno(e) === 'EDQUOT')
+        throw noSpace(file, `no room to write the journal (${errno(e)})`, e);
+      const f = writeFailure(file, 'opening the journal for writing', e);
+      throw new CutoverError('JOURNAL_WRITE_FAILED', `${f.message}; nothing was changed`, {
+        cause: e,
+        suggestions: [`Check the disk of ${path.dirname(path.resolve(file))}, or pass --journal FILE on another one.`],
+        details: { file, errno: errno(e) },
+      });
     }
   }
 
@@ -471,7 +480,8 @@ export class JournalWriter {
     } catch (e) {
       await this.fs.remove(reserveFile).catch(() => undefined);
       await this.closeFiles();
-      throw noSpace(this.file, `cannot write the journal's reserve ${reserveFile} (${errno(e)})`, e);
+      if (errno(e) !== 'ENOSPC' && errno(e) !== 'EDQUOT') throw e;
+      throw noSpace(this.file, `no room for the journal's reserve ${reserveFile} (${errno(e)})`, e);
     }
   }
 
