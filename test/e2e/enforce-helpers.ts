@@ -36,6 +36,15 @@ export function fleetScenario(count: number, v1Callers = 0): Scenario {
   } satisfies ScenarioInput);
 }
 
+/** True when two instances' metadata settings are the same (the three the tool manages). */
+export function sameSettings(a: MetadataSettings, b: MetadataSettings): boolean {
+  return (
+    a.httpTokens === b.httpTokens &&
+    a.httpPutResponseHopLimit === b.httpPutResponseHopLimit &&
+    a.httpEndpoint === b.httpEndpoint
+  );
+}
+
 export function settingsOf(sim: Simulator, id: string): MetadataSettings {
   const o = sim.fleet.metadataOptions(id)!;
   return { httpTokens: o.httpTokens, httpPutResponseHopLimit: o.httpPutResponseHopLimit, httpEndpoint: o.httpEndpoint };
