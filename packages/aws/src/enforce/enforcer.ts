@@ -494,6 +494,7 @@ async function runWave(
     const change = { target: e, what: 'applied' as const, previous, now: desired };
     let failure: { code: string; message: string } | null = null;
     let lostAnswer: string | null = null;
+    let unknown = false;
     try {
       await modifyMetadata(ec2, e.instanceId, desired);
     } catch (err) {
@@ -506,13 +507,16 @@ async function runWave(
       if (sameSettings(now, desired)) lostAnswer = awsErrorCode(err);
       else {
         failure = callFailure(err, e.accountId);
-        if (now === null)
+        unknown = now === null;
+        if (unknown)
           failure.message +=
             ' (the instance could not be read back: whether the change was made is unknown; a re-run resolves it)';
       }
     }
     if (failure) {
-      if (await recordAfterCall(() => result('failed', { error: failure }), ledger, null)) {
+      // Whether an unknown outcome changed the instance cannot be told: if its result cannot be recorded either, it is
+      // listed with the others (restoring settings it may still hold is harmless).
+      if (await recordAfterCall(() => result('failed', { error: failure }), ledger, unknown ? change : null)) {
         out.failed.push({ instanceId: e.instanceId, ...failure });
         emit({
           type: 'warning',

@@ -113,8 +113,10 @@ export async function rollbackInstances(
     }
     await o.limiter.take(it.accountId, it.region);
     if (stopped()) return; // the intent is on disk; a later rollback finds it and the live state
+    const change = { target: it, what: 'rolled back' as const, previous, now: it.original };
     let failure: { code: string; message: string } | null = null;
     let lostAnswer: string | null = null;
+    let unknown = false;
     try {
       await modifyMetadata(ec2, it.instanceId, it.original);
     } catch (e) {
@@ -124,10 +126,14 @@ export async function rollbackInstances(
         return;
       }
       if (sameSettings(now, it.original)) lostAnswer = awsErrorCode(e);
-      else failure = callFailure(e, it.accountId);
+      else {
+        failure = callFailure(e, it.accountId);
+        unknown = now === null;
+      }
     }
     if (failure) {
-      if (await recordAfterCall(() => result('failed', { error: failure }), o.ledger, null)) {
+      // An unknown outcome whose result cannot be recorded either is listed (see the enforcer).
+      if (await recordAfterCall(() => result('failed', { error: failure }), o.ledger, unknown ? change : null)) {
         out.failed.push({ instanceId: it.instanceId, ...failure });
         emit({
           type: 'warning',
@@ -141,7 +147,6 @@ export async function rollbackInstances(
     const note = lostAnswer
       ? `the call's answer was lost (${lostAnswer}); DescribeInstances shows the restore made`
       : undefined;
-    const change = { target: it, what: 'rolled back' as const, previous, now: it.original };
     if (await recordAfterCall(() => result('ok', { note }), o.ledger, change)) {
       out.rolledBack.push(it.instanceId);
       changed.push(it);

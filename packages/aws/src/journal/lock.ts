@@ -143,7 +143,7 @@ async function removeStale(file: string, staleId: string, depth: number): Promis
     }
     if (claimant.info === null || depth >= MAX_DEPTH) {
       throw new CutoverError('JOURNAL_LOCKED', `${file}: a take-over of a stale lock did not finish (${claim})`, {
-        suggestions: [`Make sure no imdsv2 enforce or rollback runs on this journal, then remove ${claim} and retry.`],
+        suggestions: [`Make sure no imdsv2 enforce/rollback runs on this journal, then remove ${claim} and retry.`],
       });
     }
     await removeStale(claim, claimant.id, depth + 1);
@@ -196,7 +196,7 @@ export async function acquireJournalLock(journalFile: string): Promise<JournalLo
     if (holder === null) continue; // released meanwhile
     if (holder.info === null) {
       throw new CutoverError('JOURNAL_LOCKED', `${shown} exists but is not a lock this tool wrote`, {
-        suggestions: [`Make sure no imdsv2 enforce or rollback runs on ${journalFile}, then remove ${shown}.`],
+        suggestions: [`Make sure no imdsv2 enforce/rollback runs on ${journalFile}, then remove ${shown}.`],
       });
     }
     if (holder.info.hostname !== me.hostname || alive(holder.info.pid)) {
