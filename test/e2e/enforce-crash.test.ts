@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readJournal } from '@imdsv2-cutover/aws';
-import type { MetadataSettings } from '@imdsv2-cutover/core';
 import { startSimulator } from '@imdsv2-cutover/simulator';
 import { useTempDirs } from '@imdsv2-cutover/test-utils';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import {
   instanceIds,
   planFor,
   runCli,
+  sameSettings as same,
   settingsOf,
   writePlan,
 } from './enforce-helpers.js';
@@ -31,11 +31,6 @@ function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-
-const same = (a: MetadataSettings, b: MetadataSettings) =>
-  a.httpTokens === b.httpTokens &&
-  a.httpPutResponseHopLimit === b.httpPutResponseHopLimit &&
-  a.httpEndpoint === b.httpEndpoint;
 
 describe('enforce survives SIGKILL at any moment', () => {
   it(`${TRIALS} trials over ${INSTANCES} instances: nothing changed without an intent; resume or rollback --all finishes`, async () => {
@@ -126,5 +121,5 @@ describe('enforce survives SIGKILL at any moment', () => {
     // The kills must land mid-wave often enough for the test to mean something.
     expect(partial).toBeGreaterThanOrEqual(4);
     expect(killedCount).toBeGreaterThanOrEqual(TRIALS - 2);
-  }, 300_000);
+  }, 600_000);
 });

@@ -1,8 +1,16 @@
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { MetadataSettings, Plan, PlanEntry, ScenarioInput } from '@imdsv2-cutover/core';
-import { Policy, Scenario, contentHash } from '@imdsv2-cutover/core';
+import {
+  Policy,
+  Scenario,
+  contentHash,
+  encodeSealSlot,
+  journalBytesHash,
+  makeSeal,
+  parseJournalText,
+} from '@imdsv2-cutover/core';
 import type { Simulator } from '@imdsv2-cutover/simulator';
 
 export const bin = fileURLToPath(new URL('../../packages/cli/bin/run.js', import.meta.url));
@@ -34,6 +42,15 @@ export function fleetScenario(count: number, v1Callers = 0): Scenario {
     accounts: [{ id: ACCOUNT, name: 'test' }],
     instanceGroups: groups.filter((g) => g.count > 0),
   } satisfies ScenarioInput);
+}
+
+/** True when two instances' metadata settings are the same (the three the tool manages). */
+export function sameSettings(a: MetadataSettings, b: MetadataSettings): boolean {
+  return (
+    a.httpTokens === b.httpTokens &&
+    a.httpPutResponseHopLimit === b.httpPutResponseHopLimit &&
+    a.httpEndpoint === b.httpEndpoint
+  );
 }
 
 export function settingsOf(sim: Simulator, id: string): MetadataSettings {
@@ -134,4 +151,28 @@ export function runCli(
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/**
+ * Leaves a journal as a run killed right after committing its first `lines` lines leaves it: the journal cut there, and
+ * its seal vouching for exactly those bytes (the seal is written after every commit). Cutting the journal alone is
+ * what a truncation looks like, which every command refuses.
+ */
+export async function journalAsKilledAfter(journal: string, lines: number): Promise<void> {
+  const all = (await readFile(journal, 'utf8')).split('\n').filter(Boolean);
+  const text = all.slice(0, lines).join('\n') + '\n';
+  const parsed = parseJournalText(text, journal);
+  const bytes = Buffer.from(text, 'utf8');
+  const seal = makeSeal({
+    journalId: parsed.header!.journalId,
+    planContentHash: parsed.header!.planContentHash,
+    n: 0,
+    bytes: bytes.length,
+    lastSeq: parsed.records.at(-1)?.seq ?? -1,
+    sha256: journalBytesHash(bytes),
+    at: new Date().toISOString(),
+    open: true,
+  });
+  await writeFile(journal, bytes);
+  await writeFile(`${journal}.seal`, encodeSealSlot(seal).repeat(2));
 }

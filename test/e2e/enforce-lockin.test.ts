@@ -8,7 +8,7 @@ import type { Simulator } from '@imdsv2-cutover/simulator';
 import { startSimulator } from '@imdsv2-cutover/simulator';
 import { useTempDirs } from '@imdsv2-cutover/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ACCOUNT, NOW, REGION, cliEnv, runCli } from './enforce-helpers.js';
+import { ACCOUNT, NOW, REGION, cliEnv, journalAsKilledAfter, runCli } from './enforce-helpers.js';
 
 const tempDir = useTempDirs('imdsv2-lockin-');
 const cleanup: (() => Promise<void>)[] = [];
@@ -468,7 +468,7 @@ describe('enforce --wave lockin against the simulator', () => {
     const lines = (await readFile(journal, 'utf8')).split('\n').filter(Boolean);
     const at = lines.findIndex((l) => isTemplate(JSON.parse(l) as Rec, APP_LT));
     expect(at).toBeGreaterThan(0);
-    await writeFile(journal, lines.slice(0, at + 1).join('\n') + '\n');
+    await journalAsKilledAfter(journal, at + 1);
     const lts = sim.fleet.model.region(ACCOUNT, REGION)!.launchTemplates;
     const lt = lts.find((t) => t.id === APP_LT)!;
     lt.defaultVersion = 2;
@@ -494,7 +494,7 @@ describe('enforce --wave lockin against the simulator', () => {
     // A crash after both calls (journal cut after worker-lt's intent, template fully changed): recorded as done.
     const lines2 = (await readFile(journal, 'utf8')).split('\n').filter(Boolean);
     const at2 = lines2.findLastIndex((l) => isTemplate(JSON.parse(l) as Rec, WORKER_LT));
-    await writeFile(journal, lines2.slice(0, at2 + 1).join('\n') + '\n');
+    await journalAsKilledAfter(journal, at2 + 1);
     const again = await lockin('--yes');
     expect(again.code, again.stderr).toBe(0);
     expect(outcomes(again)[stepId.worker]).toBe('recovered');

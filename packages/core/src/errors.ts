@@ -23,6 +23,9 @@ export type ErrorCode =
   | 'DRIFT'
   | 'JOURNAL_LOCKED'
   | 'JOURNAL_CORRUPT'
+  | 'JOURNAL_TRUNCATED'
+  | 'JOURNAL_NO_SPACE'
+  | 'JOURNAL_WRITE_FAILED'
   | 'AWS_ERROR'
   | 'AWS_THROTTLED'
   | 'AWS_UNREACHABLE'
@@ -44,6 +47,8 @@ const defaultExit: Partial<Record<ErrorCode, ExitCode>> = {
   STALE_INPUT: ExitCode.badInput,
   JOURNAL_CORRUPT: ExitCode.badInput,
   TOKENS_ENFORCED: ExitCode.badInput,
+  JOURNAL_TRUNCATED: ExitCode.badInput,
+  JOURNAL_NO_SPACE: ExitCode.badInput,
   GATE_FAILED: ExitCode.gateFailed,
   GUARD_HALTED: ExitCode.guardHalted,
 };

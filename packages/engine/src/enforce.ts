@@ -1,5 +1,6 @@
 import type {
   EnforceResult,
+  JournalFs,
   OnDrift,
   PreflightSummary,
   RollbackResult,
@@ -73,6 +74,8 @@ export interface EnforcementRequest {
   confirm?: (summary: PreflightSummary) => Promise<boolean>;
   /** Asked before the lock-in steps; absent means confirmed. */
   confirmLockIn?: (steps: number) => Promise<boolean>;
+  /** The journal's file layer (tests put the journal on a disk that fills up or fails). Default: the real one. */
+  journalFs?: JournalFs;
   reporter: Reporter;
   toolVersion: string;
 }
@@ -114,16 +117,35 @@ export async function runEnforcement(r: EnforcementRequest): Promise<EnforceResu
       ...options,
       ...(r.confirm ? { confirm: r.confirm } : {}),
       ...(r.confirmLockIn ? { confirmLockIn: r.confirmLockIn } : {}),
+      ...(r.journalFs ? { journalFs: r.journalFs } : {}),
     });
   } catch (e) {
     throw awsFailure(e, {
       doing: `enforce ${r.wave === 'lockin' ? 'lock-in' : `wave ${r.wave}`}`,
       phase: r.wave === 'lockin' ? 'lockin' : 'enforce',
-      callerAccount: factory.knownCallerAccount,
+      callerAccount: factory.knownCallerAccount ?? soleAccount(planAccounts(plan)),
     });
   } finally {
     factory.destroy();
   }
+}
+
+/** Accounts a plan acts in. */
+function planAccounts(plan: { waves: { instances: { accountId: string }[] }[]; lockIn: { accountId: string }[] }) {
+  return [
+    ...new Set([
+      ...plan.waves.flatMap((w) => w.instances.map((e) => e.accountId)),
+      ...plan.lockIn.map((s) => s.accountId),
+    ]),
+  ];
+}
+
+/**
+ * The account an error of the base credentials' clients happened in, for its message: without a role every call uses
+ * the base credentials, so when the plan (or journal) names one account the call went there.
+ */
+function soleAccount(accounts: readonly string[]): string | undefined {
+  return accounts.length === 1 ? accounts[0] : undefined;
 }
 
 /** Regions a plan acts in, in plan order: the fallback of the region rule for plan-based commands. */
@@ -141,33 +163,48 @@ export interface RollbackRequest {
   connection: ConnectionConfig;
   journalFile: string;
   scope: RollbackScope;
+  /**
+   * The plan the journal was written for (`--from-plan`): restore also the plan's instances the journal lost that
+   * show the change, to the settings the plan recorded; a journal cut short is accepted (resealed as it is).
+   */
+  fromPlanFile?: string;
   concurrency?: number;
   modifyBucket?: string;
   /** Lift HttpTokensEnforced where it blocks the rollback (journaled), and enable it again at the end. */
   liftTokensEnforced?: boolean;
   /** With `liftTokensEnforced`: leave it lifted at the end. */
   keepTokensEnforcedLifted?: boolean;
+  /** The journal's file layer (tests). Default: the real one. */
+  journalFs?: JournalFs;
   reporter: Reporter;
   toolVersion: string;
 }
 
 /**
  * `imdsv2 rollback`: restores what the journal changed (aws package's `rollback`), journaled like enforcement. The
- * region rule falls back to the journal's first region.
+ * region rule falls back to the journal's first region (the plan's with `fromPlanFile`). A journal cut short is
+ * refused (JOURNAL_TRUNCATED, exit 2) before any AWS call, unless `fromPlanFile` is given.
  */
 export async function runRollback(r: RollbackRequest): Promise<RollbackResult> {
   const modifyBucket = bucket(r.modifyBucket);
-  // The journal's regions are read only when no region was given otherwise.
-  const inputRegions = async () => {
-    const parsed = await readJournal(r.journalFile);
-    return [...new Set(parsed.records.flatMap((x) => ('target' in x ? [x.target.region] : [])))];
-  };
+  const plan = r.fromPlanFile === undefined ? undefined : await readJsonDocument(planKind, r.fromPlanFile);
+  // The journal is checked (and its regions read) before connecting, so a damaged one is refused without AWS access.
+  const targets = plan
+    ? plan.waves.flatMap((w) => w.instances)
+    : (await readJournal(r.journalFile, r.journalFs ? { fs: r.journalFs } : {})).records.flatMap((x) =>
+        'target' in x ? [x.target] : [],
+      );
+  const regions = plan ? planRegions(plan) : [...new Set(targets.map((t) => t.region))];
+  const accounts = [...new Set(targets.map((t) => t.accountId))];
+  const inputRegions = () => Promise.resolve(regions);
   const factory = await connect(r.connection, { inputRegions, toolVersion: r.toolVersion });
   try {
     return await rollback({
       journalFile: r.journalFile,
       tool: { name: 'imdsv2-cutover', version: r.toolVersion },
       scope: r.scope,
+      ...(plan ? { fromPlan: plan } : {}),
+      ...(r.journalFs ? { journalFs: r.journalFs } : {}),
       clients: await clientsForAccounts(factory, r.connection),
       reporter: r.reporter,
       ...(r.concurrency === undefined ? {} : { concurrency: r.concurrency }),
@@ -176,7 +213,11 @@ export async function runRollback(r: RollbackRequest): Promise<RollbackResult> {
       keepTokensEnforcedLifted: r.keepTokensEnforcedLifted ?? false,
     });
   } catch (e) {
-    throw awsFailure(e, { doing: 'rollback', phase: 'enforce', callerAccount: factory.knownCallerAccount });
+    throw awsFailure(e, {
+      doing: 'rollback',
+      phase: 'enforce',
+      callerAccount: factory.knownCallerAccount ?? soleAccount(accounts),
+    });
   } finally {
     factory.destroy();
   }
@@ -204,7 +245,11 @@ export async function runStatus(r: StatusRequest): Promise<StatusResult> {
   try {
     return await status({ plan, journalFile, live: true, clients: await clientsForAccounts(factory, r.connection) });
   } catch (e) {
-    throw awsFailure(e, { doing: 'status --live', phase: 'enforce', callerAccount: factory.knownCallerAccount });
+    throw awsFailure(e, {
+      doing: 'status --live',
+      phase: 'enforce',
+      callerAccount: factory.knownCallerAccount ?? soleAccount(planAccounts(plan)),
+    });
   } finally {
     factory.destroy();
   }

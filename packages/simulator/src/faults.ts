@@ -8,6 +8,11 @@ export interface FaultConfig {
   unavailableRate?: number;
   /** Share of calls whose connection is reset before any answer. */
   resetRate?: number;
+  /**
+   * Share of calls that are served (a Modify call makes its change) but whose connection is reset instead of the
+   * successful answer: a lost answer. Error answers are sent as usual.
+   */
+  dropAnswerRate?: number;
   /** Share of calls delayed by `slowMs` real milliseconds. */
   slowRate?: number;
   slowMs?: number;
@@ -20,7 +25,9 @@ export interface FaultConfig {
 }
 
 export type FaultDecision =
-  { kind: 'none' } | { kind: 'error' | 'unavailable' | 'reset' | 'regionDown' } | { kind: 'slow'; ms: number };
+  | { kind: 'none' }
+  | { kind: 'error' | 'unavailable' | 'reset' | 'regionDown' | 'dropAnswer' }
+  | { kind: 'slow'; ms: number };
 
 export class Faults {
   private config: FaultConfig;
@@ -45,6 +52,7 @@ export class Faults {
       ['reset', c.resetRate],
       ['error', c.errorRate],
       ['unavailable', c.unavailableRate],
+      ['dropAnswer', c.dropAnswerRate],
     ] as const) {
       edge += rate ?? 0;
       if (r < edge) return { kind };

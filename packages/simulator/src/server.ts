@@ -65,8 +65,15 @@ export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: S
   }
   const s3Op = !json && !query ? s3Operation(req) : undefined;
   const serviceName = json?.svc.name ?? query?.svc.name ?? (s3Op ? 's3' : undefined);
+  // A `dropAnswer` fault: the call is served, then its connection reset instead of a successful answer.
+  let dropAnswer = false;
   const send = (status: number, contentType: string, payload: string, headers: Record<string, string> = {}): void => {
     if (res.destroyed) return;
+    if (dropAnswer && status < 300) {
+      env.counters.fault('dropAnswer');
+      req.socket.destroy();
+      return;
+    }
     res.writeHead(status, {
       'Content-Type': contentType,
       Date: env.state.clock.now().toUTCString(),
@@ -126,6 +133,7 @@ export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: S
       req.socket.destroy();
       return;
     }
+    dropAnswer = fault.kind === 'dropAnswer';
     if (fault.kind === 'slow') {
       env.counters.fault('slow');
       await sleep(fault.ms);

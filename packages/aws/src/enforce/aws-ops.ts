@@ -2,7 +2,7 @@ import type { EC2Client, Instance } from '@aws-sdk/client-ec2';
 import { DescribeInstancesCommand, ModifyInstanceMetadataOptionsCommand } from '@aws-sdk/client-ec2';
 import type { MetadataSettings } from '@imdsv2-cutover/core';
 import { TokenBucket } from '@imdsv2-cutover/core';
-import { awsErrorCode } from '../errors.js';
+import { awsErrorCode, awsFailure } from '../errors.js';
 import type { LiveInstance } from './types.js';
 
 /** Instance ids per DescribeInstances call: the `instance-id` filter takes up to 200 values. */
@@ -149,4 +149,56 @@ export function byPair<T extends { accountId: string; region: string }>(items: r
     else out.set(k, [it]);
   }
   return out;
+}
+
+/**
+ * An AWS error of one instance's call, as the journal records it and the user reads it: the service's code, and a
+ * message that names the operation, account (`accountId`: the account the call was made in) and region and says what
+ * to do (`awsFailure`).
+ */
+export function callFailure(err: unknown, accountId?: string): { code: string; message: string } {
+  const f = awsFailure(err, accountId === undefined ? {} : { callerAccount: accountId });
+  const hint = f.suggestions[0];
+  return { code: awsErrorCode(err), message: hint ? `${f.message.replace(/\.$/, '')}. ${hint}` : f.message };
+}
+
+/**
+ * Groups failures that share a cause (the same message once the instance id is taken out), for one line per cause:
+ * `3 × ec2:ModifyInstanceMetadataOptions in account ..., region ... could not be reached: ... (i-1, i-2, i-3)`.
+ */
+export function failureLines(failed: readonly { instanceId: string; message: string }[]): string[] {
+  const by = new Map<string, string[]>();
+  for (const f of failed) {
+    const key = f.message.split(f.instanceId).join('<instance>');
+    by.set(key, [...(by.get(key) ?? []), f.instanceId]);
+  }
+  return [...by].map(([msg, ids]) => {
+    const shown = ids.slice(0, 5).join(', ') + (ids.length > 5 ? `, ... (${ids.length - 5} more)` : '');
+    return `${ids.length} × ${msg} (${shown})`;
+  });
+}
+
+/**
+ * Waits for every task to settle, then rethrows the first failure: no task is left running (and calling AWS) when the
+ * caller moves on, e.g. to close the journal.
+ */
+export async function settleAll<T>(tasks: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(tasks);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
+/**
+ * An instance's settings read back after its Modify call failed: EC2 may have made the change and lost the answer
+ * (a connection reset after the handler ran). `gone` for a terminated instance; null when it cannot be read now.
+ */
+export async function readBack(ec2: EC2Client, instanceId: string): Promise<MetadataSettings | 'gone' | null> {
+  try {
+    const l = (await describeLive(ec2, [instanceId])).get(instanceId);
+    if (isGone(l)) return 'gone';
+    return l!.settings;
+  } catch {
+    return null;
+  }
 }

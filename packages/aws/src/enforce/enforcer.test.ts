@@ -5,7 +5,7 @@ import type { JournalRecord } from '@imdsv2-cutover/core';
 import { CutoverError, RecordingReporter } from '@imdsv2-cutover/core';
 import { useTempDirs } from '@imdsv2-cutover/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readJournal } from '../journal/journal.js';
+import { JournalWriter, readJournal } from '../journal/journal.js';
 import { ACCOUNT, FakeFleet, ORIGINAL, REGION, TARGET, instanceId, makePlan } from './__fixtures__/fake-fleet.js';
 import type { EnforceOptions } from './enforcer.js';
 import { enforce } from './enforcer.js';
@@ -233,6 +233,64 @@ describe('enforce', () => {
     const r = await enforce({ ...base, wave: 'next' });
     expect(r.applied).toEqual([instanceId(2)]);
     expect(r.alreadyDone).toEqual([instanceId(1)]);
+  });
+});
+
+describe('changes whose record was lost', () => {
+  it('a change recorded as failed (its answer lost) that live state shows made is recovered, verified and guarded', async () => {
+    const { base, journalFile, plan } = await setup(3, [3], { soakSeconds: 60 });
+    const w = await JournalWriter.open({ file: journalFile, planContentHash: plan.contentHash, tool });
+    const target = { kind: 'instance' as const, instanceId: instanceId(1), accountId: ACCOUNT, region: REGION };
+    await w.append({ type: 'wave-start', wave: 0, dryRun: false });
+    await w.append({ type: 'intent', wave: 0, action: 'apply', target, previous: ORIGINAL, desired: TARGET });
+    await w.append({
+      type: 'result',
+      wave: 0,
+      action: 'apply',
+      target,
+      outcome: 'failed',
+      error: { code: 'ECONNRESET', message: 'socket hang up' },
+    });
+    await w.close();
+    fleet.instances.get(instanceId(1))!.settings = { ...TARGET };
+    const r = await enforce(base);
+    expect(r.recovered).toEqual([instanceId(1)]);
+    expect(r.skipped).toEqual([]);
+    expect(r.verified.sort()).toEqual([instanceId(1), instanceId(2), instanceId(3)]);
+    expect(r.guard?.watched).toBe(3);
+    expect(fleet.modifyCalls.filter((c) => !c.dryRun).map((c) => c.id)).not.toContain(instanceId(1));
+  });
+
+  it('an instance at the target with no record is "changed without record", previous from the plan; rollback restores it', async () => {
+    const { base, journalFile } = await setup(3, [3], { soakSeconds: 60 });
+    fleet.instances.get(instanceId(2))!.settings = { ...TARGET };
+    const reporter = new RecordingReporter();
+    const r = await enforce({ ...base, onDrift: 'fail', reporter });
+    expect(r.changedWithoutRecord).toEqual([{ instanceId: instanceId(2), previous: ORIGINAL }]);
+    expect(r.skipped).toEqual([]);
+    expect(r.preflight?.changedWithoutRecord).toBe(1);
+    expect(r.guard?.watched).toBe(3);
+    expect(reporter.ofType('warning').filter((x) => x.code === 'CHANGED_WITHOUT_RECORD')).toHaveLength(1);
+    const recs = (await records(journalFile)).filter(
+      (x) => 'target' in x && x.target.kind === 'instance' && x.target.instanceId === instanceId(2),
+    );
+    expect(recs.map((x) => x.type)).toEqual(['intent', 'result', 'verified']);
+    expect(recs[0]).toMatchObject({ previous: ORIGINAL, desired: TARGET });
+    await rollback({ journalFile, tool, scope: { all: true }, clients: fleet.clients, sleep: noSleep });
+    for (const i of fleet.instances.values()) expect(i.settings).toEqual(ORIGINAL);
+  });
+
+  it('a Modify whose answer is lost after EC2 made the change is read back and recorded applied, not failed', async () => {
+    const { base, journalFile } = await setup(2, [2]);
+    const lost = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    fleet.applyThenFail = (id) => (id === instanceId(2) ? lost : undefined);
+    const r = await enforce(base);
+    expect(r.applied.sort()).toEqual([instanceId(1), instanceId(2)]);
+    expect(r.failed).toEqual([]);
+    const res = (await records(journalFile)).find(
+      (x) => x.type === 'result' && x.target.kind === 'instance' && x.target.instanceId === instanceId(2),
+    );
+    expect(res).toMatchObject({ outcome: 'ok', note: expect.stringContaining('answer was lost (ECONNRESET)') });
   });
 });
 

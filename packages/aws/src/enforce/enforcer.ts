@@ -1,3 +1,4 @@
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type {
   EngineEvent,
   JournalState,
@@ -10,21 +11,25 @@ import type {
   Wave,
 } from '@imdsv2-cutover/core';
 import { CutoverError, replayJournal, silentReporter, targetKey } from '@imdsv2-cutover/core';
-import { existsSync } from 'node:fs';
 import pLimit from 'p-limit';
-import { JournalWriter, readJournal } from '../journal/journal.js';
+import type { JournalFs } from '../journal/fs.js';
+import { JOURNAL_BYTES_PER_TARGET, JournalWriter, readJournal } from '../journal/journal.js';
 import {
   MODIFY_BUCKET,
   RegionalLimiter,
   byPair,
+  callFailure,
   chunk,
   describeLive,
   DESCRIBE_BATCH,
+  failureLines,
   isGone,
   isGoneError,
   modifyMetadata,
+  readBack,
   sameSettings,
   settingsText,
+  settleAll,
 } from './aws-ops.js';
 import { metricSeries, uncoveredInstances, type WatchedInstance } from './guard.js';
 import { runLockIn, type LockInResult } from './lockin.js';
@@ -47,7 +52,14 @@ import {
   verifyPlan,
 } from './preflight.js';
 import { rollbackInstances, type RollbackOutcome } from './rollback.js';
-import { awsErrorInfo } from '../errors.js';
+import { awsErrorCode } from '../errors.js';
+import {
+  UnrecordedLedger,
+  isJournalFailure,
+  journalStopError,
+  recordAfterCall,
+  reportUnrecorded,
+} from './journal-failure.js';
 import { ServiceClock } from '../service-clock.js';
 import type { EngineDeps, LiveInstance, OnDrift } from './types.js';
 import { defaultSleep } from './types.js';
@@ -106,6 +118,8 @@ export interface EnforceOptions extends EngineDeps {
    * (`--lift-http-tokens-enforced`). Without it a wave whose rollback it would block is refused in preflight.
    */
   liftTokensEnforced?: boolean;
+  /** The journal's file layer (tests put the journal on a disk that fills up or fails). Default: the real one. */
+  journalFs?: JournalFs;
 }
 
 export interface PreflightSummary {
@@ -116,8 +130,10 @@ export interface PreflightSummary {
   instances: number;
   toApply: number;
   alreadyDone: number;
-  /** Intents of a previous run without results, to be resolved from live state. */
+  /** Intents of a previous run without results (or whose answer was lost), to be resolved from live state. */
   toRecover: number;
+  /** Instances already at the plan's target with no intent in the journal: recorded as changed without record. */
+  changedWithoutRecord: number;
   drift: DriftItem[];
   onDrift: OnDrift;
   gone: string[];
@@ -156,6 +172,12 @@ export interface EnforceResult {
   skipped: { instanceId: string; reason: string }[];
   terminated: string[];
   failed: { instanceId: string; code: string; message: string }[];
+  /**
+   * Instances found at the plan's target whose change the journal never recorded (a journal that failed under an
+   * earlier version, a change made by hand): now recorded, with the settings the plan recorded as the previous ones,
+   * so that rollback restores them; verified and guarded like the others.
+   */
+  changedWithoutRecord: { instanceId: string; previous: MetadataSettings }[];
   verified: string[];
   notVerified: string[];
   guard: GuardSummary | null;
@@ -166,12 +188,18 @@ type Decision =
   | { kind: 'done' }
   | { kind: 'gone' }
   | { kind: 'recover' }
+  | { kind: 'unrecorded' }
   | { kind: 'apply'; adopt: boolean }
   | { kind: 'skip'; reason: string };
 
 const APPLY_PHASES = new Set(['applied', 'verified']);
 
-/** What to do with one plan entry, given the journal and live state. */
+/**
+ * What to do with one plan entry, given the journal and live state. An intent without a result (a crash) and a failed
+ * apply (whose answer may have been lost after EC2 made the change) are judged against that intent: live state at its
+ * desired settings means done (`recover`), at its previous ones means apply again. An instance the journal never
+ * changed but found at the plan's target is `unrecorded`: changed without a record, not drift.
+ */
 function decide(
   entry: PlanEntry,
   st: TargetState | undefined,
@@ -181,21 +209,22 @@ function decide(
   if (st && APPLY_PHASES.has(st.phase)) return { kind: 'done' };
   if (isGone(live)) return { kind: 'gone' };
   const settings = live!.settings;
-  const intent = st?.phase === 'intent-pending' ? st.openIntent : null;
-  if (intent && intent.action === 'apply') {
+  const pending = st?.phase === 'intent-pending';
+  const intent = pending || st?.phase === 'apply-failed' ? st.lastIntent : null;
+  if (intent?.action === 'apply') {
     if (sameSettings(settings, intent.desired as MetadataSettings)) return { kind: 'recover' };
     if (sameSettings(settings, intent.previous as MetadataSettings)) return { kind: 'apply', adopt: false };
-  } else if (sameSettings(settings, plannedSettings(entry))) {
-    return { kind: 'apply', adopt: false };
   }
+  if (!pending && sameSettings(settings, plannedSettings(entry))) return { kind: 'apply', adopt: false };
+  if ((!st || st.original === null) && sameSettings(settings, entry.target)) return { kind: 'unrecorded' };
   const reason = `drift: planned ${settingsText(plannedSettings(entry))}, live ${settingsText(settings)}`;
   if (onDrift === 'adopt') return { kind: 'apply', adopt: true };
   return { kind: 'skip', reason };
 }
 
-async function readState(file: string): Promise<JournalState> {
-  if (!existsSync(file)) return replayJournal([]);
-  return replayJournal((await readJournal(file)).records);
+/** The journal's state before the run (empty when there is none): checked against its seal, so a cut one is refused. */
+async function readState(file: string, fs?: JournalFs): Promise<JournalState> {
+  return replayJournal((await readJournal(file, { allowMissing: true, ...(fs ? { fs } : {}) })).records);
 }
 
 /** Picks the wave `--next` means: the first in plan order that has not completed. A guard-halted wave stops it. */
@@ -229,6 +258,7 @@ function emptyResult(wave: EnforceResult['wave'], outcome: EnforceResult['outcom
     skipped: [],
     terminated: [],
     failed: [],
+    changedWithoutRecord: [],
     verified: [],
     notVerified: [],
     guard: null,
@@ -262,7 +292,7 @@ export async function enforce(o: EnforceOptions): Promise<EnforceResult> {
     return { ...emptyResult('lockin', lockIn.dryRun ? 'dry-run' : 'completed', lockIn.message), lockIn };
   }
 
-  const initial = await readState(o.journalFile);
+  const initial = await readState(o.journalFile, o.journalFs);
   let wave: Wave | null;
   if (o.wave === 'next') {
     wave = selectNextWave(o.plan, initial);
@@ -300,11 +330,14 @@ export async function enforce(o: EnforceOptions): Promise<EnforceResult> {
   }
   const live = await describeEntries(o.clients, w.instances);
   const ageSeconds = checkAssessmentAge(o.plan, clock.now(), o.maxAgeSeconds ?? 7 * 86_400, o.forceStale ?? false);
-  const untouched = w.instances.filter((e) => {
-    const st = initial.targets.get(targetKey(instanceTarget(e)));
-    return !st || !['applied', 'verified', 'intent-pending'].includes(st.phase);
-  });
-  const drift = findDrift(untouched, live);
+  const decisions = w.instances.map((e) =>
+    decide(e, initial.targets.get(targetKey(instanceTarget(e))), live.get(e.instanceId), onDrift),
+  );
+  // Drift is what decide() would skip (or adopt): resolved intents and unrecorded changes are not drift.
+  const drift = findDrift(
+    w.instances.filter((_, i) => decisions[i]!.kind === 'skip' || (decisions[i] as { adopt?: boolean }).adopt),
+    live,
+  );
   for (const d of drift) {
     emit({
       type: 'warning',
@@ -314,9 +347,6 @@ export async function enforce(o: EnforceOptions): Promise<EnforceResult> {
     });
   }
   assertDriftPolicy(drift, onDrift);
-  const decisions = w.instances.map((e) =>
-    decide(e, initial.targets.get(targetKey(instanceTarget(e))), live.get(e.instanceId), onDrift),
-  );
   const present = w.instances.filter((e) => !isGone(live.get(e.instanceId)));
   const limiter = new RegionalLimiter(o.modifyBucket ?? MODIFY_BUCKET, sleep);
   const permissions = await checkPermissions(o.clients, present, limiter);
@@ -346,6 +376,7 @@ export async function enforce(o: EnforceOptions): Promise<EnforceResult> {
     toApply: decisions.filter((d) => d.kind === 'apply').length,
     alreadyDone: decisions.filter((d) => d.kind === 'done').length,
     toRecover: decisions.filter((d) => d.kind === 'recover').length,
+    changedWithoutRecord: decisions.filter((d) => d.kind === 'unrecorded').length,
     drift,
     onDrift,
     gone: w.instances.filter((e) => isGone(live.get(e.instanceId))).map((e) => e.instanceId),
@@ -373,6 +404,11 @@ export async function enforce(o: EnforceOptions): Promise<EnforceResult> {
     tool: o.tool,
     now: () => clock.now(),
     reporter,
+    ...(o.journalFs ? { fs: o.journalFs } : {}),
+    expected: {
+      bytes: 16 * 1024 + w.instances.length * JOURNAL_BYTES_PER_TARGET,
+      what: `wave ${w.index}: ${w.instances.length} instance(s) × ${JOURNAL_BYTES_PER_TARGET / 1024} KiB`,
+    },
   });
   try {
     return await runWave(o, w, journal, clock, preflight, { reporter, sleep, onDrift, limiter });
@@ -392,7 +428,7 @@ async function runWave(
   const { reporter, sleep, onDrift, limiter } = ctx;
   const emit = (e: EngineEvent) => reporter.emit(e);
   const scope = { wave: w.index };
-  const result: EnforceResult = { ...emptyResult(w.index, 'completed', ''), preflight };
+  const out: EnforceResult = { ...emptyResult(w.index, 'completed', ''), preflight };
   const limit = pLimit(o.concurrency ?? 20);
   const applyTimeoutMs = o.applyTimeoutMs ?? 600_000;
   const waveId = w.index;
@@ -407,108 +443,25 @@ async function runWave(
 
   const state0 = journal.state();
   const toWait: { instanceId: string; accountId: string; region: string; desired: MetadataSettings }[] = [];
+  const ledger = new UnrecordedLedger();
+  const stopped = () => journal.failure !== null;
   let done = 0;
-  await Promise.all(
+  await settleAll(
     [...byPair(w.instances).values()].map(async (entries) => {
       const ec2 = o.clients.ec2(entries[0]!.accountId, entries[0]!.region);
       for (const batch of chunk(entries, DESCRIBE_BATCH)) {
+        if (stopped()) return;
         // Fresh live settings per batch: the intent records what the instance holds just before the change.
         const live = await describeLive(
           ec2,
           batch.map((e) => e.instanceId),
         );
-        await Promise.all(
+        await settleAll(
           batch.map((e) =>
             limit(async () => {
-              const target = instanceTarget(e);
-              const st = state0.targets.get(targetKey(target));
-              const l = live.get(e.instanceId);
-              const d = decide(e, st, l, onDrift);
-              const desired = e.target;
-              // Terminated since the plan (or during the call): recorded, not an error.
-              const recordGone = async () => {
-                await journal.append({ type: 'result', wave: waveId, action: 'apply', target, outcome: 'terminated' });
-                result.terminated.push(e.instanceId);
-              };
-              switch (d.kind) {
-                case 'done':
-                  result.alreadyDone.push(e.instanceId);
-                  if (st?.phase === 'applied')
-                    toWait.push({ ...e, desired: (st.desired as MetadataSettings) ?? desired });
-                  break;
-                case 'gone':
-                  await recordGone();
-                  break;
-                case 'recover':
-                  await journal.append({
-                    type: 'result',
-                    wave: waveId,
-                    action: 'apply',
-                    target,
-                    outcome: 'ok',
-                    note: 'recovered after an interruption: the instance already had the desired settings',
-                  });
-                  result.recovered.push(e.instanceId);
-                  toWait.push({ ...e, desired: st!.openIntent!.desired as MetadataSettings });
-                  break;
-                case 'skip':
-                  await journal.append({
-                    type: 'result',
-                    wave: waveId,
-                    action: 'apply',
-                    target,
-                    outcome: 'skipped',
-                    error: { code: 'DRIFT', message: d.reason },
-                  });
-                  result.skipped.push({ instanceId: e.instanceId, reason: d.reason });
-                  break;
-                case 'apply': {
-                  await journal.append({
-                    type: 'intent',
-                    wave: waveId,
-                    action: 'apply',
-                    target,
-                    previous: l!.settings ?? plannedSettings(e),
-                    desired,
-                  });
-                  await limiter.take(e.accountId, e.region);
-                  try {
-                    await modifyMetadata(ec2, e.instanceId, desired, false, l!.settings);
-                    await journal.append({
-                      type: 'result',
-                      wave: waveId,
-                      action: 'apply',
-                      target,
-                      outcome: 'ok',
-                      note: d.adopt ? 'drift adopted: previous settings are the live ones' : undefined,
-                    });
-                    result.applied.push(e.instanceId);
-                    toWait.push({ ...e, desired });
-                  } catch (err) {
-                    if (isGoneError(err)) {
-                      await recordGone();
-                    } else {
-                      const error = awsErrorInfo(err);
-                      await journal.append({
-                        type: 'result',
-                        wave: waveId,
-                        action: 'apply',
-                        target,
-                        outcome: 'failed',
-                        error,
-                      });
-                      result.failed.push({ instanceId: e.instanceId, ...error });
-                      emit({
-                        type: 'warning',
-                        code: 'APPLY_FAILED',
-                        message: `${e.instanceId}: ${error.code}: ${error.message}`,
-                        scope: { ...scope, instanceId: e.instanceId },
-                      });
-                    }
-                  }
-                  break;
-                }
-              }
+              // Once the journal fails no intent is written, so no further call is sent.
+              if (stopped()) return;
+              await applyOne(e, ec2, state0.targets.get(targetKey(instanceTarget(e))), live.get(e.instanceId));
               emit({
                 type: 'progress',
                 phase: 'apply',
@@ -524,107 +477,261 @@ async function runWave(
     }),
   );
 
-  if (toWait.length > 0) {
-    emit({
-      type: 'phase',
-      phase: 'verify',
-      message: `waiting for EC2 to report ${toWait.length} change(s) applied`,
-      scope,
-    });
-    const waited = await waitApplied(o.clients, toWait, {
-      timeoutMs: applyTimeoutMs,
-      sleep,
-      now: o.now,
-      onRound: (n, total) => emit({ type: 'progress', phase: 'verify', done: n, total, unit: 'instances', scope }),
-    });
-    const byId = new Map(toWait.map((t) => [t.instanceId, t]));
-    for (const id of waited.applied) {
-      await journal.append({ type: 'verified', wave: waveId, target: instanceTarget(byId.get(id)!), state: 'applied' });
-      result.verified.push(id);
+  /** Decides, journals and (for `apply`) changes one instance; journal failures end it quietly (see `stopped`). */
+  async function applyOne(e: PlanEntry, ec2: EC2Client, st: TargetState | undefined, l: LiveInstance | undefined) {
+    const target = instanceTarget(e);
+    const d = decide(e, st, l, onDrift);
+    const desired = e.target;
+    const result = (outcome: 'ok' | 'failed' | 'terminated' | 'skipped', extra: object = {}) =>
+      journal.append({ type: 'result', wave: waveId, action: 'apply', target, outcome, ...extra });
+    try {
+      switch (d.kind) {
+        case 'done':
+          out.alreadyDone.push(e.instanceId);
+          if (st?.phase === 'applied') toWait.push({ ...e, desired: (st.desired as MetadataSettings) ?? desired });
+          return;
+        case 'gone':
+          await result('terminated');
+          out.terminated.push(e.instanceId);
+          return;
+        case 'recover': {
+          const intent = st!.lastIntent!;
+          await result('ok', {
+            note:
+              st!.phase === 'apply-failed'
+                ? 'the change was made though its call was recorded as failed (its answer was lost): the instance has the desired settings'
+                : 'recovered after an interruption: the instance already had the desired settings',
+          });
+          out.recovered.push(e.instanceId);
+          toWait.push({ ...e, desired: intent.desired as MetadataSettings });
+          return;
+        }
+        case 'unrecorded': {
+          // Record what is known: the previous settings are the ones the plan recorded.
+          const previous = plannedSettings(e);
+          await journal.append({ type: 'intent', wave: waveId, action: 'apply', target, previous, desired });
+          await result('ok', {
+            note: 'changed without record: found at the desired settings with no intent in the journal; previous settings taken from the plan',
+          });
+          out.changedWithoutRecord.push({ instanceId: e.instanceId, previous });
+          toWait.push({ ...e, desired });
+          emit({
+            type: 'warning',
+            code: 'CHANGED_WITHOUT_RECORD',
+            message: `${e.instanceId} already holds the target settings but the journal never recorded the change; recorded now, with the plan's previous settings (${settingsText(previous)}) for rollback`,
+            scope: { ...scope, instanceId: e.instanceId },
+          });
+          return;
+        }
+        case 'skip':
+          await result('skipped', { error: { code: 'DRIFT', message: d.reason } });
+          out.skipped.push({ instanceId: e.instanceId, reason: d.reason });
+          return;
+        case 'apply':
+          break;
+      }
+      const previous = l!.settings ?? plannedSettings(e);
+      await journal.append({ type: 'intent', wave: waveId, action: 'apply', target, previous, desired });
+    } catch (err) {
+      if (isJournalFailure(err)) return; // nothing was sent for this instance
+      throw err;
     }
-    for (const id of waited.gone) {
-      await journal.append({
-        type: 'verified',
-        wave: waveId,
-        target: instanceTarget(byId.get(id)!),
-        state: 'terminated',
-      });
-      result.terminated.push(id);
+    await limiter.take(e.accountId, e.region);
+    // The intent is on disk, but the journal failed meanwhile: stop here; a resume finds the intent and the live state.
+    if (stopped()) return;
+    const previous = l!.settings ?? plannedSettings(e);
+    const change = { target: e, what: 'applied' as const, previous, now: desired };
+    let failure: { code: string; message: string } | null = null;
+    let lostAnswer: string | null = null;
+    let unknown = false;
+    try {
+      await modifyMetadata(ec2, e.instanceId, desired, false, l?.settings);
+    } catch (err) {
+      // The answer may have been lost after EC2 made the change: read the instance before judging the call.
+      const now = isGoneError(err) ? 'gone' : await readBack(ec2, e.instanceId);
+      if (now === 'gone') {
+        if (await recordAfterCall(() => result('terminated'), ledger, null)) out.terminated.push(e.instanceId);
+        return;
+      }
+      if (sameSettings(now, desired)) lostAnswer = awsErrorCode(err);
+      else {
+        failure = callFailure(err, e.accountId);
+        unknown = now === null;
+        if (unknown)
+          failure.message +=
+            ' (the instance could not be read back: whether the change was made is unknown; a re-run resolves it)';
+      }
     }
-    result.notVerified.push(...waited.timedOut, ...waited.notRunning);
-    if (waited.notRunning.length > 0) {
-      emit({
-        type: 'warning',
-        code: 'NOT_RUNNING',
-        message: `${waited.notRunning.length} instance(s) are not running; EC2 applies their settings at next start`,
-        scope,
-      });
+    if (failure) {
+      // Whether an unknown outcome changed the instance cannot be told: if its result cannot be recorded either, it is
+      // listed with the others (restoring settings it may still hold is harmless).
+      if (await recordAfterCall(() => result('failed', { error: failure }), ledger, unknown ? change : null)) {
+        out.failed.push({ instanceId: e.instanceId, ...failure });
+        emit({
+          type: 'warning',
+          code: 'APPLY_FAILED',
+          message: `${e.instanceId}: ${failure.message}`,
+          scope: { ...scope, instanceId: e.instanceId },
+        });
+      }
+      return;
     }
-    if (waited.timedOut.length > 0) {
-      emit({
-        type: 'warning',
-        code: 'NOT_APPLIED',
-        message: `${waited.timedOut.length} instance(s) did not report applied within ${applyTimeoutMs / 1000} s: ${waited.timedOut.slice(0, 5).join(', ')}`,
-        scope,
-      });
-    }
-  }
-
-  result.guard = await soak(o, w, journal, clock, { reporter, sleep });
-  if (result.guard?.tripped) {
-    await haltWave(o, w, journal, result.guard, {
-      reporter,
-      sleep,
-      limiter,
-      concurrency: o.concurrency ?? 20,
-      applyTimeoutMs,
-    });
-  }
-
-  const unverified = result.guard && !result.guard.verified ? result.guard.unverified : [];
-  const failedNote =
-    result.failed.length > 0
-      ? `${result.failed.length} change(s) failed`
-      : unverified.length > 0
-        ? `the guard could not verify the soak: no CloudWatch data covering it for ${unverified.length} instance(s)`
+    const note = lostAnswer
+      ? `the call's answer was lost (${lostAnswer}); DescribeInstances shows the change made`
+      : d.adopt
+        ? 'drift adopted: previous settings are the live ones'
         : undefined;
-  await journal.append({
-    type: 'wave-end',
-    wave: waveId,
-    outcome: result.failed.length > 0 || unverified.length > 0 ? 'failed' : 'completed',
-    message: failedNote,
-  });
-  result.outcome = 'completed';
-  result.message =
-    `wave ${w.index} (${w.name}): ${result.applied.length} applied, ${result.recovered.length} recovered, ` +
-    `${result.alreadyDone.length} already done, ${result.skipped.length} skipped, ${result.terminated.length} terminated, ` +
-    `${result.failed.length} failed` +
-    (result.guard
-      ? `; soaked ${result.guard.soakSeconds} s with no rejected IMDSv1 calls above ${result.guard.threshold}`
-      : '');
-  if (unverified.length > 0 && result.failed.length === 0) {
-    throw new CutoverError(
-      'GUARD_UNVERIFIED',
-      `wave ${w.index} (${w.name}): the soak ended with no rejected IMDSv1 call seen, but CloudWatch data covering it never arrived for ${unverified.length} instance(s) (${unverified.slice(0, 5).join(', ')}${unverified.length > 5 ? ', ...' : ''}): the wave is not verified, and --next will not move past it`,
-      {
-        suggestions: [
-          `Run \`imdsv2 enforce --wave ${w.index}\` again later: nothing is changed again, and the guard checks the same soak once the data is in.`,
-          'Check that the instances publish CloudWatch metrics (a running instance does) and that cloudwatch:GetMetricData is allowed.',
-        ],
-        details: { result },
-      },
-    );
+    if (await recordAfterCall(() => result('ok', { note }), ledger, change)) {
+      out.applied.push(e.instanceId);
+      toWait.push({ ...e, desired });
+    }
   }
-  if (result.failed.length > 0) {
-    throw new CutoverError(
-      'INCOMPLETE',
-      `${result.message}. Re-run \`imdsv2 enforce --wave ${w.index}\` to retry the failed ones.`,
-      {
-        details: { result },
-      },
-    );
+
+  let stopError: CutoverError | null = null;
+  const stop = async (failure: CutoverError): Promise<never> => {
+    if (stopError) throw stopError;
+    await journal
+      .append({
+        type: 'wave-end',
+        wave: waveId,
+        outcome: 'failed',
+        message: `the journal could not be written: ${failure.message}`,
+      })
+      .catch(() => undefined);
+    reportUnrecorded(reporter, ledger);
+    stopError = journalStopError({
+      journalFile: o.journalFile,
+      failure,
+      doing: `enforce wave ${w.index}`,
+      recorded: out.applied.length + out.changedWithoutRecord.length,
+      ledger,
+      resume: `imdsv2 enforce --plan ${o.planFile ?? 'PLAN'} --wave ${w.index} --journal ${o.journalFile}`,
+    });
+    throw stopError;
+  };
+  if (journal.failure) return stop(journal.failure);
+
+  try {
+    if (toWait.length > 0) {
+      emit({
+        type: 'phase',
+        phase: 'verify',
+        message: `waiting for EC2 to report ${toWait.length} change(s) applied`,
+        scope,
+      });
+      const waited = await waitApplied(o.clients, toWait, {
+        timeoutMs: applyTimeoutMs,
+        sleep,
+        now: o.now,
+        onRound: (n, total) => emit({ type: 'progress', phase: 'verify', done: n, total, unit: 'instances', scope }),
+      });
+      const byId = new Map(toWait.map((t) => [t.instanceId, t]));
+      for (const [state, found, list] of [
+        ['applied', waited.applied, out.verified],
+        ['terminated', waited.gone, out.terminated],
+      ] as const) {
+        for (const id of found) {
+          await journal.append({ type: 'verified', wave: waveId, target: instanceTarget(byId.get(id)!), state });
+          list.push(id);
+        }
+      }
+      out.notVerified.push(...waited.timedOut, ...waited.notRunning);
+      if (waited.notRunning.length > 0) {
+        emit({
+          type: 'warning',
+          code: 'NOT_RUNNING',
+          message: `${waited.notRunning.length} instance(s) are not running; EC2 applies their settings at next start`,
+          scope,
+        });
+      }
+      if (waited.timedOut.length > 0) {
+        emit({
+          type: 'warning',
+          code: 'NOT_APPLIED',
+          message: `${waited.timedOut.length} instance(s) did not report applied within ${applyTimeoutMs / 1000} s: ${waited.timedOut.slice(0, 5).join(', ')}`,
+          scope,
+        });
+      }
+    }
+
+    // A journal that failed while recording the verification ends the run here: the soak and a guard's rollback
+    // need a journal that takes intents. A re-run verifies and soaks again.
+    if (journal.failure) return await stop(journal.failure);
+    out.guard = await soak(o, w, journal, clock, { reporter, sleep });
+    if (journal.failure) return await stop(journal.failure);
+    if (out.guard?.tripped) {
+      await haltWave(o, w, journal, out.guard, {
+        reporter,
+        sleep,
+        limiter,
+        concurrency: o.concurrency ?? 20,
+        applyTimeoutMs,
+        ledger,
+      });
+    }
+
+    // Every target must have a recorded outcome: an intent left open is a change nobody accounted for.
+    const after = journal.state();
+    for (const e of w.instances) {
+      if (after.targets.get(targetKey(instanceTarget(e)))?.phase !== 'intent-pending') continue;
+      out.failed.push({
+        instanceId: e.instanceId,
+        code: 'UNACCOUNTED',
+        message: 'its change has an intent but no recorded outcome; a re-run resolves it from live state',
+      });
+    }
+    const unverified = out.guard && !out.guard.verified ? out.guard.unverified : [];
+    const failedNote =
+      out.failed.length > 0
+        ? `${out.failed.length} change(s) failed`
+        : unverified.length > 0
+          ? `the guard could not verify the soak: no CloudWatch data covering it for ${unverified.length} instance(s)`
+          : undefined;
+    await journal.append({
+      type: 'wave-end',
+      wave: waveId,
+      outcome: out.failed.length > 0 || unverified.length > 0 ? 'failed' : 'completed',
+      message: failedNote,
+    });
+    out.outcome = 'completed';
+    out.message =
+      `wave ${w.index} (${w.name}): ${out.applied.length} applied, ${out.recovered.length} recovered, ` +
+      `${out.alreadyDone.length} already done, ${out.skipped.length} skipped, ${out.terminated.length} terminated, ` +
+      `${out.failed.length} failed` +
+      (out.changedWithoutRecord.length > 0
+        ? `, ${out.changedWithoutRecord.length} changed without record (now recorded)`
+        : '') +
+      (out.guard
+        ? `; soaked ${out.guard.soakSeconds} s with no rejected IMDSv1 calls above ${out.guard.threshold}`
+        : '');
+    if (unverified.length > 0 && out.failed.length === 0) {
+      throw new CutoverError(
+        'GUARD_UNVERIFIED',
+        `wave ${w.index} (${w.name}): the soak ended with no rejected IMDSv1 call seen, but CloudWatch data covering it never arrived for ${unverified.length} instance(s) (${unverified.slice(0, 5).join(', ')}${unverified.length > 5 ? ', ...' : ''}): the wave is not verified, and --next will not move past it`,
+        {
+          suggestions: [
+            `Run \`imdsv2 enforce --wave ${w.index}\` again later: nothing is changed again, and the guard checks the same soak once the data is in.`,
+            'Check that the instances publish CloudWatch metrics (a running instance does) and that cloudwatch:GetMetricData is allowed.',
+          ],
+          details: { result: out },
+        },
+      );
+    }
+    if (out.failed.length > 0) {
+      throw new CutoverError(
+        'INCOMPLETE',
+        `${out.message}:\n  ${failureLines(out.failed).join('\n  ')}\nRe-run \`imdsv2 enforce --wave ${w.index}\` to retry the failed ones.`,
+        {
+          details: { result: out },
+        },
+      );
+    }
+    return out;
+  } catch (e) {
+    // A record after the changes could not be written (verified, guard, rollback): end the same way.
+    if (journal.failure) return stop(journal.failure);
+    throw e;
   }
-  return result;
 }
 
 /** The instances the guard watches: this wave's applied ones and every earlier wave's. */
@@ -778,6 +885,7 @@ async function haltWave(
     limiter: RegionalLimiter;
     concurrency: number;
     applyTimeoutMs: number;
+    ledger: UnrecordedLedger;
   },
 ): Promise<never> {
   const state = journal.state();
@@ -814,7 +922,10 @@ async function haltWave(
     sleep: ctx.sleep,
     now: o.now,
     applyTimeoutMs: ctx.applyTimeoutMs,
+    ledger: ctx.ledger,
   });
+  // The journal failed during the rollback: the run ends on that (the caller reports what was not recorded).
+  if (journal.failure) throw journal.failure;
   const restored = await restoreEnforcement(journal, o.clients, lifts, w.index, ctx.reporter);
   await journal.append({ type: 'wave-end', wave: w.index, outcome: 'rolled-back', message });
   throw new CutoverError(

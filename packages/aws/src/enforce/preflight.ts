@@ -2,7 +2,7 @@ import type { MetadataSettings, Plan, PlanEntry } from '@imdsv2-cutover/core';
 import { CutoverError, contentHash, verifyPlanHash } from '@imdsv2-cutover/core';
 import type { RegionalLimiter } from './aws-ops.js';
 import { byPair, describeLive, isGone, modifyMetadata, sameSettings, settingsText } from './aws-ops.js';
-import { awsErrorCode, awsErrorInfo } from '../errors.js';
+import { awsErrorCode, awsFailure } from '../errors.js';
 import type { ClientsFor, LiveInstance, OnDrift } from './types.js';
 
 /** The plan's content hash as `imdsv2 plan` computes it: sha256 of the canonical JSON of everything but `contentHash`. */
@@ -157,11 +157,8 @@ export async function checkPermissions(
           },
         );
       } else {
-        throw new CutoverError(
-          'AWS_ERROR',
-          `DryRun ModifyInstanceMetadataOptions on ${e.instanceId} (${e.accountId} ${e.region}) failed: ${code}: ${awsErrorInfo(err).message}`,
-          { cause: err },
-        );
+        // Named like every AWS error: the operation, account and region, and what to do (unreachable, throttled, ...).
+        throw awsFailure(err, { doing: `preflight (DryRun on ${e.instanceId})`, phase: 'enforce' });
       }
     }
   }

@@ -168,6 +168,9 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
     }
     for (const s of r.lockIn?.steps ?? []) this.log(`  ${s.outcome.padEnd(18)} ${cell(s.message)}`);
     for (const s of r.skipped) this.log(`  skipped ${s.instanceId}: ${cell(s.reason)}`);
+    for (const c of r.changedWithoutRecord) {
+      this.log(`  changed without record ${c.instanceId}: recorded now; previous settings from the plan`);
+    }
     this.log(cell(r.message));
   }
 }

@@ -14,6 +14,7 @@ export default class Rollback extends BaseCommand<typeof Rollback> {
     '<%= config.bin %> rollback --journal journal.jsonl --instances i-0abc12345678def90,i-0abc12345678def91',
     '<%= config.bin %> rollback --journal journal.jsonl --all',
     '<%= config.bin %> rollback --journal journal.jsonl --wave 2 --lift-http-tokens-enforced',
+    '<%= config.bin %> rollback --journal journal.jsonl --from-plan plan.json --all',
   ];
 
   static override flags = {
@@ -21,6 +22,10 @@ export default class Rollback extends BaseCommand<typeof Rollback> {
     ...roleNameFlag,
     all: Flags.boolean({ description: 'Everything the journal changed.', exclusive: ['wave', 'instances'] }),
     concurrency: Flags.integer({ description: 'Modify calls in flight at once.', default: 20, min: 1 }),
+    'from-plan': Flags.string({
+      description:
+        'The plan the journal was written for: also restore, instance by instance, the plan’s instances the journal has no record of that hold the plan’s target, to the settings the plan recorded. Accepts a journal cut short.',
+    }),
     instances: Flags.string({ description: 'Comma-separated instance ids.', exclusive: ['wave', 'all'] }),
     journal: Flags.string({ description: 'Journal written by `imdsv2 enforce`.', required: true }),
     'keep-http-tokens-enforced-lifted': Flags.boolean({
@@ -44,6 +49,7 @@ export default class Rollback extends BaseCommand<typeof Rollback> {
       connection: connectionOf(flags),
       journalFile: flags.journal,
       scope: rollbackScope(flags),
+      ...(flags['from-plan'] === undefined ? {} : { fromPlanFile: flags['from-plan'] }),
       concurrency: flags.concurrency,
       liftTokensEnforced: flags['lift-http-tokens-enforced'],
       keepTokensEnforcedLifted: flags['keep-http-tokens-enforced-lifted'],

@@ -53,5 +53,10 @@ export default class Status extends BaseCommand<typeof Status> {
       this.log(
         `note: line ${result.tornTail.line} of the journal was never completed (a write cut short); it is left out, and the next enforce or rollback cuts it off.`,
       );
+    const i = result.integrity;
+    if (i?.status === 'unsealed-v1')
+      this.log('note: this journal (format version 1) has no seal: whether it was cut short cannot be checked.');
+    if (i?.writerOpen)
+      this.log('note: the last enforce or rollback did not close the journal (it was stopped, or still runs).');
   }
 }

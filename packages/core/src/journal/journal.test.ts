@@ -3,6 +3,7 @@ import type { JournalHeader, JournalRecord } from '../schemas/journal.js';
 import type { Plan } from '../schemas/plan.js';
 import { parseJournalText } from './parse.js';
 import { countWave, replayJournal, targetKey } from './replay.js';
+import { encodeSealSlot, journalBytesHash, makeSeal, readSealText, verifyJournalSeal } from './seal.js';
 import { assertJournalOfPlan, summarizeJournal } from './summary.js';
 
 const target = {
@@ -146,5 +147,67 @@ describe('summarizeJournal', () => {
     expect(() => assertJournalOfPlan(parsed, { ...plan, contentHash: 'b'.repeat(64) }, 'j.jsonl')).toThrow(
       /j\.jsonl belongs to the plan with hash a{64}, not to this plan/,
     );
+  });
+});
+
+describe('verifyJournalSeal: a journal cut short is refused, a writer that stopped mid-write is not', () => {
+  const v2 = { ...header, schema: { name: 'imdsv2-cutover/journal' as const, version: 2 as const } };
+  const full = Buffer.from(text([v2, ...applyRollbackReapply]));
+  const sealAt = (bytes: number, lastSeq: number, n = 0) =>
+    makeSeal({
+      journalId: 'j-1',
+      planContentHash: header.planContentHash,
+      n,
+      bytes,
+      lastSeq,
+      sha256: journalBytesHash(full.subarray(0, bytes)),
+      at,
+      open: false,
+    });
+  const sealText = (...seals: ReturnType<typeof sealAt>[]) => seals.map(encodeSealSlot).join('');
+  const check = (bytes: Buffer | null, seal: string | null) =>
+    verifyJournalSeal(bytes, bytes ? parseJournalText(bytes.toString('utf8'), 'j.jsonl') : null, seal, 'j.jsonl');
+
+  it.each([
+    ['the whole sealed journal', full.length, 'sealed'],
+    ['more than sealed: lines committed after the last seal, and a torn tail', full.length + 5, 'sealed'],
+  ])('accepts %s', (_what, len, status) => {
+    const bytes = Buffer.concat([full, Buffer.from('{"typ')]).subarray(0, len);
+    expect(check(bytes, sealText(sealAt(full.length, 12))).status).toBe(status);
+  });
+
+  it.each([
+    ['emptied', 0],
+    ['cut in the header', 10],
+    ['cut a byte short', full.length - 1],
+  ])('refuses a journal %s (JOURNAL_TRUNCATED, exit 2)', (_what, len) => {
+    expect(() => check(full.subarray(0, len), sealText(sealAt(full.length, 12)))).toThrow(
+      expect.objectContaining({ code: 'JOURNAL_TRUNCATED', exitCode: 2 }),
+    );
+  });
+
+  it('refuses a missing journal whose seal exists, and a version-2 journal with records and no seal', () => {
+    expect(() => check(null, sealText(sealAt(full.length, 12)))).toThrow(/cut short/);
+    expect(() => check(full, null)).toThrow(/seal j\.jsonl\.seal is missing/);
+    expect(() => check(full, 'garbage')).toThrow(/seal j\.jsonl\.seal is damaged/);
+  });
+
+  it('reads a version-1 journal without a seal as unchecked, and nothing at all as new', () => {
+    expect(check(Buffer.from(text([header, ...applyRollbackReapply])), null).status).toBe('unsealed-v1');
+    expect(check(null, null).status).toBe('new');
+    expect(check(Buffer.from(text([v2])), null).status).toBe('new');
+  });
+
+  it('the newest valid slot wins; a torn slot is passed over', () => {
+    const older = sealAt(100, 1, 4);
+    const newer = sealAt(full.length, 12, 5);
+    expect(readSealText(sealText(older, newer)).seal?.n).toBe(5);
+    const torn = encodeSealSlot(newer).replace('"open":false', '"open":true ');
+    expect(readSealText(encodeSealSlot(older) + torn).seal?.n).toBe(4);
+  });
+
+  it('records of a version-2 journal must be numbered 0, 1, 2, ...', () => {
+    const gap = text([v2, ...applyRollbackReapply.filter((r) => r.seq !== 4)]);
+    expect(() => parseJournalText(gap, 'j.jsonl')).toThrow(/j\.jsonl:6: .*seq 5 where 4 was expected/);
   });
 });

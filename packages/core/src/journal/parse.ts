@@ -1,6 +1,7 @@
 import { CutoverError } from '../errors.js';
 import { JournalHeader, JournalRecord } from '../schemas/journal.js';
 import { formatPath } from '../schemas/validate.js';
+import type { JournalIntegrity } from './seal.js';
 
 /**
  * What a journal's text holds. The rules, the same for every reader (enforce, rollback, status, report; documented in
@@ -10,7 +11,11 @@ import { formatPath } from '../schemas/validate.js';
  *   record: a blank line, a line that is not JSON, or one that fails the schema is JOURNAL_CORRUPT (exit 2) naming the
  *   file, the line and the field;
  * - text after the last newline is a torn tail (the writer stopped mid-write: a crash, a full disk). It was never
- *   committed, so no AWS call followed it: readers leave it out and say so, and the next writer cuts it off.
+ *   committed, so no AWS call followed it: readers leave it out and say so, and the next writer cuts it off;
+ * - in a version-2 journal the records are numbered 0, 1, 2, ... in file order: a gap or a repeat is JOURNAL_CORRUPT
+ *   (a line was removed or copied);
+ * - whether the journal is complete (not cut short) is told by its seal (`verifyJournalSeal`, seal.ts), which readers
+ *   that touch the disk check right after this parse.
  */
 export interface ParsedJournal {
   /** Null for an empty file (or one holding only a torn header). */
@@ -20,6 +25,8 @@ export interface ParsedJournal {
   goodBytes: number;
   /** The uncommitted text after the last newline, if any: its 1-based line number and length in bytes. */
   tornTail: { line: number; bytes: number } | null;
+  /** What the seal vouches for; set by readers that checked it (`readJournal`), absent for text parsed alone. */
+  integrity?: JournalIntegrity;
 }
 
 function corrupt(file: string, line: number, why: string): CutoverError {
@@ -69,6 +76,14 @@ export function parseJournalText(text: string, file: string): ParsedJournal {
     } else if (rec.type === 'header') {
       throw corrupt(file, lineNo, 'a second header');
     } else {
+      const expected = out.records.length;
+      if (out.header?.schema.version === 2 && rec.seq !== expected) {
+        throw corrupt(
+          file,
+          lineNo,
+          `record seq ${rec.seq} where ${expected} was expected: a line is missing or repeated`,
+        );
+      }
       out.records.push(rec);
     }
   }

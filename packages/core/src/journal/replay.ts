@@ -49,6 +49,8 @@ export interface TargetState {
   phase: TargetPhase;
   /** The last intent if no result followed it. */
   openIntent: IntentRecord | null;
+  /** The last intent, whether a result followed it or not (a failed apply is judged against it). */
+  lastIntent: IntentRecord | null;
   lastResult: ResultRecord | null;
   /** Every intent, result and verified record of the target, in file order. */
   events: TargetEvent[];
@@ -126,6 +128,7 @@ export function replayJournal(records: readonly JournalRecord[]): JournalState {
         desired: null,
         phase: 'skipped',
         openIntent: null,
+        lastIntent: null,
         lastResult: null,
         events: [],
       };
@@ -170,6 +173,7 @@ export function replayJournal(records: readonly JournalRecord[]): JournalState {
           s.phase = 'rollback-pending';
         }
         s.openIntent = r;
+        s.lastIntent = r;
         s.events.push({ seq: r.seq, at: r.at, wave: r.wave, record: 'intent', action: r.action, outcome: 'intent' });
         break;
       }

@@ -2,6 +2,7 @@ import { CutoverError } from '../errors.js';
 import type { JournalTarget } from '../schemas/journal.js';
 import type { LockInStep, Plan } from '../schemas/plan.js';
 import type { ParsedJournal } from './parse.js';
+import type { JournalIntegrity } from './seal.js';
 import type { JournalSettings, TargetEvent, TargetPhase, WaveCounts, WaveId, WaveRunState } from './replay.js';
 import { countWave, replayJournal, targetKey } from './replay.js';
 
@@ -61,6 +62,8 @@ export interface JournalSummary {
   lastSeq: number;
   /** Uncommitted text after the last newline, left out (see `parseJournalText`). */
   tornTail: { line: number; bytes: number } | null;
+  /** What the journal's seal vouches for (see `verifyJournalSeal`); null when the text was parsed without it. */
+  integrity: JournalIntegrity | null;
   waves: WaveHistory[];
   /** Every target the journal names, ordered by key. */
   targets: TargetHistory[];
@@ -192,6 +195,7 @@ export function summarizeJournal(parsed: ParsedJournal, plan: Plan | null = null
     records: parsed.records.length,
     lastSeq: state.lastSeq,
     tornTail: parsed.tornTail,
+    integrity: parsed.integrity ?? null,
     waves,
     targets,
   };

@@ -11,15 +11,23 @@ import {
 } from './common.js';
 
 /**
- * The enforcement journal: JSON Lines, append-only, fsync'd after every record. The first line is a header naming the
+ * The enforcement journal: JSON Lines, append-only, fsync'd after every commit. The first line is a header naming the
  * plan; every change is preceded by an `intent` record holding the exact previous settings and followed by a `result`.
  * A crash between the two leaves an intent without a result: resume and rollback read it to finish or undo the change.
+ *
+ * Version 2 (this one) numbers records 0, 1, 2, ... without gaps and keeps a seal beside the journal
+ * (`<journal>.seal`, `JournalSeal`): after every commit, how many bytes the journal holds and their sha256, so a
+ * journal cut short (or emptied, or edited) is told from one whose writer stopped mid-write. Version 1 journals (no
+ * seal) are still read and appended to; they get a seal from their first append on.
  */
+
+/** The journal format version this tool writes. */
+export const JOURNAL_VERSION = 2;
 
 export const JournalHeader = z
   .object({
     type: z.literal('header'),
-    schema: schemaHeader('imdsv2-cutover/journal', 1),
+    schema: z.union([schemaHeader('imdsv2-cutover/journal', 2), schemaHeader('imdsv2-cutover/journal', 1)]),
     journalId: z.string().min(1),
     createdAt: IsoDateTime,
     tool: ToolInfo,
@@ -115,3 +123,36 @@ export type JournalRecord = z.infer<typeof JournalRecord>;
 
 export const JournalLine = z.union([JournalHeader, JournalRecord]);
 export type JournalLine = z.infer<typeof JournalLine>;
+
+/**
+ * One slot of the journal's seal file (`<journal>.seal`): how far the journal reached at a commit. The file holds two
+ * slots of SEAL_SLOT_BYTES each (the JSON padded with spaces, then a newline), written alternately in place, so that
+ * a write torn by a crash leaves the other, older slot whole; readers take the valid slot with the highest `n`.
+ */
+export const JournalSeal = z
+  .object({
+    type: z.literal('seal'),
+    schema: schemaHeader('imdsv2-cutover/journal-seal', 1),
+    /** The journal's `journalId` and plan: a seal never vouches for another journal. */
+    journalId: z.string().min(1),
+    planContentHash: Sha256Hex,
+    /** Generation: one more at every seal write. */
+    n: z.number().int().nonnegative(),
+    /** Journal bytes committed (whole lines, fsync'd) when sealed. */
+    bytes: z.number().int().nonnegative(),
+    /** `seq` of the last record within `bytes`; -1 when only the header is. */
+    lastSeq: z.number().int().min(-1),
+    /** sha256 of the journal's first `bytes` bytes, lowercase hex. */
+    sha256: Sha256Hex,
+    /** When sealed, on the writer's clock (the service's clock during enforcement). */
+    at: IsoDateTime,
+    /** True while a writer has the journal open; false once it closed it (a crash leaves true). */
+    open: z.boolean(),
+    /** sha256 of the canonical JSON of the other fields: a slot torn by a crash fails this check. */
+    check: Sha256Hex,
+  })
+  .strict();
+export type JournalSeal = z.infer<typeof JournalSeal>;
+
+/** Bytes of one seal slot; the seal file is two slots. */
+export const SEAL_SLOT_BYTES = 512;

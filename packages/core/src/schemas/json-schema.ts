@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { assessmentKind } from './assessment.js';
-import { JournalLine } from './journal.js';
+import { JournalLine, JournalSeal } from './journal.js';
 import { planKind } from './plan.js';
 import { policyKind } from './policy.js';
 import { probeReportKind } from './probe-report.js';
@@ -20,6 +20,12 @@ export function jsonSchemas(): Record<string, object> {
     policy: doc(policyKind.schema, 'policy', 'imdsv2-cutover rollout policy', 'input'),
     plan: doc(planKind.schema, 'plan', 'imdsv2-cutover plan', 'output'),
     'journal-line': doc(JournalLine, 'journal-line', 'imdsv2-cutover journal line (JSON Lines)', 'output'),
+    'journal-seal': doc(
+      JournalSeal,
+      'journal-seal',
+      'imdsv2-cutover journal seal (one slot of <journal>.seal)',
+      'output',
+    ),
     'probe-report': doc(probeReportKind.schema, 'probe-report', 'imdsv2-cutover probe report', 'output'),
   };
 }

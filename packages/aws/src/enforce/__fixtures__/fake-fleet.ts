@@ -49,6 +49,8 @@ export class FakeFleet {
   metricCalls = 0;
   denyDryRun = false;
   failModify: (id: string) => Error | undefined = () => undefined;
+  /** Makes the change, then fails the call with this error: an answer lost after EC2 applied it. */
+  applyThenFail: (id: string) => Error | undefined = () => undefined;
   readonly ec2 = new EC2Client({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
   readonly cw = new CloudWatchClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
   readonly asg = new AutoScalingClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
@@ -111,6 +113,8 @@ export class FakeFleet {
             httpEndpoint: (input.HttpEndpoint ?? i.settings.httpEndpoint) as MetadataSettings['httpEndpoint'],
           };
           i.metadataState = 'pending';
+          const lost = this.applyThenFail(input.InstanceId);
+          if (lost) throw lost;
           return { InstanceId: input.InstanceId, InstanceMetadataOptions: { State: 'pending' } };
         },
       );
