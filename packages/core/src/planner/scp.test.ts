@@ -1,3 +1,4 @@
+import { iamWildcardMatch } from '@imdsv2-cutover/test-utils';
 import { describe, expect, it } from 'vitest';
 import { CutoverError } from '../errors.js';
 import { Policy, type PolicyInput } from '../schemas/policy.js';
@@ -25,14 +26,6 @@ interface Statement {
   Condition?: Record<string, Record<string, unknown>>;
 }
 
-function glob(pattern: string, value: string): boolean {
-  const re = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${re}$`).test(value);
-}
-
 function arnLike(pattern: string, value: string): boolean {
   const split = (s: string) => {
     const parts = s.split(':');
@@ -40,7 +33,7 @@ function arnLike(pattern: string, value: string): boolean {
   };
   const p = split(pattern);
   const v = split(value);
-  return p.every((part, i) => glob(part, v[i] ?? ''));
+  return p.every((part, i) => iamWildcardMatch(part, v[i] ?? ''));
 }
 
 function holds(op: string, key: string, want: unknown, ctx: Context): boolean {
@@ -67,7 +60,7 @@ function deniedBy(scp: Record<string, unknown>, req: Request): string[] {
     .filter(
       (s) =>
         s.Effect === 'Deny' &&
-        glob(s.Action, req.action) &&
+        iamWildcardMatch(s.Action, req.action) &&
         (s.Resource === '*' || arnLike(s.Resource, req.resource)) &&
         Object.entries(s.Condition ?? {}).every(([op, keys]) =>
           Object.entries(keys).every(([key, want]) => holds(op, key, want, req.context)),
