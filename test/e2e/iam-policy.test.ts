@@ -1,112 +1,147 @@
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { AwsClients } from '@imdsv2-cutover/aws';
 import { assess, createAwsClients, enforce, probeAssessment, rollback, status } from '@imdsv2-cutover/aws';
-import type { Assessment, Plan } from '@imdsv2-cutover/core';
+import type { Assessment, IamPolicyDocument, Plan, Scenario, ScenarioInput } from '@imdsv2-cutover/core';
 import { Policy, iamActions, plan } from '@imdsv2-cutover/core';
 import type { Simulator } from '@imdsv2-cutover/simulator';
-import { startSimulator } from '@imdsv2-cutover/simulator';
-import { useTempDirs } from '@imdsv2-cutover/test-utils';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadScenario, scenarioFrom, startSimulator } from '@imdsv2-cutover/simulator';
+import { iamWildcardMatch, useTempDirs } from '@imdsv2-cutover/test-utils';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { imdsv2 } from './assess-helpers.js';
+import { type RecordedRequest, type RecordingProxy, arnsSent, startRecordingProxy } from './recording-proxy.js';
 
 /**
  * Every phase runs against the simulator with every path that sends a distinct AWS call exercised (organization and
  * role, all regions; enforce with drift check, DryRun preflight, apply, guard soak, rollback and live status; lock-in
  * with dry run, apply including the irreversible AMI flag, and rollback). The client factory's command log then holds
- * the IAM action of every call sent, and `imdsv2 policy` must allow exactly those: none missing, none extra.
+ * the IAM action of every call sent, and `imdsv2 policy` must allow exactly those: none missing, none extra. The same
+ * runs in each partition (aws, aws-cn, aws-us-gov: the simulator's bundled organizations there), where the policy's
+ * ARNs must be in that partition and its AssumeRole resource must match every role ARN the tool sent.
  */
 const ROLE = 'OrganizationAccountAccessRole';
-const CALLER = '111111111111';
 const tool = { name: 'imdsv2-cutover', version: 'test' };
 const tempDir = useTempDirs('imdsv2-iam-');
 
+interface PartitionCase {
+  partition: string;
+  scenario: string;
+  region: string;
+  caller: string;
+  /** The account whose `web` group gets an AMI of its own, so that lock-in has an image to flag. */
+  imageOwner?: string;
+}
+const PARTITIONS: PartitionCase[] = [
+  { partition: 'aws', scenario: 'demo', region: 'us-east-1', caller: '111111111111' },
+  {
+    partition: 'aws-cn',
+    scenario: 'partition-cn',
+    region: 'cn-north-1',
+    caller: '444444444444',
+    imageOwner: '555555555555',
+  },
+  {
+    partition: 'aws-us-gov',
+    scenario: 'partition-govcloud',
+    region: 'us-gov-east-1',
+    caller: '666666666661',
+    imageOwner: '666666666662',
+  },
+];
+
+/** The bundled scenario, with an AMI of its own for the `web` group when the case asks for one. */
+async function scenarioOf(c: PartitionCase): Promise<Scenario | string> {
+  if (c.imageOwner === undefined) return c.scenario;
+  const s = structuredClone(await loadScenario(c.scenario)) as ScenarioInput;
+  const id = 'ami-0c0ffee0c0ffee001';
+  s.images = [...(s.images ?? []), { id, account: c.imageOwner, region: c.region, name: 'web-image' }];
+  for (const g of s.instanceGroups ?? []) if (g.name === 'web') g.imageId = id;
+  return scenarioFrom(s);
+}
+
 let sim: Simulator;
-let proxy: Server;
+let proxy: RecordingProxy;
 let endpoint: string;
 
 /** When set, the proxy refuses the account-wide DescribeLaunchTemplateVersions as some AWS emulators do. */
 let refuseAccountWideVersions = false;
 
 /**
- * A pass-through proxy in front of the simulator for the one path the simulator alone does not reach: with
- * `refuseAccountWideVersions` it answers MissingParameter to DescribeLaunchTemplateVersions without a template, so
- * discovery's per-template fallback (DescribeLaunchTemplates) runs.
+ * In front of the simulator, for the one path the simulator alone does not reach: with `refuseAccountWideVersions`
+ * the proxy answers MissingParameter to DescribeLaunchTemplateVersions without a template, so discovery's
+ * per-template fallback (DescribeLaunchTemplates) runs.
  */
-async function startProxy(target: string): Promise<Server> {
-  const up = new URL(target);
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const params = new URLSearchParams(body.toString());
-      if (
-        refuseAccountWideVersions &&
-        params.get('Action') === 'DescribeLaunchTemplateVersions' &&
-        !params.has('LaunchTemplateId') &&
-        !params.has('LaunchTemplateName')
-      ) {
-        res.writeHead(400, { 'content-type': 'text/xml', date: sim.clock.now().toUTCString() });
-        res.end(
-          '<Response><Errors><Error><Code>MissingParameter</Code><Message>The request must contain the parameter LaunchTemplateId or LaunchTemplateName</Message></Error></Errors><RequestID>proxy</RequestID></Response>',
-        );
-        return;
-      }
-      const forward = request(
-        { host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers },
-        (upRes) => {
-          const parts: Buffer[] = [];
-          upRes.on('data', (c: Buffer) => parts.push(c));
-          upRes.on('end', () => {
-            const answer = Buffer.concat(parts);
-            res.writeHead(upRes.statusCode ?? 500, upRes.headers);
-            res.end(answer);
-          });
-        },
-      );
-      forward.on('error', (e) => res.destroy(e));
-      forward.end(body);
+function refuseVersions(req: RecordedRequest, res: ServerResponse): boolean {
+  const p = req.params;
+  if (
+    !refuseAccountWideVersions ||
+    p.get('Action') !== 'DescribeLaunchTemplateVersions' ||
+    p.has('LaunchTemplateId') ||
+    p.has('LaunchTemplateName')
+  )
+    return false;
+  res.writeHead(400, { 'content-type': 'text/xml', date: sim.clock.now().toUTCString() });
+  res.end(
+    '<Response><Errors><Error><Code>MissingParameter</Code><Message>The request must contain the parameter LaunchTemplateId or LaunchTemplateName</Message></Error></Errors><RequestID>proxy</RequestID></Response>',
+  );
+  return true;
+}
+
+/** The RoleArn of every AssumeRole the proxy saw since the last reset. */
+const roleArnsSent = (): string[] =>
+  proxy.requests.filter((r) => r.params.get('Action') === 'AssumeRole').map((r) => r.params.get('RoleArn') ?? '');
+
+describe.each(PARTITIONS)('imdsv2 policy lists exactly the actions each phase sends, in $partition', (c) => {
+  function factory(): AwsClients {
+    return createAwsClients({
+      region: c.region,
+      endpointUrl: endpoint,
+      credentials: { accessKeyId: `AKIA${c.caller}SIMK`, secretAccessKey: 'simulated' },
     });
+  }
+
+  function sent(clients: AwsClients): string[] {
+    return Object.keys(clients.log.snapshot()).sort();
+  }
+
+  /**
+   * What `imdsv2 policy --for <phase> --role-name <ROLE> --region <region> --json` allows: the partition follows the
+   * region. Every ARN of the document is in the partition, and every role ARN the tool sent matches its AssumeRole
+   * resource.
+   */
+  async function policyActions(phase: string, more: string[] = []): Promise<string[]> {
+    const r = await imdsv2(['policy', '--for', phase, '--role-name', ROLE, '--region', c.region, '--json', ...more]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { actions: string[]; partition: string; document: IamPolicyDocument };
+    expect(out.partition).toBe(c.partition);
+    const arns = JSON.stringify(out.document).match(/arn:[^"]*/g) ?? [];
+    expect(arns.length).toBeGreaterThan(0);
+    for (const arn of arns) expect(arn.startsWith(`arn:${c.partition}:`), arn).toBe(true);
+    const assume = out.document.Statement.find((st) => st.Action.includes('sts:AssumeRole'));
+    // Every ARN the tool sent (the proxy's request log) is in the partition too.
+    for (const arn of arnsSent(proxy.requests)) expect(arn.startsWith(`arn:${c.partition}:`), arn).toBe(true);
+    expect(roleArnsSent().length).toBeGreaterThan(0);
+    for (const sentArn of roleArnsSent())
+      expect(iamWildcardMatch(String(assume?.Resource), sentArn), sentArn).toBe(true);
+    return out.actions;
+  }
+
+  let assessment: Assessment;
+  let thePlan: Plan;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ scenario: await scenarioOf(c), clock: { speed: 1 }, throttling: false });
+    proxy = await startRecordingProxy(sim.url, refuseVersions);
+    endpoint = proxy.url;
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return server;
-}
-
-function factory(): AwsClients {
-  return createAwsClients({
-    region: 'us-east-1',
-    endpointUrl: endpoint,
-    credentials: { accessKeyId: `AKIA${CALLER}SIMK`, secretAccessKey: 'simulated' },
+  afterAll(async () => {
+    await proxy.close();
+    await sim.stop();
   });
-}
+  beforeEach(() => {
+    proxy.requests.length = 0;
+  });
 
-function sent(clients: AwsClients): string[] {
-  return Object.keys(clients.log.snapshot()).sort();
-}
-
-/** What `imdsv2 policy --for <phase> --role-name <ROLE> --json` allows. */
-async function policyActions(phase: string, more: string[] = []): Promise<string[]> {
-  const r = await imdsv2(['policy', '--for', phase, '--role-name', ROLE, '--json', ...more]);
-  expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { actions: string[] }).actions;
-}
-
-let assessment: Assessment;
-let thePlan: Plan;
-
-beforeAll(async () => {
-  sim = await startSimulator({ scenario: 'demo', clock: { speed: 1 }, throttling: false });
-  proxy = await startProxy(sim.url);
-  endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  await new Promise((r) => proxy.close(r));
-  await sim.stop();
-});
-
-describe('imdsv2 policy lists exactly the actions each phase sends', () => {
   it('assess: organization, role, all regions, probes (with and without S3 output), launch template fallback', async () => {
     const clients = factory();
     const common = { clients, organization: true, roleName: ROLE, lookbackDays: 14, minObservationDays: 7, tool };
@@ -131,7 +166,7 @@ describe('imdsv2 policy lists exactly the actions each phase sends', () => {
       sim.clock.setSpeed(1);
       assessment = probed.assessment;
       refuseAccountWideVersions = true;
-      const fallback = await assess({ ...common, regions: ['us-east-1'] });
+      const fallback = await assess({ ...common, regions: [c.region] });
       expect(fallback.launchTemplates.length).toBeGreaterThan(0);
     } finally {
       sim.clock.setSpeed(1);
@@ -139,6 +174,7 @@ describe('imdsv2 policy lists exactly the actions each phase sends', () => {
       clients.destroy();
     }
     expect(assessment.complete).toBe(true);
+    expect(assessment.scope.partition).toBe(c.partition);
     expect(sent(clients)).toEqual(
       await policyActions('assess', ['--probe-output-s3', 's3://imdsv2-probe-out/iam-test']),
     );

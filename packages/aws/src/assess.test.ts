@@ -6,6 +6,7 @@ import {
   GetInstanceMetadataDefaultsCommand,
 } from '@aws-sdk/client-ec2';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { Assessment, RecordingReporter, summarize } from '@imdsv2-cutover/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BASE_ACCOUNT, ec2Instance, mockAws, type MockAccount, type SeriesFn } from './__fixtures__/mock-aws.js';
@@ -195,11 +196,16 @@ describe('assess', () => {
       { organization: true, roleName: 'Audit', allRegions: true },
     );
     expect(a.complete).toBe(false);
-    expect(a.accounts.map((x) => [x.accountId, x.status, x.error?.code])).toEqual([
-      [BASE_ACCOUNT, 'ok', undefined],
-      ['222222222222', 'ok', undefined],
-      ['333333333333', 'failed', 'AccessDenied'],
+    expect(a.accounts.map((x) => [x.accountId, x.status, x.error?.code, x.partition])).toEqual([
+      [BASE_ACCOUNT, 'ok', undefined, 'aws'],
+      ['222222222222', 'ok', undefined, 'aws'],
+      ['333333333333', 'failed', 'AccessDenied', undefined],
     ]);
+    // The partition of the caller's identity, and the role ARNs built in it.
+    expect(a.scope.partition).toBe('aws');
+    expect(env!.sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.RoleArn)).toEqual(
+      expect.arrayContaining(['arn:aws:iam::222222222222:role/Audit', 'arn:aws:iam::333333333333:role/Audit']),
+    );
     expect(a.regions.map((r) => [r.accountId, r.region, r.status, r.error?.code])).toEqual([
       [BASE_ACCOUNT, 'us-east-1', 'ok', undefined],
       ['222222222222', 'eu-west-1', 'failed', 'UnauthorizedOperation'],

@@ -82,9 +82,13 @@ export async function assess(opts: AssessOptions): Promise<Assessment> {
 
   reporter.emit({ type: 'phase', phase: 'scope', message: 'Resolving accounts and regions' });
   let targets: TargetAccount[];
+  let partition: string;
   try {
+    // Every ARN the tool builds (roles to assume, the plan's SCP) is in the partition of the caller's identity.
+    partition = (await clients.callerIdentity()).partition;
     targets = await resolveAccounts(clients, opts);
   } catch (e) {
+    if (e instanceof CutoverError) throw e;
     const { code, message } = awsErrorInfo(e);
     throw new CutoverError(
       code === 'AccessDenied' || code === 'AccessDeniedException' ? 'ACCESS_DENIED' : 'AWS_ERROR',
@@ -118,7 +122,13 @@ export async function assess(opts: AssessOptions): Promise<Assessment> {
         });
         return;
       }
-      accounts.push({ accountId: account.accountId, ...nameOf(account), status: 'ok' });
+      accounts.push({
+        accountId: account.accountId,
+        ...nameOf(account),
+        status: 'ok',
+        // From the AssumeRole answer for an account reached through a role, else the caller's identity.
+        partition: clients.partitionOf(account.accountId) ?? partition,
+      });
       const done = await Promise.all(
         regions.list.map((region) => regionLimit(() => assessRegion(opts, account, region, window, reporter))),
       );
@@ -141,6 +151,7 @@ export async function assess(opts: AssessOptions): Promise<Assessment> {
       accounts: targets.map((t) => t.accountId),
       regions: [...new Set(regionResults.map((r) => r.region))].sort(),
       organization: opts.organization ?? false,
+      partition,
       lookbackDays: opts.lookbackDays,
       minObservationDays: opts.minObservationDays,
       probe: 'none',

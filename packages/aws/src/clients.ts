@@ -9,6 +9,14 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import {
+  AWS_PARTITIONS,
+  CutoverError,
+  iamRoleArn,
+  partitionOfArn,
+  partitionOfRegion,
+  terminalSafe,
+} from '@imdsv2-cutover/core';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type {
   AwsCredentialIdentity,
@@ -92,9 +100,15 @@ export class CommandLog {
 
 /**
  * Credentials from STS AssumeRole, cached until five minutes before they expire. The STS call goes through this
- * factory's own STS client so it honours the endpoint, retries and the command log.
+ * factory's own STS client so it honours the endpoint, retries and the command log. The role ARN is asked for when
+ * the role is first assumed (it needs the caller's partition); `onAssumed` sees the assumed-role ARN of every answer.
  */
-function assumeRoleProvider(sts: STSClient, roleArn: string, sessionName: string): AwsCredentialIdentityProvider {
+function assumeRoleProvider(
+  sts: STSClient,
+  roleArnOf: () => Promise<string>,
+  sessionName: string,
+  onAssumed: (assumedRoleArn: string | undefined) => void,
+): AwsCredentialIdentityProvider {
   let cached: AwsCredentialIdentity | undefined;
   let pending: Promise<AwsCredentialIdentity> | undefined;
   return async () => {
@@ -102,11 +116,13 @@ function assumeRoleProvider(sts: STSClient, roleArn: string, sessionName: string
       return cached;
     pending ??= (async () => {
       try {
+        const roleArn = await roleArnOf();
         const out = await sts.send(
           new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: 3600 }),
         );
         const c = out.Credentials;
         if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
+        onAssumed(out.AssumedRoleUser?.Arn);
         cached = {
           accessKeyId: c.AccessKeyId,
           secretAccessKey: c.SecretAccessKey,
@@ -138,7 +154,10 @@ export class AwsClients {
   private readonly base: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   private readonly accountCredentials = new Map<string, AwsCredentialIdentityProvider>();
   private readonly cache = new Map<string, unknown>();
-  private caller: string | undefined;
+  private identity: Promise<CallerIdentity> | undefined;
+  private caller: CallerIdentity | undefined;
+  /** The partition of each account, from the answer that reached it (GetCallerIdentity, AssumeRole). */
+  private readonly partitions = new Map<string, string>();
 
   constructor(config: AwsClientsConfig) {
     this.config = config;
@@ -153,15 +172,30 @@ export class AwsClients {
   }
 
   /**
-   * Makes `accountId` reachable by assuming `arn:aws:iam::<accountId>:role/<roleName>` with the base credentials.
-   * Returns the credentials provider; awaiting it performs the AssumeRole, which is how callers find out early that a
-   * role cannot be assumed.
+   * Makes `accountId` reachable by assuming `arn:<partition>:iam::<accountId>:role/<roleName>` with the base
+   * credentials, in the partition of the caller's identity (GetCallerIdentity, asked once): an account lives in one
+   * partition and STS cannot reach a role of another. Returns the credentials provider; awaiting it performs the
+   * AssumeRole, which is how callers find out early that a role cannot be assumed. An answer whose assumed-role ARN is
+   * in another partition than the caller's is refused (AWS never gives one).
    */
   useRole(accountId: string, roleName: string): AwsCredentialIdentityProvider {
     let provider = this.accountCredentials.get(accountId);
     if (!provider) {
-      const arn = `arn:aws:iam::${accountId}:role/${roleName}`;
-      provider = assumeRoleProvider(this.sts({ region: this.config.region }), arn, 'imdsv2-cutover');
+      let partition = '';
+      const roleArnOf = async () => {
+        partition = (await this.callerIdentity()).partition;
+        return iamRoleArn(partition, accountId, roleName);
+      };
+      const onAssumed = (assumed: string | undefined) => {
+        const answered = assumed === undefined ? null : partitionOfArn(assumed);
+        if (answered !== null && answered !== partition) {
+          throw new Error(
+            `AssumeRole into account ${accountId} answered with ${assumed}, outside the caller's partition ${partition}`,
+          );
+        }
+        this.partitions.set(accountId, answered ?? partition);
+      };
+      provider = assumeRoleProvider(this.sts({ region: this.config.region }), roleArnOf, 'imdsv2-cutover', onAssumed);
       this.accountCredentials.set(accountId, provider);
     }
     return provider;
@@ -185,19 +219,44 @@ export class AwsClients {
     };
   }
 
-  /** The account of the base credentials (STS GetCallerIdentity, asked once). */
-  async callerAccount(): Promise<string> {
-    if (this.caller === undefined) {
+  /**
+   * Who the base credentials are (STS GetCallerIdentity, asked once): the account, the ARN and its partition, the
+   * partition every ARN the tool builds is in. Errors: BAD_USAGE (exit 2) when the configured region is in another
+   * partition than the credentials (`--region us-east-1` with China credentials): its calls could never succeed.
+   */
+  async callerIdentity(): Promise<CallerIdentity> {
+    this.identity ??= (async () => {
       const out = await this.sts({ region: this.config.region }).send(new GetCallerIdentityCommand({}));
       if (!out.Account) throw new Error('GetCallerIdentity returned no account');
-      this.caller = out.Account;
-    }
-    return this.caller;
+      const partition = out.Arn === undefined ? null : partitionOfArn(out.Arn);
+      if (partition === null) throw new Error(`GetCallerIdentity returned no ARN with a partition (${out.Arn})`);
+      assertRegionInPartition(this.config.region, partition, out.Arn!);
+      this.caller = { account: out.Account, arn: out.Arn!, partition };
+      this.partitions.set(out.Account, partition);
+      return this.caller;
+    })().catch((e: unknown) => {
+      this.identity = undefined;
+      throw e;
+    });
+    return this.identity;
+  }
+
+  /** The account of the base credentials (STS GetCallerIdentity, asked once). */
+  async callerAccount(): Promise<string> {
+    return (await this.callerIdentity()).account;
   }
 
   /** The caller's account once `callerAccount()` has answered (for messages), else undefined. */
   get knownCallerAccount(): string | undefined {
-    return this.caller;
+    return this.caller?.account;
+  }
+
+  /**
+   * The partition of an account, from the answer that reached it: GetCallerIdentity for the caller's own account,
+   * the assumed-role ARN of AssumeRole for the others. Undefined until that answer came.
+   */
+  partitionOf(accountId: string): string | undefined {
+    return this.partitions.get(accountId);
   }
 
   /**
@@ -287,6 +346,32 @@ export class AwsClients {
     this.cache.set(key, client);
     return client;
   }
+}
+
+/** The identity of the base credentials (STS GetCallerIdentity). */
+export interface CallerIdentity {
+  account: string;
+  /** `arn:aws-cn:sts::444444444444:assumed-role/Admin/session`, ... */
+  arn: string;
+  /** The partition of `arn`: `aws`, `aws-cn`, `aws-us-gov`, ... */
+  partition: string;
+}
+
+/** Refuses a region of another partition than the credentials' (BAD_USAGE, exit 2), naming both and a fix. */
+function assertRegionInPartition(region: string, partition: string, arn: string): void {
+  const regionPartition = partitionOfRegion(region);
+  if (regionPartition === null || regionPartition === partition) return;
+  const known = AWS_PARTITIONS.find((p) => p.id === partition)?.regions ?? [];
+  const example = known.includes('us-east-1') ? 'us-east-1' : known[0];
+  throw new CutoverError(
+    'BAD_USAGE',
+    `The region ${region} is in partition ${regionPartition}, but the credentials are in ${partition} (${terminalSafe(arn)})`,
+    {
+      suggestions: [
+        `Pass a region of ${partition}${example ? `, e.g. --region ${example}` : ''}, or use credentials of ${regionPartition}.`,
+      ],
+    },
+  );
 }
 
 /** Creates the client factory for one run. */

@@ -1,6 +1,6 @@
 import type { AwsClients, ClientsFor } from '@imdsv2-cutover/aws';
 import { createAwsClients } from '@imdsv2-cutover/aws';
-import { CutoverError, assertKnownRegions } from '@imdsv2-cutover/core';
+import { CutoverError, assertKnownPartition, assertKnownRegions, partitionOfRegion } from '@imdsv2-cutover/core';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
 /**
@@ -45,17 +45,11 @@ async function profileRegion(
   }
 }
 
-/**
- * The one region rule of every command. The region is, in order: `--region` (or AWS_REGION, which oclif maps onto
- * it), the first of `--regions`, AWS_DEFAULT_REGION, the profile's `region` in the shared config file, then the first
- * region of the input file (the plan or journal the command acts on). Every name given is checked against the known
- * regions (a typo is exit 2 naming the closest one). No region at all is BAD_USAGE (exit 2) with the same message
- * for every command.
- */
-export async function resolveRegion(
+/** The region of a run by the region rule, or undefined when no source gives one (names checked). */
+async function findRegion(
   config: ConnectionConfig,
   o: { regions?: readonly string[]; inputRegions?: InputRegions } = {},
-): Promise<{ region: string; source: RegionSource }> {
+): Promise<{ region: string; source: RegionSource } | undefined> {
   const env = config.env ?? process.env;
   if (o.regions && o.regions.length > 0) assertKnownRegions(o.regions, '--regions', env);
   if (config.region !== undefined && config.region !== '') {
@@ -76,6 +70,22 @@ export async function resolveRegion(
   const input = typeof o.inputRegions === 'function' ? await o.inputRegions() : o.inputRegions;
   const first = input?.[0];
   if (first !== undefined) return { region: first, source: 'input file' };
+  return undefined;
+}
+
+/**
+ * The one region rule of every command. The region is, in order: `--region` (or AWS_REGION, which oclif maps onto
+ * it), the first of `--regions`, AWS_DEFAULT_REGION, the profile's `region` in the shared config file, then the first
+ * region of the input file (the plan or journal the command acts on). Every name given is checked against the known
+ * regions (a typo is exit 2 naming the closest one). No region at all is BAD_USAGE (exit 2) with the same message
+ * for every command.
+ */
+export async function resolveRegion(
+  config: ConnectionConfig,
+  o: { regions?: readonly string[]; inputRegions?: InputRegions } = {},
+): Promise<{ region: string; source: RegionSource }> {
+  const found = await findRegion(config, o);
+  if (found) return found;
   throw new CutoverError('BAD_USAGE', 'No region: pass --region, set AWS_REGION, or set a region in your AWS profile', {
     suggestions: [
       'e.g. --region us-east-1 (the region of global calls such as STS, and the default region to work in)',
@@ -84,15 +94,82 @@ export async function resolveRegion(
   });
 }
 
+/** Where the partition of a run came from, for messages. */
+export type PartitionSource = 'flag' | RegionSource | 'default';
+
+/**
+ * The partition ARNs are written in before any AWS call (`imdsv2 policy`): `--partition` when given (checked against
+ * the known partitions), else the partition of the region the region rule finds (`--region`, AWS_REGION,
+ * AWS_DEFAULT_REGION, the profile's region), else `aws`. Commands that call AWS take the partition from the caller's
+ * identity instead (GetCallerIdentity), which a region of another partition contradicts (BAD_USAGE).
+ */
+export async function resolvePartition(
+  config: ConnectionConfig,
+  partition?: string,
+): Promise<{ partition: string; source: PartitionSource }> {
+  if (partition !== undefined) {
+    assertKnownPartition(partition, '--partition');
+    return { partition, source: 'flag' };
+  }
+  const found = await findRegion(config);
+  const fromRegion = found ? partitionOfRegion(found.region) : null;
+  if (found && fromRegion !== null) return { partition: fromRegion, source: found.source };
+  return { partition: 'aws', source: 'default' };
+}
+
+/**
+ * Refuses a run whose regions are of two partitions (BAD_USAGE, exit 2): the region of its global calls (STS,
+ * Organizations) must be in the partition of the regions it acts in (`--regions`, the plan's or journal's), since
+ * credentials of one partition reach no account of another. Input regions that cannot be read are left to the
+ * workflow, which reads them itself and says what is wrong.
+ */
+async function assertOnePartition(
+  found: { region: string; source: RegionSource },
+  o: { regions?: readonly string[]; inputRegions?: InputRegions },
+): Promise<void> {
+  const partition = partitionOfRegion(found.region);
+  if (partition === null) return;
+  let input: readonly string[] = [];
+  try {
+    input = (typeof o.inputRegions === 'function' ? await o.inputRegions() : o.inputRegions) ?? [];
+  } catch {
+    input = [];
+  }
+  const sets: [string, readonly string[]][] = [
+    ['--regions', o.regions ?? []],
+    ['the input file', input],
+  ];
+  for (const [what, regions] of sets) {
+    for (const r of regions) {
+      const other = partitionOfRegion(r);
+      if (other === null || other === partition) continue;
+      const named = found.source === 'flag' ? '--region' : `the region (from ${found.source})`;
+      throw new CutoverError(
+        'BAD_USAGE',
+        `${named} ${found.region} is in partition ${partition}, but ${what} names ${r}, in ${other}`,
+        {
+          suggestions: [
+            `Pass --region ${r} (the region of global calls must be in the partition of the accounts).`,
+            'Each AWS account lives in one partition (aws, aws-cn, aws-us-gov): run each partition separately.',
+          ],
+        },
+      );
+    }
+  }
+}
+
 /**
  * Builds the client factory of a run from its connection config (one keep-alive pool, adaptive retry, the command log,
- * per-account credentials through the role). The caller destroys it when done.
+ * per-account credentials through the role). The caller destroys it when done. The region comes from the region rule
+ * (`resolveRegion`) and must be in the partition of the regions the run acts in (BAD_USAGE otherwise).
  */
 export async function connect(
   config: ConnectionConfig,
   o: { regions?: readonly string[]; inputRegions?: InputRegions; toolVersion: string },
 ): Promise<AwsClients> {
-  const { region } = await resolveRegion(config, o);
+  const found = await resolveRegion(config, o);
+  await assertOnePartition(found, o);
+  const { region } = found;
   return createAwsClients({
     region,
     ...(config.profile ? { profile: config.profile } : {}),

@@ -11,6 +11,7 @@ export * from './enforce.js';
 export * from './files.js';
 export * from './history.js';
 export * from './plan.js';
+export * from './policy.js';
 export * from './report.js';
 export * from './report-files.js';
 export * from './scheduling.js';

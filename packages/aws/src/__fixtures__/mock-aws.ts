@@ -76,7 +76,10 @@ export function mockAws(accounts: Record<string, MockAccount>, series: SeriesFn)
     return r;
   };
 
-  sts.on(GetCallerIdentityCommand).callsFake(async (_i, g) => ({ Account: (await who(g)).account }));
+  sts.on(GetCallerIdentityCommand).callsFake(async (_i, g) => {
+    const account = (await who(g)).account;
+    return { Account: account, Arn: `arn:aws:iam::${account}:user/test` };
+  });
   sts.on(AssumeRoleCommand).callsFake(async (input: { RoleArn: string }) => {
     await Promise.resolve();
     const account = input.RoleArn.split(':')[4]!;
@@ -88,6 +91,10 @@ export function mockAws(accounts: Record<string, MockAccount>, series: SeriesFn)
         SecretAccessKey: 'x',
         SessionToken: 't',
         Expiration: new Date(Date.now() + 3_600_000),
+      },
+      AssumedRoleUser: {
+        AssumedRoleId: `AROA${account}:imdsv2-cutover`,
+        Arn: `${input.RoleArn.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/imdsv2-cutover`,
       },
     };
   });

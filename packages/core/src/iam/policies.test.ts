@@ -38,6 +38,30 @@ describe('IAM policies', () => {
     expect(() => iamActions('assess', { roleName: 'bad role!' })).toThrow(/not a valid IAM role name/);
   });
 
+  it.each(['aws', 'aws-cn', 'aws-us-gov'])('every ARN of every phase in %s is in that partition', (partition) => {
+    for (const phase of ['assess', 'enforce', 'lockin', 'scp'] as const) {
+      const doc = iamPolicy(phase, {
+        partition,
+        roleName: 'ImdsAudit',
+        probeOutputS3: { bucket: 'out', prefix: 'imdsv2' },
+        policy: defaultPolicy(),
+      });
+      const arns = JSON.stringify(doc).match(/arn:[^"]*/g) ?? [];
+      expect(arns.length, phase).toBeGreaterThan(0);
+      for (const arn of arns) expect(arn.startsWith(`arn:${partition}:`), `${phase}: ${arn}`).toBe(true);
+    }
+    const assume = iamPolicy('enforce', { partition, roleName: 'ImdsAudit', policy: defaultPolicy() });
+    expect(assume.Statement.find((s) => s.Action.includes('sts:AssumeRole'))?.Resource).toBe(
+      `arn:${partition}:iam::*:role/ImdsAudit`,
+    );
+  });
+
+  it('refuses an unknown partition with exit 2', () => {
+    expect(() => iamPolicy('assess', { partition: 'aws-china', policy: defaultPolicy() })).toThrow(
+      /--partition: "aws-china" is not an AWS partition/,
+    );
+  });
+
   it('scp is the planner’s lock-in SCP', () => {
     const scp = iamPolicy('scp', { policy: defaultPolicy() });
     expect(scp.Statement.map((s) => s.Sid)).toContain('RequireImdsV2OnLaunch');

@@ -1,6 +1,7 @@
 import { generateScp } from '../planner/lock-in.js';
 import type { Policy } from '../schemas/policy.js';
 import { CutoverError } from '../errors.js';
+import { assertKnownPartition, withPartition } from '../regions/arn.js';
 
 /** The phases `imdsv2 policy --for` knows. `scp` is the lock-in service control policy, not an identity policy. */
 export const IAM_PHASES = ['assess', 'enforce', 'lockin', 'scp'] as const;
@@ -14,7 +15,10 @@ export type IamPhase = (typeof IAM_PHASES)[number];
 export interface IamStatementSpec {
   sid: string;
   actions: readonly string[];
-  /** Resource ARNs; `{role}` is replaced by the role name. `*` where the actions support no resource-level scoping. */
+  /**
+   * Resource ARNs; `{partition}` is replaced by the partition (`aws`, `aws-cn`, `aws-us-gov`) and `{role}` by the role
+   * name. `*` where the actions support no resource-level scoping.
+   */
   resources: readonly string[];
   why: string;
   multiAccount?: boolean;
@@ -22,7 +26,7 @@ export interface IamStatementSpec {
   probeOutputS3?: boolean;
 }
 
-const ROLE_ARN = 'arn:aws:iam::*:role/{role}';
+const ROLE_ARN = 'arn:{partition}:iam::*:role/{role}';
 
 /** Calls that reach other accounts: the role to assume and, for `--org`, the account list. */
 const assumeRole: IamStatementSpec = {
@@ -74,9 +78,9 @@ export const IAM_STATEMENTS: Record<Exclude<IamPhase, 'scp'>, readonly IamStatem
       sid: 'ProbeThroughRunCommand',
       actions: ['ssm:SendCommand'],
       resources: [
-        'arn:aws:ssm:*::document/AWS-RunShellScript',
-        'arn:aws:ssm:*::document/AWS-RunPowerShellScript',
-        'arn:aws:ec2:*:*:instance/*',
+        'arn:{partition}:ssm:*::document/AWS-RunShellScript',
+        'arn:{partition}:ssm:*::document/AWS-RunPowerShellScript',
+        'arn:{partition}:ec2:*:*:instance/*',
       ],
       why: 'assess --probe (default suspects): run the on-host probe, only through the two AWS-owned shell documents. Narrow the instance ARN with an aws:ResourceTag condition if only tagged instances may be probed; drop this and the next statement with --probe none.',
     },
@@ -89,7 +93,7 @@ export const IAM_STATEMENTS: Record<Exclude<IamPhase, 'scp'>, readonly IamStatem
     {
       sid: 'ReadProbeOutputFromS3',
       actions: ['s3:GetObject'],
-      resources: ['arn:aws:s3:::{s3}/*'],
+      resources: ['arn:{partition}:s3:::{s3}/*'],
       why: 'assess --probe-output-s3: read the full probe output that Run Command wrote under that prefix.',
       probeOutputS3: true,
     },
@@ -112,7 +116,7 @@ export const IAM_STATEMENTS: Record<Exclude<IamPhase, 'scp'>, readonly IamStatem
     {
       sid: 'ChangeInstanceMetadataOptions',
       actions: ['ec2:ModifyInstanceMetadataOptions'],
-      resources: ['arn:aws:ec2:*:*:instance/*'],
+      resources: ['arn:{partition}:ec2:*:*:instance/*'],
       why: 'Set HttpTokens=required (and the hop limit) on the plan’s instances, the DryRun preflight, and the rollback to the journaled previous settings.',
     },
     {
@@ -145,7 +149,7 @@ export const IAM_STATEMENTS: Record<Exclude<IamPhase, 'scp'>, readonly IamStatem
     {
       sid: 'LaunchTemplatesRequireTokens',
       actions: ['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate'],
-      resources: ['arn:aws:ec2:*:*:launch-template/*'],
+      resources: ['arn:{partition}:ec2:*:*:launch-template/*'],
       why: 'A new launch template version with HttpTokens=required made the default (and the old default restored on rollback).',
     },
     {
@@ -157,13 +161,18 @@ export const IAM_STATEMENTS: Record<Exclude<IamPhase, 'scp'>, readonly IamStatem
     {
       sid: 'AmiImdsSupport',
       actions: ['ec2:ModifyImageAttribute'],
-      resources: ['arn:aws:ec2:*::image/*'],
+      resources: ['arn:{partition}:ec2:*::image/*'],
       why: 'ImdsSupport=v2.0 on AMIs in use, only with policy lockIn.amiImdsSupport and --confirm-irreversible. Drop this statement if you never set it.',
     },
   ],
 };
 
 export interface IamPolicyOptions {
+  /**
+   * The partition the ARNs are written in (`aws`, `aws-cn`, `aws-us-gov`): that of the accounts the tool runs in.
+   * Default `aws`. An unknown partition is BAD_USAGE.
+   */
+  partition?: string;
   /** The role assumed in other accounts; without it the policy is for one account (no AssumeRole, no ListAccounts). */
   roleName?: string;
   /** assess --probe-output-s3 s3://bucket/prefix: adds s3:GetObject on that prefix. */
@@ -182,8 +191,16 @@ export interface IamPolicyDocument {
   }[];
 }
 
-/** The statements of a phase for these options, with `{role}` filled in. */
+/** The partition of these options (default `aws`), checked against the known ones. */
+function partitionOf(opts: IamPolicyOptions): string {
+  const partition = opts.partition ?? 'aws';
+  assertKnownPartition(partition, '--partition');
+  return partition;
+}
+
+/** The statements of a phase for these options, with `{partition}`, `{role}` and `{s3}` filled in. */
 export function iamStatements(phase: Exclude<IamPhase, 'scp'>, opts: IamPolicyOptions = {}): IamStatementSpec[] {
+  const partition = partitionOf(opts);
   const role = opts.roleName;
   if (role !== undefined && !/^[\w+=,.@/-]{1,64}$/.test(role)) {
     throw new CutoverError('BAD_USAGE', `--role-name "${role}" is not a valid IAM role name`, {
@@ -193,7 +210,14 @@ export function iamStatements(phase: Exclude<IamPhase, 'scp'>, opts: IamPolicyOp
   const s3 = opts.probeOutputS3 ? [opts.probeOutputS3.bucket, opts.probeOutputS3.prefix].filter(Boolean).join('/') : '';
   return IAM_STATEMENTS[phase]
     .filter((s) => (!s.multiAccount || role !== undefined) && (!s.probeOutputS3 || s3 !== ''))
-    .map((s) => ({ ...s, resources: s.resources.map((r) => r.replace('{role}', role ?? '').replace('{s3}', s3)) }));
+    .map((s) => ({
+      ...s,
+      resources: s.resources.map((r) =>
+        withPartition(r, partition)
+          .replace('{role}', role ?? '')
+          .replace('{s3}', s3),
+      ),
+    }));
 }
 
 /** The IAM actions a phase sends (sorted): what `iamPolicy` allows. */
@@ -203,10 +227,10 @@ export function iamActions(phase: Exclude<IamPhase, 'scp'>, opts: IamPolicyOptio
 
 /**
  * The least-privilege identity policy for a phase, or for `scp` the service control policy that keeps IMDSv1 from coming
- * back (the planner's `generateScp` for the given rollout policy).
+ * back (the planner's `generateScp` for the given rollout policy), with every ARN in `opts.partition`.
  */
 export function iamPolicy(phase: IamPhase, opts: IamPolicyOptions & { policy: Policy }): IamPolicyDocument {
-  if (phase === 'scp') return generateScp(opts.policy) as unknown as IamPolicyDocument;
+  if (phase === 'scp') return generateScp(opts.policy, partitionOf(opts)) as unknown as IamPolicyDocument;
   const statements = iamStatements(phase, opts);
   return {
     Version: '2012-10-17',

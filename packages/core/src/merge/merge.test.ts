@@ -123,6 +123,16 @@ describe('mergeAssessments', () => {
       (s) => (s[1]!.assessment.scope.endpointUrl = 'http://127.0.0.1:4566'),
       /^incompatible shards: scope\.endpointUrl is "\(none\)" in shard-0\.json but "http:\/\/127\.0\.0\.1:4566" in shard-1\.json$/,
     ],
+    [
+      'a different partition',
+      (s) => {
+        const a = s[1]!.assessment;
+        a.scope.partition = 'aws-cn';
+        a.scope.regions = ['cn-north-1'];
+        for (const r of a.regions) r.region = 'cn-north-1';
+      },
+      /^incompatible shards: partition is "aws" in shard-0\.json but "aws-cn" in shard-1\.json$/,
+    ],
   ])('refuses %s, naming the files and values', (_name, spoil, message) => {
     const shards = split(fleet, byRegion, 3);
     spoil(shards);

@@ -1,4 +1,5 @@
 import { CutoverError } from '../errors.js';
+import { assessmentPartition } from '../regions/arn.js';
 import { canonicalJson, sha256Hex } from '../hash.js';
 import type { AccountResult, Assessment } from '../schemas/assessment.js';
 import { asgKey, byCodeUnit, imageKey, instanceKey, launchTemplateKey, pairKey } from '../diff/keys.js';
@@ -10,7 +11,8 @@ import { asgKey, byCodeUnit, imageKey, instanceKey, launchTemplateKey, pairKey }
  *
  * Refused (BAD_INPUT, exit 2), naming the files and the values:
  * - shards that are not compatible: a different schema version, tool, lookback, minimum observation, probe mode or
- *   endpoint, because their readiness verdicts would not mean the same thing;
+ *   endpoint, because their readiness verdicts would not mean the same thing; or a different partition (aws,
+ *   aws-cn, aws-us-gov), because one plan and its SCP serve the accounts of one partition;
  * - shards that overlap: the same (account, region) assessed twice, the same instance id twice, or the same launch
  *   template, Auto Scaling group or image twice, or the same assessment given twice.
  *
@@ -43,6 +45,8 @@ const SAME: { label: string; get: (a: Assessment) => unknown }[] = [
   { label: 'scope.minObservationDays', get: (a) => a.scope.minObservationDays },
   { label: 'scope.probe', get: (a) => a.scope.probe },
   { label: 'scope.endpointUrl', get: (a) => a.scope.endpointUrl ?? '(none)' },
+  // An account lives in one partition and an SCP is attached in one: shards of two partitions are two assessments.
+  { label: 'partition', get: (a) => assessmentPartition(a) },
 ];
 
 function checkCompatible(shards: readonly Shard[]): void {
@@ -93,9 +97,11 @@ function mergeAccounts(shards: readonly Shard[]): AccountResult[] {
       }
       const failed = prev.status === 'failed' ? prev : acc.status === 'failed' ? acc : undefined;
       const name = prev.name ?? acc.name;
+      const partition = prev.partition ?? acc.partition;
       byId.set(acc.accountId, {
         accountId: acc.accountId,
         ...(name === undefined ? {} : { name }),
+        ...(partition === undefined ? {} : { partition }),
         status: failed ? 'failed' : 'ok',
         ...(failed?.error ? { error: failed.error } : {}),
       });
@@ -140,6 +146,7 @@ export function mergeAssessments(shards: readonly Shard[]): Assessment {
     lookbackDays: first.scope.lookbackDays,
     minObservationDays: first.scope.minObservationDays,
     probe: first.scope.probe,
+    ...(all.some((a) => a.scope.partition !== undefined) ? { partition: assessmentPartition(first) } : {}),
     ...(first.scope.endpointUrl === undefined ? {} : { endpointUrl: first.scope.endpointUrl }),
     ...(first.scope.simulator === undefined ? {} : { simulator: first.scope.simulator }),
   };

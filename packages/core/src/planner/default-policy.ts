@@ -83,8 +83,9 @@ lockIn:
   amiImdsSupport: false
   # Generate a service control policy document (not applied by the tool).
   scp: true
-  # The role allowed to set HttpTokens back to optional despite the SCP (rollback runs as it).
-  scpAdminPrincipalArn: "arn:aws:iam::*:role/imdsv2-cutover-admin"
+  # The role allowed to set HttpTokens back to optional despite the SCP (rollback runs as it). {partition} becomes the
+  # partition of the assessment (aws, aws-cn, aws-us-gov) when the plan is made.
+  scpAdminPrincipalArn: "arn:{partition}:iam::*:role/imdsv2-cutover-admin"
   # Also deny launches with a hop limit above this number.
   # scpMaxHopLimit: 2
   # Also deny every API call made with credentials fetched over IMDSv1 (ec2:RoleDelivery < 2.0). Enable only after

@@ -1,6 +1,7 @@
 import type { Assessment, AutoScalingGroup, LaunchTemplate } from '../schemas/assessment.js';
 import type { LockInStep, ManualLockIn } from '../schemas/plan.js';
 import type { Policy } from '../schemas/policy.js';
+import { arnPatternFor } from '../regions/arn.js';
 import { cmp } from './candidates.js';
 import { runsContainers, targetHopLimit } from './targets.js';
 
@@ -263,26 +264,41 @@ function amiSteps(assessment: Assessment, steps: LockInStep[]): void {
 /**
  * A service control policy that keeps IMDSv1 from coming back (fact sheet section 6): no launch without tokens required,
  * nobody but the admin role re-enables IMDSv1 on an instance, optionally no launch above a hop limit and no API call with
- * credentials delivered over IMDSv1.
+ * credentials delivered over IMDSv1. Every ARN is in `partition` (the assessment's, from the caller's identity), and
+ * the admin principal pattern's `{partition}` is filled in with it; a literal ARN of another partition is BAD_INPUT.
+ *
+ * The statements follow the EC2 User Guide's example policies ("Example policies to control access the Amazon EC2
+ * API", section "Work with instance metadata",
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ExamplePolicies_EC2.html#iam-example-instance-metadata):
+ * "Require the use of IMDSv2" (RunInstances, `StringNotEquals` on `ec2:MetadataHttpTokens`) and "Deny opt-out of
+ * IMDSv2" (ModifyInstanceMetadataOptions, `StringNotEquals` on `ec2:Attribute/HttpTokens` with the guard
+ * `"Null": {"ec2:Attribute/HttpTokens": false}`), each on `arn:<partition>:ec2:*:*:instance/*`. The Null guard makes
+ * the deny apply only to requests that set HttpTokens: without it a request that omits HttpTokens (raising the hop
+ * limit, turning on instance tags) is denied too, because a negated operator is true when its key is absent (IAM User
+ * Guide, "Condition operators"). How `ec2:MetadataHttpTokens` is evaluated for a RunInstances that carries no
+ * MetadataOptions (settings from a launch template or the account default) is not documented: see docs/planning.md.
  */
-export function generateScp(policy: Policy): Record<string, unknown> {
+export function generateScp(policy: Policy, partition: string): Record<string, unknown> {
   const lock = policy.lockIn;
+  const instances = `arn:${partition}:ec2:*:*:instance/*`;
+  const admin = arnPatternFor(lock.scpAdminPrincipalArn, partition, 'lockIn.scpAdminPrincipalArn');
   const statements: Record<string, unknown>[] = [
     {
       Sid: 'RequireImdsV2OnLaunch',
       Effect: 'Deny',
       Action: 'ec2:RunInstances',
-      Resource: 'arn:aws:ec2:*:*:instance/*',
+      Resource: instances,
       Condition: { StringNotEquals: { 'ec2:MetadataHttpTokens': 'required' } },
     },
     {
       Sid: 'DenyReenablingImdsV1',
       Effect: 'Deny',
       Action: 'ec2:ModifyInstanceMetadataOptions',
-      Resource: '*',
+      Resource: instances,
       Condition: {
         StringNotEquals: { 'ec2:Attribute/HttpTokens': 'required' },
-        ArnNotLike: { 'aws:PrincipalARN': lock.scpAdminPrincipalArn },
+        Null: { 'ec2:Attribute/HttpTokens': false },
+        ArnNotLike: { 'aws:PrincipalARN': admin },
       },
     },
   ];
@@ -291,7 +307,7 @@ export function generateScp(policy: Policy): Record<string, unknown> {
       Sid: 'LimitHopLimitOnLaunch',
       Effect: 'Deny',
       Action: 'ec2:RunInstances',
-      Resource: 'arn:aws:ec2:*:*:instance/*',
+      Resource: instances,
       Condition: { NumericGreaterThan: { 'ec2:MetadataHttpPutResponseHopLimit': String(lock.scpMaxHopLimit) } },
     });
   }

@@ -5,7 +5,15 @@ import { contentHash } from '../hash.js';
 import type { Assessment, LaunchTemplate, Plan } from '../index.js';
 import { parseJsonDocument, parseYamlDocument, planKind, policyKind } from '../index.js';
 import { iid, inst, policyOf } from './__fixtures__/fleet.js';
-import { DEFAULT_POLICY_YAML, defaultPolicy, explainInstance, plan, summarizePlan, verifyPlanHash } from './index.js';
+import {
+  DEFAULT_POLICY_YAML,
+  SCP_LAUNCH_NOTE,
+  defaultPolicy,
+  explainInstance,
+  plan,
+  summarizePlan,
+  verifyPlanHash,
+} from './index.js';
 
 const ids = (p: Plan, wave: number) => p.waves[wave]!.instances.map((e) => e.instanceId);
 const heldOf = (p: Plan, n: number) => p.held.find((h) => h.instanceId === iid(n));
@@ -391,6 +399,7 @@ describe('plan: lock-in', () => {
     expect(scp.Statement[0]!.Condition).toEqual({ StringNotEquals: { 'ec2:MetadataHttpTokens': 'required' } });
     expect(scp.Statement[1]!.Condition).toEqual({
       StringNotEquals: { 'ec2:Attribute/HttpTokens': 'required' },
+      Null: { 'ec2:Attribute/HttpTokens': false },
       ArnNotLike: { 'aws:PrincipalARN': 'arn:aws:iam::*:role/imdsv2-cutover-admin' },
     });
     expect(scp.Statement[2]!.Condition).toEqual({ NumericGreaterThan: { 'ec2:MetadataHttpPutResponseHopLimit': '2' } });
@@ -398,6 +407,24 @@ describe('plan: lock-in', () => {
     const plain = plan(lockInFleet(), defaultPolicy()).scp as { Statement: unknown[] };
     expect(plain.Statement).toHaveLength(2);
     expect(plan(lockInFleet(), policyOf({ lockIn: { scp: false } })).scp).toBeNull();
+  });
+
+  it('writes the SCP in the assessment’s partition and tells what it asks of launches', () => {
+    const cn = lockInFleet();
+    cn.scope.partition = 'aws-cn';
+    for (const x of [...cn.instances, ...cn.regions, ...cn.launchTemplates, ...cn.autoScalingGroups, ...cn.images])
+      x.region = 'cn-north-1';
+    cn.scope.regions = ['cn-north-1'];
+    const p = plan(cn, defaultPolicy());
+    const arns = JSON.stringify(p.scp).match(/arn:[^"]*/g) ?? [];
+    expect(arns.length).toBe(3);
+    for (const arn of arns) expect(arn).toMatch(/^arn:aws-cn:/);
+    expect(p.notes).toContain(SCP_LAUNCH_NOTE);
+    expect(plan(cn, policyOf({ lockIn: { scp: false } })).notes).not.toContain(SCP_LAUNCH_NOTE);
+    // A literal admin principal of another partition would never match: refused before any plan is written.
+    expect(() => plan(cn, policyOf({ lockIn: { scpAdminPrincipalArn: 'arn:aws:iam::*:role/admin' } }))).toThrow(
+      /is in partition aws, but the accounts are in aws-cn/,
+    );
   });
 });
 

@@ -14,6 +14,7 @@ import {
   toHeld,
   toHopLimitEntry,
 } from './candidates.js';
+import { assessmentPartition } from '../regions/arn.js';
 import { deriveLockIn, generateScp } from './lock-in.js';
 import { chooseCanary, fillWaves } from './waves.js';
 
@@ -27,6 +28,14 @@ export interface PlanOptions {
 const PLAN_SCHEMA = { name: 'imdsv2-cutover/plan', version: 1 } as const;
 
 /**
+ * What the SCP's RunInstances statement asks of every launch. AWS does not document whether `ec2:MetadataHttpTokens`
+ * is filled from a launch template or the account default when the request carries no MetadataOptions, and users
+ * report it missing then (so `StringNotEquals` denies): the advice is safe under both readings. See docs/planning.md.
+ */
+export const SCP_LAUNCH_NOTE =
+  'SCP: RequireImdsV2OnLaunch denies any RunInstances whose ec2:MetadataHttpTokens is not "required". AWS does not document whether the key takes its value from a launch template or the account default when the request itself carries no MetadataOptions; assume it does not. Before attaching the SCP, make every launch path (scripts, pipelines, infrastructure as code, tools that launch from templates) pass MetadataOptions HttpTokens=required in the request, and try it in one account first.';
+
+/**
  * Turns an assessment into a staged rollout plan under a rollout policy. Pure and deterministic: the same assessment,
  * policy and options give a byte-identical plan, whatever the order of instances in the assessment.
  *
@@ -35,6 +44,9 @@ const PLAN_SCHEMA = { name: 'imdsv2-cutover/plan', version: 1 } as const;
  */
 export function plan(assessment: Assessment, policy: Policy, options: PlanOptions = {}): Plan {
   const startMs = parseStartDate(options.startDate);
+  // Refuses an assessment that mixes partitions before anything else; the SCP's ARNs are in this one.
+  const partition = assessmentPartition(assessment);
+  const scp = policy.lockIn.scp ? generateScp(policy, partition) : null;
   const envIndex = environmentIndex(policy);
   const order = policy.waves.order;
   const excludedIds = new Set(policy.exclude.instanceIds);
@@ -245,8 +257,8 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
     held,
     lockIn: lockIn.steps,
     manualLockIn: lockIn.manual,
-    scp: policy.lockIn.scp ? generateScp(policy) : null,
-    notes,
+    scp,
+    notes: scp ? [...notes, SCP_LAUNCH_NOTE] : notes,
   };
   return { ...body, contentHash: contentHash(body) };
 }

@@ -83,3 +83,5 @@ export function assertKnownRegions(
     });
   }
 }
+
+export * from './arn.js';

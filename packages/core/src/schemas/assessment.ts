@@ -9,6 +9,7 @@ import {
   IsoDate,
   IsoDateTime,
   MetadataOptions,
+  Partition,
   Region,
   Tags,
   ToolInfo,
@@ -258,6 +259,11 @@ export const AccountResult = z
   .object({
     accountId: AccountId,
     name: z.string().optional(),
+    /**
+     * The account's partition, from the answer that reached it: GetCallerIdentity for the credentials' own account,
+     * AssumeRole (the assumed-role ARN) for the others. Absent when the account could not be reached.
+     */
+    partition: Partition.optional(),
     status: z.enum(['ok', 'failed']),
     error: z.object({ code: z.string(), message: z.string() }).strict().optional(),
   })
@@ -275,6 +281,12 @@ export const Assessment = z
       .object({
         accounts: z.array(AccountId),
         regions: z.array(Region),
+        /**
+         * The partition of every account assessed (`aws`, `aws-cn`, `aws-us-gov`), from the caller's identity
+         * (GetCallerIdentity `Arn`). ARNs the plan writes (the SCP) use it. Absent in files of earlier versions: the
+         * partition of their regions is used then.
+         */
+        partition: Partition.optional(),
         organization: z.boolean(),
         lookbackDays: z.number().positive(),
         minObservationDays: z.number().nonnegative(),

@@ -13,6 +13,10 @@ export function schemaHeader<N extends string, V extends number>(name: N, versio
 
 export const AccountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
 export const Region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected an AWS region name such as us-east-1');
+/** An AWS partition as ARNs spell it: `aws`, `aws-cn`, `aws-us-gov`, ... */
+export const Partition = z
+  .string()
+  .regex(/^aws(-[a-z]+)*$/, 'expected an AWS partition such as aws, aws-cn or aws-us-gov');
 export const InstanceId = z
   .string()
   .regex(/^i-[0-9a-f]{8,17}$/, 'expected an EC2 instance id such as i-0abc12345678def90');

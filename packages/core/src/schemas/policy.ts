@@ -117,9 +117,10 @@ export const Policy = z
         scp: z.boolean().default(true),
         /**
          * The role allowed to set HttpTokens to optional despite the SCP (enforce's rollback runs as it). A pattern
-         * matched with ArnNotLike against aws:PrincipalARN.
+         * matched with ArnNotLike against aws:PrincipalARN. `{partition}` is filled in at plan time with the
+         * assessment's partition (aws, aws-cn, aws-us-gov); a literal partition must be the assessment's.
          */
-        scpAdminPrincipalArn: z.string().min(1).default('arn:aws:iam::*:role/imdsv2-cutover-admin'),
+        scpAdminPrincipalArn: z.string().min(1).default('arn:{partition}:iam::*:role/imdsv2-cutover-admin'),
         /** Also deny launches whose hop limit is above this (ec2:MetadataHttpPutResponseHopLimit). */
         scpMaxHopLimit: HopLimit.optional(),
         /**
