@@ -303,7 +303,7 @@ async function assessRegion(
         templates ?? new Map<string, TemplateVersions>(),
         defaults ?? null,
         images,
-        launchConfigurations ?? new Map(),
+        launchConfigurations ?? new Map<string, TemplateMetadataOptions>(),
       )
     : [];
   reporter.emit({
