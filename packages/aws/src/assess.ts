@@ -457,11 +457,26 @@ function groupResults(
       ...(g.launchConfigurationName ? { launchConfigurationName: g.launchConfigurationName } : {}),
       ...(lcOptions ? { launchConfigurationOptions: lcOptions } : {}),
       // An override whose template was not found is left out here, but still counts as launching IMDSv1 above.
-      ...(overrides ? { overrideLaunchTemplates: overrides.flatMap((o) => (o.ref ? [o.ref] : [])) } : {}),
+      ...(overrides
+        ? {
+            overrideLaunchTemplates: overrides.flatMap((o) =>
+              o.ref ? [{ ...o.ref, launchesImdsV1: o.launchesImdsV1 }] : [],
+            ),
+          }
+        : {}),
+      ...managedBy(g.tags),
       desiredCapacity: g.desiredCapacity,
       instanceIds: g.instanceIds.filter((x) => /^i-[0-9a-f]{8,17}$/.test(x)),
       effective: g.launchConfigurationName ? null : main.effective,
       launchesImdsV1: launchesV1,
     };
   });
+}
+
+/** The CloudFormation stack or Elastic Beanstalk environment a group's AWS tags name. */
+function managedBy(tags: Record<string, string>): Pick<AutoScalingGroup, 'managedBy'> {
+  const stack = tags['aws:cloudformation:stack-name'];
+  if (stack) return { managedBy: { service: 'cloudformation', name: stack } };
+  const env = tags['elasticbeanstalk:environment-name'];
+  return env ? { managedBy: { service: 'elasticbeanstalk', name: env } } : {};
 }

@@ -85,6 +85,8 @@ export interface EnforceOptions extends EngineDeps {
   confirm?: (summary: PreflightSummary) => Promise<boolean>;
   /** Also set the AMI IMDS-support flag (irreversible) in the lock-in wave. */
   confirmIrreversible?: boolean;
+  /** After the lock-in steps, launch a canary from each changed template and check its tokens (lock-in's `proveLaunch`). */
+  proveLaunch?: boolean;
   /**
    * Asked before the lock-in steps run (not on a dry run) with the number of steps; resolve false to stop
    * (NOT_CONFIRMED). Absent: confirmed.

@@ -1,9 +1,9 @@
-import type { EngineEvent, JournalTarget, LockInStep, Reporter, TargetState, ToolInfo } from '@imdsv2-cutover/core';
+import type { EngineEvent, JournalTarget, Reporter, TargetState, ToolInfo } from '@imdsv2-cutover/core';
 import { CutoverError, silentReporter } from '@imdsv2-cutover/core';
 import { JournalWriter } from '../journal/journal.js';
 import { MODIFY_BUCKET, RegionalLimiter } from './aws-ops.js';
 import { awsErrorInfo } from '../errors.js';
-import { lockInAtPrevious, readLockIn, restoreLockIn } from './lockin.js';
+import { lockInAtPrevious, lockInClients, readLockIn, restoreLockIn } from './lockin.js';
 import { rollbackInstances, type RollbackOutcome } from './rollback.js';
 import type { EngineDeps } from './types.js';
 import { defaultSleep } from './types.js';
@@ -36,15 +36,13 @@ function lockInLabel(t: JournalTarget): string {
       return `account defaults ${t.accountId} ${t.region}`;
     case 'image':
       return `image ${t.imageId}`;
+    case 'auto-scaling-group':
+      return `Auto Scaling group ${t.autoScalingGroupName}`;
+    case 'canary':
+      return `canary ${t.canaryId} from launch template ${t.launchTemplateId}`;
     case 'instance':
       return t.instanceId;
   }
-}
-
-function stepFor(t: JournalTarget): { kind: LockInStep['kind']; resourceId?: string } {
-  if (t.kind === 'launch-template') return { kind: 'launch-template-version', resourceId: t.launchTemplateId };
-  if (t.kind === 'image') return { kind: 'ami-imds-support', resourceId: t.imageId };
-  return { kind: 'account-defaults' };
 }
 
 /**
@@ -104,9 +102,9 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
         });
         continue;
       }
-      const ec2 = o.clients.ec2(t.accountId, t.region);
+      const c = lockInClients(o.clients, t.accountId, t.region);
       try {
-        const live = await readLockIn(ec2, stepFor(t));
+        const live = await readLockIn(c, t);
         if (lockInAtPrevious(t, live, previous)) {
           await journal.append({
             type: 'result',
@@ -131,9 +129,9 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
           previous: live,
           desired: previous,
         });
-        await restoreLockIn(ec2, t, previous);
-        await journal.append({ type: 'result', wave: s.wave, action: 'rollback', target: t, outcome: 'ok' });
-        lockIn.push({ target: label, outcome: 'restored', message: `${label}: restored` });
+        const note = await restoreLockIn(c, t, previous);
+        await journal.append({ type: 'result', wave: s.wave, action: 'rollback', target: t, outcome: 'ok', note });
+        lockIn.push({ target: label, outcome: 'restored', message: `${label}: restored${note ? `; ${note}` : ''}` });
       } catch (e) {
         const error = awsErrorInfo(e);
         await journal.append({ type: 'result', wave: s.wave, action: 'rollback', target: t, outcome: 'failed', error });

@@ -15,6 +15,7 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
     '<%= config.bin %> enforce --plan plan.json --wave 0 --journal journal.jsonl',
     '<%= config.bin %> enforce --plan plan.json --next --yes --soak 2h --journal journal.jsonl',
     '<%= config.bin %> enforce --plan plan.json --wave lockin --yes --confirm-irreversible',
+    '<%= config.bin %> enforce --plan plan.json --wave lockin --yes --prove-launch',
   ];
 
   static override flags = {
@@ -68,6 +69,10 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
       default: 'skip',
     }),
     plan: Flags.string({ description: 'Plan file written by `imdsv2 plan`.', required: true }),
+    'prove-launch': Flags.boolean({
+      description:
+        'With --wave lockin: afterwards launch one canary from each launch template lock-in changed, check it comes up with HttpTokens=required, and terminate it (journaled). The canary runs the template’s image and user data like any launch from it.',
+    }),
     soak: Flags.string({
       description: 'Soak time after the wave is applied (default: the wave’s, from the plan), e.g. 30m, 24h.',
     }),
@@ -103,6 +108,7 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
       guardDataTimeout: flags['guard-data-timeout'],
       applyTimeout: flags['apply-timeout'],
       confirmIrreversible: flags['confirm-irreversible'],
+      proveLaunch: flags['prove-launch'],
       ...(flags['modify-bucket'] === undefined ? {} : { modifyBucket: flags['modify-bucket'] }),
       ...(interactive
         ? { confirm: (s: PreflightSummary) => this.ask(s), confirmLockIn: (n: number) => this.confirmLockIn(n) }
@@ -153,7 +159,11 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
       for (const perm of p.permissions)
         this.log(`  DryRun permission ${perm.accountId} ${perm.region}: ${perm.permitted ? 'ok' : 'DENIED'}`);
     }
-    for (const s of r.lockIn?.steps ?? []) this.log(`  ${s.outcome.padEnd(18)} ${cell(s.message)}`);
+    for (const s of r.lockIn?.steps ?? []) {
+      this.log(`  ${s.outcome.padEnd(18)} ${cell(s.message)}`);
+      for (const w of s.warnings) this.log(`  ${'warning'.padEnd(18)} ${cell(w)}`);
+    }
+    for (const p of r.lockIn?.proofs ?? []) this.log(`  ${p.outcome.padEnd(18)} ${cell(p.message)}`);
     for (const s of r.skipped) this.log(`  skipped ${s.instanceId}: ${cell(s.reason)}`);
     this.log(cell(r.message));
   }

@@ -7,7 +7,7 @@ import { countWave, replayJournal, targetKey } from './replay.js';
 
 /** A target's place in the history: its current phase and every record that touched it. */
 export interface TargetHistory {
-  /** `instance:<account>/<region>/<id>`, `launch-template:...`, `account-defaults:...`, `image:...` (see `targetKey`). */
+  /** `instance:<account>/<region>/<id>`, `launch-template:...`, `account-defaults:...`, ... (see `targetKey`). */
   key: string;
   target: JournalTarget;
   /** The wave that last applied (or skipped) the target. */
@@ -66,12 +66,19 @@ export interface JournalSummary {
   targets: TargetHistory[];
 }
 
-function lockInTarget(s: LockInStep): JournalTarget {
+/** The journal target of a lock-in step: what its intent and result records name. */
+export function lockInTarget(s: Pick<LockInStep, 'kind' | 'accountId' | 'region' | 'resourceId'>): JournalTarget {
   const base = { accountId: s.accountId, region: s.region };
-  if (s.kind === 'launch-template-version')
-    return { kind: 'launch-template', launchTemplateId: s.resourceId ?? '', ...base };
-  if (s.kind === 'ami-imds-support') return { kind: 'image', imageId: s.resourceId ?? '', ...base };
-  return { kind: 'account-defaults', ...base };
+  switch (s.kind) {
+    case 'launch-template-version':
+      return { kind: 'launch-template', launchTemplateId: s.resourceId ?? '', ...base };
+    case 'ami-imds-support':
+      return { kind: 'image', imageId: s.resourceId ?? '', ...base };
+    case 'launch-configuration-migration':
+      return { kind: 'auto-scaling-group', autoScalingGroupName: s.resourceId ?? '', ...base };
+    case 'account-defaults':
+      return { kind: 'account-defaults', ...base };
+  }
 }
 
 /** The journal target keys of a plan, per wave (`lockin` for the lock-in steps), in plan order. */

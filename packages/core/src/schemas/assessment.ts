@@ -114,6 +114,7 @@ export const InstanceState = z.enum(['pending', 'running', 'stopping', 'stopped'
 export const LaunchTemplateRef = z
   .object({ launchTemplateId: z.string(), name: z.string().optional(), version: z.string().optional() })
   .strict();
+export type LaunchTemplateRef = z.infer<typeof LaunchTemplateRef>;
 
 export const Instance = z
   .object({
@@ -219,7 +220,27 @@ export const AutoScalingGroup = z
      * that names its own (`MixedInstancesPolicy.LaunchTemplate.Overrides[].LaunchTemplateSpecification`), in the
      * policy's order; `launchTemplate` is the policy's own. Empty when no override names one.
      */
-    overrideLaunchTemplates: z.array(LaunchTemplateRef).optional(),
+    overrideLaunchTemplates: z
+      .array(
+        z
+          .object({
+            launchTemplateId: z.string(),
+            name: z.string().optional(),
+            version: z.string().optional(),
+            /** What the override's template version launches: tokens optional (or not resolved). */
+            launchesImdsV1: z.boolean(),
+          })
+          .strict(),
+      )
+      .optional(),
+    /**
+     * The stack or environment that manages the group, from its AWS tags (`aws:cloudformation:stack-name`,
+     * `elasticbeanstalk:environment-name`): a change made outside it is undone by its next update. Untrusted.
+     */
+    managedBy: z
+      .object({ service: z.enum(['cloudformation', 'elasticbeanstalk']), name: z.string() })
+      .strict()
+      .optional(),
     desiredCapacity: z.number().int().nonnegative(),
     instanceIds: z.array(InstanceId),
     /** null when the group uses a launch configuration (not resolved). */

@@ -93,7 +93,7 @@ describe('assessment schema', () => {
       name: 'mixed',
       launchConfigurationName: undefined,
       launchTemplate: { launchTemplateId: 'lt-0a', version: '$Default' },
-      overrideLaunchTemplates: [{ launchTemplateId: 'lt-0b', name: 'other', version: '2' }],
+      overrideLaunchTemplates: [{ launchTemplateId: 'lt-0b', name: 'other', version: '2', launchesImdsV1: true }],
     });
     const text = JSON.stringify(newer);
     expect(parseJsonDocument(assessmentKind, text, 'new.json')).toEqual(JSON.parse(text));
