@@ -4,9 +4,9 @@ import path from 'node:path';
 import type { AwsClients } from '@imdsv2-cutover/aws';
 import { assess, createAwsClients, enforce, probeAssessment, rollback, status } from '@imdsv2-cutover/aws';
 import type { Assessment, Plan } from '@imdsv2-cutover/core';
-import { Policy, iamActions, plan } from '@imdsv2-cutover/core';
+import { Policy, Scenario, iamActions, plan } from '@imdsv2-cutover/core';
 import type { Simulator } from '@imdsv2-cutover/simulator';
-import { startSimulator } from '@imdsv2-cutover/simulator';
+import { loadScenario, startSimulator } from '@imdsv2-cutover/simulator';
 import { useTempDirs } from '@imdsv2-cutover/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imdsv2 } from './assess-helpers.js';
@@ -14,7 +14,8 @@ import { imdsv2 } from './assess-helpers.js';
 /**
  * Every phase runs against the simulator with every path that sends a distinct AWS call exercised (organization and
  * role, all regions; enforce with drift check, DryRun preflight, apply, guard soak, rollback and live status; lock-in
- * with dry run, apply including the irreversible AMI flag, and rollback). The client factory's command log then holds
+ * with dry run, apply including the irreversible AMI flag, a launch configuration moved to a template, canaries
+ * proving the templates, and rollback). The client factory's command log then holds
  * the IAM action of every call sent, and `imdsv2 policy` must allow exactly those: none missing, none extra.
  */
 const ROLE = 'OrganizationAccountAccessRole';
@@ -96,8 +97,36 @@ async function policyActions(phase: string, more: string[] = []): Promise<string
 let assessment: Assessment;
 let thePlan: Plan;
 
+/** The demo fleet with a group on a launch configuration, so that assess reads it and lock-in moves it. */
+async function demoWithLaunchConfiguration(): Promise<Scenario> {
+  const demo = await loadScenario('demo');
+  return Scenario.parse({
+    ...demo,
+    launchConfigurations: [
+      ...demo.launchConfigurations,
+      {
+        name: 'batch-lc',
+        account: CALLER,
+        region: 'us-east-1',
+        imageId: 'ami-0a1b2c3d4e5f60001',
+        instanceType: 'c5.large',
+        metadataOptions: { httpTokens: 'optional' },
+        data: { IamInstanceProfile: 'batch-instance-profile' },
+      },
+    ],
+    autoScalingGroups: [
+      ...demo.autoScalingGroups,
+      { name: 'batch-asg', account: CALLER, region: 'us-east-1', launchConfiguration: 'batch-lc', maxSize: 4 },
+    ],
+    instanceGroups: [
+      ...demo.instanceGroups,
+      { name: 'batch', account: CALLER, region: 'us-east-1', count: 2, autoScalingGroup: 'batch-asg' },
+    ],
+  });
+}
+
 beforeAll(async () => {
-  sim = await startSimulator({ scenario: 'demo', clock: { speed: 1 }, throttling: false });
+  sim = await startSimulator({ scenario: await demoWithLaunchConfiguration(), clock: { speed: 1 }, throttling: false });
   proxy = await startProxy(sim.url);
   endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
 });
@@ -178,9 +207,14 @@ describe('imdsv2 policy lists exactly the actions each phase sends', () => {
     expect(sent(clients)).toEqual(await policyActions('enforce'));
   });
 
-  it('lockin: dry run, apply with the irreversible AMI flag, rollback', async () => {
+  it('lockin: dry run, apply with the irreversible AMI flag and a launch configuration, canaries, rollback', async () => {
     const kinds = new Set(thePlan.lockIn.map((s) => s.kind));
-    expect([...kinds].sort()).toEqual(['account-defaults', 'ami-imds-support', 'launch-template-version']);
+    expect([...kinds].sort()).toEqual([
+      'account-defaults',
+      'ami-imds-support',
+      'launch-configuration-migration',
+      'launch-template-version',
+    ]);
     const dir = await tempDir();
     const journalFile = path.join(dir, 'journal.jsonl');
     const clients = factory();
@@ -188,8 +222,10 @@ describe('imdsv2 policy lists exactly the actions each phase sends', () => {
       const forRole = clients.clientsFor({ roleName: ROLE, callerAccount: await clients.callerAccount() });
       const common = { plan: thePlan, wave: 'lockin' as const, journalFile, tool, clients: forRole };
       await enforce({ ...common, dryRun: true });
-      const r = await enforce({ ...common, confirmIrreversible: true });
+      const r = await enforce({ ...common, confirmIrreversible: true, proveLaunch: true, sleep: async () => {} });
       expect(r.lockIn?.steps.every((s) => s.outcome === 'applied')).toBe(true);
+      expect(r.lockIn?.proofs.length).toBeGreaterThan(0);
+      expect(r.lockIn?.proofs.every((p) => p.outcome === 'proven')).toBe(true);
       const rb = await rollback({ journalFile, tool, clients: forRole, scope: { wave: 'lockin' } });
       expect(rb.lockIn.some((x) => x.outcome === 'restored')).toBe(true);
     } finally {
