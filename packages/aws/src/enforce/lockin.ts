@@ -501,6 +501,12 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
           message: `${s.id}: ${w}`,
           scope: { wave: 'lockin' },
         });
+    if (!journal && o.proveLaunch)
+      o.reporter.emit({
+        type: 'info',
+        message: '--prove-launch launches no canary in a dry run: run the lock-in wave without --dry-run to prove it',
+        scope: { wave: 'lockin' },
+      });
     if (journal && o.proveLaunch) {
       out.proofs = await proveLaunches({
         plan: o.plan,

@@ -111,7 +111,10 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
       proveLaunch: flags['prove-launch'],
       ...(flags['modify-bucket'] === undefined ? {} : { modifyBucket: flags['modify-bucket'] }),
       ...(interactive
-        ? { confirm: (s: PreflightSummary) => this.ask(s), confirmLockIn: (n: number) => this.confirmLockIn(n) }
+        ? {
+            confirm: (s: PreflightSummary) => this.ask(s),
+            confirmLockIn: (n: number) => this.confirmLockIn(n, flags['prove-launch']),
+          }
         : {}),
       reporter: this.reporter,
       toolVersion: this.config.version,
@@ -139,10 +142,14 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
     );
   }
 
-  private async confirmLockIn(steps: number): Promise<boolean> {
+  private async confirmLockIn(steps: number, prove: boolean): Promise<boolean> {
     const { default: confirm } = await import('@inquirer/confirm');
+    const canaries = prove ? ', then launch and terminate one canary instance per changed launch template' : '';
     return confirm(
-      { message: `Run ${steps} lock-in step(s) (launch templates, account defaults)?`, default: false },
+      {
+        message: `Run ${steps} lock-in step(s) (launch templates, launch configurations, account defaults)${canaries}?`,
+        default: false,
+      },
       { output: process.stderr },
     );
   }

@@ -142,6 +142,9 @@ export function summarizeJournal(parsed: ParsedJournal, plan: Plan | null = null
     return e;
   };
   for (const r of parsed.records) {
+    // Lock-in canaries are launched and terminated to prove a template, not changes to the fleet: not counted here
+    // (`imdsv2 status` lists them apart).
+    if ('target' in r && r.target.kind === 'canary') continue;
     if (r.type === 'result' && r.outcome === 'ok') eventsOf(r.wave)[r.action === 'apply' ? 'applied' : 'rolledBack']++;
     else if (r.type === 'result' && r.outcome === 'failed') eventsOf(r.wave).failed++;
     else if (r.type === 'verified' && r.state === 'applied') eventsOf(r.wave).verified++;
@@ -157,7 +160,7 @@ export function summarizeJournal(parsed: ParsedJournal, plan: Plan | null = null
       .map((w) => ({
         wave: w,
         name: w === 'lockin' ? 'lock-in' : null,
-        keys: targets.filter((t) => t.wave === w).map((t) => t.key),
+        keys: targets.filter((t) => t.wave === w && t.target.kind !== 'canary').map((t) => t.key),
       }));
   }
   const waves = groups.map(({ wave, name, keys }): WaveHistory => {
