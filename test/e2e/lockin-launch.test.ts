@@ -12,9 +12,9 @@ import {
   EC2Client,
   type ResponseLaunchTemplateData,
 } from '@aws-sdk/client-ec2';
-import { readJournal } from '@imdsv2-cutover/aws';
+import { JournalWriter, createAwsClients, proveLaunches, readJournal } from '@imdsv2-cutover/aws';
 import type { JournalRecord, Plan, ScenarioInput } from '@imdsv2-cutover/core';
-import { DEFAULT_POLICY_YAML, Scenario } from '@imdsv2-cutover/core';
+import { DEFAULT_POLICY_YAML, Scenario, silentReporter } from '@imdsv2-cutover/core';
 import type { Simulator } from '@imdsv2-cutover/simulator';
 import { startSimulator } from '@imdsv2-cutover/simulator';
 import { useTempDirs } from '@imdsv2-cutover/test-utils';
@@ -362,6 +362,11 @@ describe('lock-in of what launches, against the simulator', () => {
     );
     expect(md).toMatch(/mixed instances policy: web-lt \(\$Default\); overrides: worker-lt \(\$Latest\)/);
     expect(md).toMatch(/no instance launched from launch template worker-lt in the 14-day lookback was seen/);
+
+    // Proving belongs to the lock-in wave: refused with any other, before anything is read or changed.
+    const wrong = await runCli(['enforce', '--plan', planFile, '--wave', '0', '--yes', '--prove-launch'], process.env);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('--prove-launch goes with --wave lockin, not --wave 0');
   }, 120_000);
 
   it('a template with a snapshot mapping: the new version keeps it and every other member of the source; only MetadataOptions change', async () => {
@@ -522,6 +527,49 @@ describe('lock-in of what launches, against the simulator', () => {
     const canaryStates = (JSON.parse(st.stdout) as { canaries: { state: string }[] }).canaries.map((c) => c.state);
     expect(canaryStates).toEqual(['terminated', 'terminated', 'terminated', 'terminated']);
   }, 180_000);
+
+  it('a canary that comes up with tokens optional is reported not proven, and still terminated', async () => {
+    const s = await setup();
+    // The proof of a template whose step is taken as done although its default version still allows IMDSv1 (what a
+    // template changed back behind lock-in's back would show).
+    const id = `launch-template:${ACCOUNT}:${REGION}:${GOLDEN_LT}`;
+    const factory = createAwsClients({
+      region: REGION,
+      endpointUrl: s.sim.url,
+      credentials: { accessKeyId: s.sim.defaultAccessKeyId, secretAccessKey: 'simulated' },
+    });
+    cleanup.push(async () => factory.destroy());
+    const journal = await JournalWriter.open({
+      file: s.journal,
+      planContentHash: thePlan.contentHash,
+      tool: { name: 'imdsv2-cutover', version: 'test' },
+    });
+    let proofs;
+    try {
+      proofs = await proveLaunches({
+        plan: thePlan,
+        steps: [
+          { id, kind: 'launch-template-version', outcome: 'already-done', message: '', previous: null, warnings: [] },
+        ],
+        clients: factory.clientsFor({ callerAccount: ACCOUNT }),
+        journal,
+        reporter: silentReporter,
+        timeoutMs: 60_000,
+      });
+    } finally {
+      await journal.close();
+    }
+    expect(proofs).toEqual([
+      expect.objectContaining({
+        launchTemplateId: GOLDEN_LT,
+        outcome: 'not-proven',
+        httpTokens: 'optional',
+        cleanedUp: true,
+      }),
+    ]);
+    expect(proofs[0]!.message).toMatch(/NOT proven: canary i-[0-9a-f]+ came up with HttpTokens=optional/);
+    expect(canaries(s.sim).every((c) => c.terminated)).toBe(true);
+  }, 120_000);
 
   it('a crash while a canary runs leaves it in the journal: status shows it, rollback terminates it', async () => {
     const s = await setup();
