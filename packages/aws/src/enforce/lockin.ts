@@ -11,7 +11,7 @@ import {
   ModifyLaunchTemplateCommand,
 } from '@aws-sdk/client-ec2';
 import type { LockInStep, Plan, Reporter, TargetState, ToolInfo } from '@imdsv2-cutover/core';
-import { CutoverError, lockInTarget, targetKey } from '@imdsv2-cutover/core';
+import { CutoverError, lockInTarget, targetKey, unmeasuredLaunchWarning } from '@imdsv2-cutover/core';
 import { JournalWriter } from '../journal/journal.js';
 
 import { awsErrorCode, awsErrorInfo } from '../errors.js';
@@ -345,7 +345,8 @@ async function applyLockIn(
 
 /** What a step's result adds for the user: launches never measured (the plan's `launchesSeen`). */
 function warningsOf(step: LockInStep): string[] {
-  return step.launchesSeen === 0 ? step.notes.filter((n) => n.includes('never measured')) : [];
+  const w = unmeasuredLaunchWarning(step);
+  return w === undefined ? [] : [w];
 }
 
 /**

@@ -71,9 +71,11 @@ function launchedInLookback(assessment: Assessment): Assessment['instances'] {
   return assessment.instances.filter((i) => Date.parse(i.launchTime) >= since);
 }
 
+const UNMEASURED = 'no instance launched from ';
+
 function unmeasuredNote(what: string, days: number): string {
   return (
-    `no instance launched from ${what} in the ${days}-day lookback was seen: IMDSv1 calls its launches make at boot ` +
+    `${UNMEASURED}${what} in the ${days}-day lookback was seen: IMDSv1 calls its launches make at boot ` +
     'were never measured. Prove the change with `imdsv2 enforce --wave lockin --prove-launch`, or watch the first ' +
     'launches after lock-in'
   );
@@ -444,4 +446,13 @@ export function generateScp(policy: Policy): Record<string, unknown> {
     });
   }
   return { Version: '2012-10-17', Statement: statements };
+}
+
+/**
+ * The warning a lock-in step carries when the assessment saw no launch from what it changes within its lookback
+ * (`launchesSeen` 0): the step's note that says so. Undefined when launches were seen, or the plan predates the count.
+ */
+export function unmeasuredLaunchWarning(step: Pick<LockInStep, 'launchesSeen' | 'notes'>): string | undefined {
+  if (step.launchesSeen !== 0) return undefined;
+  return step.notes.find((n) => n.startsWith(UNMEASURED)) ?? 'no launch from it was seen in the lookback';
 }
