@@ -385,6 +385,53 @@ const rows: CliRow[] = [
     },
   },
   {
+    name: 'TerminateInstances --dry-run: DryRunOperation',
+    scenario: 'templates-and-images',
+    service: 'ec2',
+    args: (ctx) => ['terminate-instances', '--instance-ids', ctx.launched!, '--dry-run'],
+    error: 'DryRunOperation',
+  },
+  {
+    name: 'TerminateInstances with an unknown instance id: InvalidInstanceID.NotFound',
+    scenario: 'templates-and-images',
+    service: 'ec2',
+    args: (ctx) => ['terminate-instances', '--instance-ids', ctx.launched!, 'i-0000000000000dead'],
+    error: 'InvalidInstanceID.NotFound',
+  },
+  {
+    name: 'TerminateInstances (the AWS CLI example): shutting-down from running',
+    scenario: 'templates-and-images',
+    service: 'ec2',
+    args: (ctx) => ['terminate-instances', '--instance-ids', ctx.launched!],
+    expect(out, ctx) {
+      expect(out.TerminatingInstances).toEqual([
+        {
+          InstanceId: ctx.launched,
+          CurrentState: { Code: 32, Name: 'shutting-down' },
+          PreviousState: { Code: 16, Name: 'running' },
+        },
+      ]);
+    },
+  },
+  {
+    name: 'DescribeInstances: the terminated instance is listed as terminated; TerminateInstances again succeeds',
+    scenario: 'templates-and-images',
+    service: 'ec2',
+    args: (ctx) => ['describe-instances', '--instance-ids', ctx.launched!],
+    expect: (out) => expect(out.Reservations[0].Instances[0].State).toEqual({ Code: 48, Name: 'terminated' }),
+  },
+  {
+    name: 'TerminateInstances of a terminated instance: idempotent',
+    scenario: 'templates-and-images',
+    service: 'ec2',
+    args: (ctx) => ['terminate-instances', '--instance-ids', ctx.launched!],
+    expect: (out) =>
+      expect(out.TerminatingInstances[0]).toMatchObject({
+        CurrentState: { Code: 48, Name: 'terminated' },
+        PreviousState: { Code: 48, Name: 'terminated' },
+      }),
+  },
+  {
     name: 'DescribeInstances --filters Name=metadata-options.http-tokens,Values=optional (EC2 UG transition example)',
     scenario: 'templates-and-images',
     service: 'ec2',

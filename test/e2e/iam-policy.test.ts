@@ -14,7 +14,8 @@ import { type RecordedRequest, type RecordingProxy, arnsSent, startRecordingProx
 /**
  * Every phase runs against the simulator with every path that sends a distinct AWS call exercised (organization and
  * role, all regions; enforce with drift check, DryRun preflight, apply, guard soak, rollback and live status; lock-in
- * with dry run, apply including the irreversible AMI flag, and rollback). The client factory's command log then holds
+ * with dry run, apply including the irreversible AMI flag, a launch configuration moved to a template, canaries
+ * proving the templates, and rollback). The client factory's command log then holds
  * the IAM action of every call sent, and `imdsv2 policy` must allow exactly those: none missing, none extra. The same
  * runs in each partition (aws, aws-cn, aws-us-gov: the simulator's bundled organizations there), where the policy's
  * ARNs must be in that partition and its AssumeRole resource must match every role ARN the tool sent.
@@ -49,13 +50,43 @@ const PARTITIONS: PartitionCase[] = [
   },
 ];
 
-/** The bundled scenario, with an AMI of its own for the `web` group when the case asks for one. */
-async function scenarioOf(c: PartitionCase): Promise<Scenario | string> {
-  if (c.imageOwner === undefined) return c.scenario;
+/**
+ * The bundled scenario with a group on a launch configuration (so that assess reads it and lock-in moves it to a
+ * template) and, when the case asks for one, an AMI of its own for the `web` group.
+ */
+async function scenarioOf(c: PartitionCase): Promise<Scenario> {
   const s = structuredClone(await loadScenario(c.scenario)) as ScenarioInput;
-  const id = 'ami-0c0ffee0c0ffee001';
-  s.images = [...(s.images ?? []), { id, account: c.imageOwner, region: c.region, name: 'web-image' }];
-  for (const g of s.instanceGroups ?? []) if (g.name === 'web') g.imageId = id;
+  const owner = c.imageOwner ?? c.caller;
+  // The demo scenario has the launch configuration's image; the other partitions' scenarios get one in its account.
+  const lcImage = 'ami-0a1b2c3d4e5f60001';
+  if (!(s.images ?? []).some((i) => i.id === lcImage)) {
+    s.images = [...(s.images ?? []), { id: lcImage, account: owner, region: c.region, name: 'batch-image' }];
+  }
+  if (c.imageOwner !== undefined) {
+    const id = 'ami-0c0ffee0c0ffee001';
+    s.images = [...(s.images ?? []), { id, account: c.imageOwner, region: c.region, name: 'web-image' }];
+    for (const g of s.instanceGroups ?? []) if (g.name === 'web') g.imageId = id;
+  }
+  s.launchConfigurations = [
+    ...(s.launchConfigurations ?? []),
+    {
+      name: 'batch-lc',
+      account: owner,
+      region: c.region,
+      imageId: lcImage,
+      instanceType: 'c5.large',
+      metadataOptions: { httpTokens: 'optional' },
+      data: { IamInstanceProfile: 'batch-instance-profile' },
+    },
+  ];
+  s.autoScalingGroups = [
+    ...(s.autoScalingGroups ?? []),
+    { name: 'batch-asg', account: owner, region: c.region, launchConfiguration: 'batch-lc', maxSize: 4 },
+  ];
+  s.instanceGroups = [
+    ...(s.instanceGroups ?? []),
+    { name: 'batch', account: owner, region: c.region, count: 2, autoScalingGroup: 'batch-asg' },
+  ];
   return scenarioFrom(s);
 }
 
@@ -224,9 +255,14 @@ describe.each(PARTITIONS)('imdsv2 policy lists exactly the actions each phase se
     expect(sent(clients)).toEqual(await policyActions('enforce'));
   });
 
-  it('lockin: dry run, apply with the irreversible AMI flag, rollback', async () => {
+  it('lockin: dry run, apply with the irreversible AMI flag and a launch configuration, canaries, rollback', async () => {
     const kinds = new Set(thePlan.lockIn.map((s) => s.kind));
-    expect([...kinds].sort()).toEqual(['account-defaults', 'ami-imds-support', 'launch-template-version']);
+    expect([...kinds].sort()).toEqual([
+      'account-defaults',
+      'ami-imds-support',
+      'launch-configuration-migration',
+      'launch-template-version',
+    ]);
     const dir = await tempDir();
     const journalFile = path.join(dir, 'journal.jsonl');
     const clients = factory();
@@ -234,8 +270,10 @@ describe.each(PARTITIONS)('imdsv2 policy lists exactly the actions each phase se
       const forRole = clients.clientsFor({ roleName: ROLE, callerAccount: await clients.callerAccount() });
       const common = { plan: thePlan, wave: 'lockin' as const, journalFile, tool, clients: forRole };
       await enforce({ ...common, dryRun: true });
-      const r = await enforce({ ...common, confirmIrreversible: true });
+      const r = await enforce({ ...common, confirmIrreversible: true, proveLaunch: true, sleep: async () => {} });
       expect(r.lockIn?.steps.every((s) => s.outcome === 'applied')).toBe(true);
+      expect(r.lockIn?.proofs.length).toBeGreaterThan(0);
+      expect(r.lockIn?.proofs.every((p) => p.outcome === 'proven')).toBe(true);
       const rb = await rollback({ journalFile, tool, clients: forRole, scope: { wave: 'lockin' } });
       expect(rb.lockIn.some((x) => x.outcome === 'restored')).toBe(true);
     } finally {

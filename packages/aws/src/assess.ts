@@ -4,6 +4,7 @@ import type {
   AccountResult,
   Assessment,
   AutoScalingGroup,
+  TemplateMetadataOptions,
   Image,
   Instance,
   LaunchTemplate,
@@ -26,10 +27,12 @@ import { discoverInstances, type DiscoveredInstance } from './discovery/instance
 import {
   discoverGroups,
   discoverImages,
+  discoverLaunchConfigurations,
   discoverTemplateVersions,
   fetchPinnedVersions,
   templateVersion,
   type DiscoveredGroup,
+  type GroupTemplateRef,
   type ImageInfo,
   type TemplateVersions,
 } from './discovery/launch-config.js';
@@ -246,6 +249,13 @@ async function assessRegion(
       partial('DescribeLaunchTemplateVersions (pinned versions)'),
     );
   }
+  const lcNames = (groups ?? []).flatMap((g) => (g.launchConfigurationName ? [g.launchConfigurationName] : []));
+  const launchConfigurations =
+    lcNames.length > 0
+      ? await discoverLaunchConfigurations(opts.clients.autoScaling(clientScope), lcNames).catch(
+          partial('DescribeLaunchConfigurations'),
+        )
+      : undefined;
   const imageIds = [
     ...discovered.map((i) => i.imageId),
     ...[...(templates?.values() ?? [])].map((t) => t.defaultVersion.imageId),
@@ -304,6 +314,7 @@ async function assessRegion(
         templates ?? new Map<string, TemplateVersions>(),
         defaults ?? null,
         images,
+        launchConfigurations ?? new Map<string, TemplateMetadataOptions>(),
       )
     : [];
   reporter.emit({
@@ -365,10 +376,11 @@ function pinnedVersions(groups: DiscoveredGroup[], templates: Map<string, Templa
   const byName = new Map([...templates].map(([id, t]) => [t.defaultVersion.name, id]));
   const wanted = new Map<string, Set<number>>();
   for (const g of groups) {
-    const lt = g.launchTemplate;
-    const id = lt?.launchTemplateId ?? (lt?.name ? byName.get(lt.name) : undefined);
-    const n = Number(lt?.version);
-    if (id && Number.isInteger(n) && n > 0) wanted.set(id, (wanted.get(id) ?? new Set()).add(n));
+    for (const lt of [g.launchTemplate, ...(g.overrideLaunchTemplates ?? [])]) {
+      const id = lt?.launchTemplateId ?? (lt?.name ? byName.get(lt.name) : undefined);
+      const n = Number(lt?.version);
+      if (id && Number.isInteger(n) && n > 0) wanted.set(id, (wanted.get(id) ?? new Set()).add(n));
+    }
   }
   return wanted;
 }
@@ -405,7 +417,11 @@ function templateResults(
 
 /**
  * What each group launches. A group on a launch configuration, or whose template version could not be read, is not
- * resolved (`effective: null`) and is counted as launching IMDSv1: unknown is never reported as safe.
+ * resolved (`effective: null`). It counts as launching IMDSv1 unless its launch configuration says HttpTokens=required
+ * (or HttpEndpoint=disabled): for an option a launch configuration leaves unset, the Auto Scaling API reference says
+ * "the default state is optional" while the EC2 precedence would take the account default, and AWS does not say which
+ * applies, so unset is read as optional. A mixed instances policy launches IMDSv1 when its template or any override's
+ * does. Unknown is never reported as safe.
  */
 function groupResults(
   accountId: string,
@@ -414,10 +430,10 @@ function groupResults(
   templates: Map<string, TemplateVersions>,
   defaults: AccountDefaults | null,
   images: Map<string, ImageInfo>,
+  launchConfigurations: Map<string, TemplateMetadataOptions>,
 ): AutoScalingGroup[] {
   const byName = new Map([...templates].map(([id, t]) => [t.defaultVersion.name, id]));
-  return groups.map((g) => {
-    const lt = g.launchTemplate;
+  const resolve = (lt: GroupTemplateRef | undefined) => {
     const id = lt?.launchTemplateId ?? (lt?.name ? byName.get(lt.name) : undefined);
     const t = id ? templates.get(id) : undefined;
     const v = t ? templateVersion(t, lt?.version) : undefined;
@@ -428,24 +444,50 @@ function groupResults(
           imageImdsSupport: v.imageId ? (images.get(v.imageId)?.imdsSupport ?? null) : null,
         })
       : null;
+    const ref = id
+      ? {
+          launchTemplateId: id,
+          ...(t ? { name: t.defaultVersion.name } : lt?.name ? { name: lt.name } : {}),
+          ...(lt?.version ? { version: lt.version } : {}),
+        }
+      : undefined;
+    return { ref, effective, launchesImdsV1: effective ? launchesImdsV1(effective) : true };
+  };
+  return groups.map((g) => {
+    const main = resolve(g.launchTemplate);
+    const overrides = g.overrideLaunchTemplates?.map(resolve);
+    const lcOptions = g.launchConfigurationName ? launchConfigurations.get(g.launchConfigurationName) : undefined;
+    const launchesV1 = g.launchConfigurationName
+      ? lcOptions?.httpTokens !== 'required' && lcOptions?.httpEndpoint !== 'disabled'
+      : main.launchesImdsV1 || (overrides ?? []).some((o) => o.launchesImdsV1);
     return {
       accountId,
       region,
       name: g.name,
-      ...(id
+      ...(main.ref ? { launchTemplate: main.ref } : {}),
+      ...(g.launchConfigurationName ? { launchConfigurationName: g.launchConfigurationName } : {}),
+      ...(lcOptions ? { launchConfigurationOptions: lcOptions } : {}),
+      // An override whose template was not found is left out here, but still counts as launching IMDSv1 above.
+      ...(overrides
         ? {
-            launchTemplate: {
-              launchTemplateId: id,
-              ...(t ? { name: t.defaultVersion.name } : {}),
-              ...(lt?.version ? { version: lt.version } : {}),
-            },
+            overrideLaunchTemplates: overrides.flatMap((o) =>
+              o.ref ? [{ ...o.ref, launchesImdsV1: o.launchesImdsV1 }] : [],
+            ),
           }
         : {}),
-      ...(g.launchConfigurationName ? { launchConfigurationName: g.launchConfigurationName } : {}),
+      ...managedBy(g.tags),
       desiredCapacity: g.desiredCapacity,
       instanceIds: g.instanceIds.filter((x) => /^i-[0-9a-f]{8,17}$/.test(x)),
-      effective,
-      launchesImdsV1: effective ? launchesImdsV1(effective) : true,
+      effective: g.launchConfigurationName ? null : main.effective,
+      launchesImdsV1: launchesV1,
     };
   });
+}
+
+/** The CloudFormation stack or Elastic Beanstalk environment a group's AWS tags name. */
+function managedBy(tags: Record<string, string>): Pick<AutoScalingGroup, 'managedBy'> {
+  const stack = tags['aws:cloudformation:stack-name'];
+  if (stack) return { managedBy: { service: 'cloudformation', name: stack } };
+  const env = tags['elasticbeanstalk:environment-name'];
+  return env ? { managedBy: { service: 'elasticbeanstalk', name: env } } : {};
 }

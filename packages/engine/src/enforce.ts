@@ -69,6 +69,8 @@ export interface EnforcementRequest {
   confirmTokensEnforced?: boolean;
   /** Let the guard's rollback lift HttpTokensEnforced (journaled) where it is enabled. */
   liftTokensEnforced?: boolean;
+  /** With the lock-in wave: launch a canary from each changed template and check it comes up with tokens required. */
+  proveLaunch?: boolean;
   modifyBucket?: string;
   /** Asked once the preflight passed, before any change; absent means confirmed (`--yes`). */
   confirm?: (summary: PreflightSummary) => Promise<boolean>;
@@ -87,6 +89,14 @@ export interface EnforcementRequest {
  * (exit 4), DRIFT/STALE_INPUT/BAD_INPUT (exit 2); an AWS error names the account, region and operation.
  */
 export async function runEnforcement(r: EnforcementRequest): Promise<EnforceResult> {
+  if (r.proveLaunch && r.wave !== 'lockin')
+    throw new CutoverError(
+      'BAD_USAGE',
+      `--prove-launch goes with --wave lockin, not ${r.wave === 'next' ? '--next' : `--wave ${r.wave}`}`,
+      {
+        suggestions: ['Run `imdsv2 enforce --plan PLAN --wave lockin --yes --prove-launch` after the instance waves.'],
+      },
+    );
   const plan = await readJsonDocument(planKind, r.planFile);
   const options = {
     maxAgeSeconds: seconds(r.maxAge, '--max-age'),
@@ -114,6 +124,7 @@ export async function runEnforcement(r: EnforcementRequest): Promise<EnforceResu
       confirmIrreversible: r.confirmIrreversible ?? false,
       confirmTokensEnforced: r.confirmTokensEnforced ?? false,
       liftTokensEnforced: r.liftTokensEnforced ?? false,
+      proveLaunch: r.proveLaunch ?? false,
       ...options,
       ...(r.confirm ? { confirm: r.confirm } : {}),
       ...(r.confirmLockIn ? { confirmLockIn: r.confirmLockIn } : {}),

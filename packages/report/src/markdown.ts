@@ -289,8 +289,22 @@ export function renderMarkdown(
           `${w.text(s.kind)}${s.irreversible ? ` ${w.strong('irreversible')}` : ''}`,
           `${w.text(s.accountId)} / ${w.text(s.region)}`,
           w.text(s.resourceId),
-          w.rich(s.description),
+          [s.description, ...s.notes].map((t) => w.rich(t)).join('; '),
           w.text(s.affects),
+        ]),
+      ),
+    );
+  if (m.manualLockIn.length > 0)
+    out.push(
+      ...w.heading(3, 'Lock-in to do by hand'),
+      ...w.table(
+        ['What', 'Account / region', 'Resource', 'Owner', 'Why, and what to do'],
+        m.manualLockIn.map((x) => [
+          w.text(x.kind),
+          `${w.text(x.accountId)} / ${w.text(x.region)}`,
+          w.text(x.resourceId),
+          w.text(x.owner),
+          w.rich(x.reason),
         ]),
       ),
     );

@@ -165,6 +165,19 @@ export interface LockInView {
   description: string;
   irreversible: boolean;
   affects: string;
+  /** The plan's notes on the step (hop limit, groups it fixes, launches never measured). Untrusted names inside. */
+  notes: string[];
+}
+
+/** Lock-in work the plan leaves to a person: what, where, and why (an image's owner, a pinned version...). */
+export interface ManualLockInView {
+  kind: string;
+  accountId: string;
+  region: string;
+  resourceId: string;
+  /** ami-not-owned: the owner account and its alias (`444444444444`, `137112412989 (amazon)`). */
+  owner: string;
+  reason: string;
 }
 
 /** A labelled fact of the first screen. */
@@ -235,6 +248,7 @@ export interface ReportModel {
   launchers: Launcher[];
   waves: WaveView[];
   lockIn: LockInView[];
+  manualLockIn: ManualLockInView[];
   scp: Record<string, unknown> | null;
   rollback: { commands: { what: string; command: string }[]; notes: string[] };
   /** Held instances grouped by their primary reason; `heldCount` counts them all. */
@@ -432,11 +446,17 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
         accountId: g.accountId,
         region: g.region,
         name: g.name,
-        id: g.launchTemplate?.launchTemplateId ?? g.launchConfigurationName ?? '',
-        source: g.effective ? `HttpTokens from ${g.effective.httpTokens.source}` : 'launch configuration',
+        id: groupLaunches(g),
+        source: g.launchConfigurationName
+          ? `launch configuration, HttpTokens ${g.launchConfigurationOptions?.httpTokens ?? (g.launchConfigurationOptions ? 'unset (read as optional)' : 'not read')}`
+          : g.effective
+            ? `HttpTokens from ${g.effective.httpTokens.source}${(g.overrideLaunchTemplates ?? []).some((o) => o.launchesImdsV1) ? ', or an override’s template' : ''}`
+            : 'template not resolved',
         note: g.launchConfigurationName
-          ? 'uses a launch configuration: migrate it to a launch template'
-          : `${g.desiredCapacity} desired; fix its launch template`,
+          ? g.managedBy
+            ? `uses a launch configuration; managed by ${g.managedBy.service} ${g.managedBy.name}: migrate it there`
+            : 'uses a launch configuration: lock-in moves it to a launch template made from it'
+          : `${g.desiredCapacity} desired; fix its launch templates`,
       })),
     ...assessment.launchTemplates
       .filter((t) => t.launchesImdsV1)
@@ -698,6 +718,15 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
       description: s.description,
       irreversible: s.irreversible,
       affects: (s.affects ?? []).join(', '),
+      notes: [...(s.notes ?? [])],
+    })),
+    manualLockIn: (plan?.manualLockIn ?? []).map((m) => ({
+      kind: m.kind,
+      accountId: m.accountId,
+      region: m.region,
+      resourceId: m.resourceId ?? '',
+      owner: m.owner ? `${m.owner.accountId}${m.owner.alias ? ` (${m.owner.alias})` : ''}` : '',
+      reason: m.reason,
     })),
     scp: plan?.scp ?? null,
     rollback,
@@ -857,4 +886,18 @@ function buildOverview(o: {
       owners: [],
     });
   return { change, changeFacts, happened, happenedItems, risks, rollback: o.rollback };
+}
+
+/**
+ * What a group launches from, in words: its launch configuration, or its launch template (with the version) and, for
+ * a mixed instances policy, the templates its overrides name.
+ */
+function groupLaunches(g: Assessment['autoScalingGroups'][number]): string {
+  if (g.launchConfigurationName) return g.launchConfigurationName;
+  const ref = (r: { launchTemplateId: string; name?: string; version?: string }) =>
+    `${r.name ?? r.launchTemplateId} (${r.version ?? '$Default'})`;
+  const main = g.launchTemplate ? ref(g.launchTemplate) : '';
+  const overrides = g.overrideLaunchTemplates ?? [];
+  if (g.overrideLaunchTemplates === undefined) return main;
+  return `mixed instances policy: ${main}${overrides.length > 0 ? `; overrides: ${overrides.map(ref).join(', ')}` : ''}`;
 }

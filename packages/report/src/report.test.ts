@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { parseJournalText, summarizeJournal } from '@imdsv2-cutover/core';
+import { Policy, parseJournalText, plan, summarizeJournal } from '@imdsv2-cutover/core';
 import { generateFleet, makeAssessment, makeInstance } from '@imdsv2-cutover/test-utils';
 import { HOSTILE, demoFleet, journalText, planFor } from './__fixtures__/fleet.js';
 import {
@@ -177,6 +177,76 @@ describe('buildReportModel', () => {
     expect(r.html).toMatch(/<td class="n" data-label="Share">0%<\/td><td data-label="Complete">no<\/td>/);
     expect(r.html).toContain('from 2026-11-01 (10%) to 2026-11-15 (50%), 3 runs');
     expect(r.md).toContain('| 2026-11-15 00:00 UTC | 15 | 30 | 50% | yes |');
+  });
+});
+
+describe('lock-in launch sources', () => {
+  /** The demo fleet with a launch-configuration group, a mixed instances group and an image another account owns. */
+  function withLaunchSources(name: string) {
+    const f = demoFleet();
+    const a = structuredClone(f.assessment);
+    const g = a.autoScalingGroups[0]!;
+    a.autoScalingGroups.push(
+      {
+        ...g,
+        name: `${name}-lc`,
+        launchTemplate: undefined,
+        launchConfigurationName: `${name}-config`,
+        launchConfigurationOptions: { httpTokens: 'optional' },
+        effective: null,
+      },
+      {
+        ...g,
+        name: `${name}-mixed`,
+        overrideLaunchTemplates: [
+          { launchTemplateId: 'lt-0mixed', name: 'other-lt', version: '$Latest', launchesImdsV1: true },
+        ],
+      },
+    );
+    a.images.push({
+      accountId: '111111111111',
+      region: 'us-east-1',
+      imageId: 'ami-0f00f00f00f00f001',
+      name,
+      imdsSupport: null,
+      ownerId: '444444444444',
+      ownerAlias: 'amazon',
+      public: true,
+    });
+    const p = plan(
+      a,
+      Policy.parse({ schema: { name: 'imdsv2-cutover/policy', version: 1 }, lockIn: { amiImdsSupport: true } }),
+    );
+    return buildReportModel({ assessment: a, plan: p }, opts);
+  }
+
+  it('says what each group launches, and lists the manual work with the image owner', () => {
+    const m = withLaunchSources('batch');
+    const byName = Object.fromEntries(m.launchers.map((l) => [l.name, l]));
+    expect(byName['batch-lc']).toMatchObject({
+      id: 'batch-config',
+      source: 'launch configuration, HttpTokens optional',
+      note: 'uses a launch configuration: lock-in moves it to a launch template made from it',
+    });
+    expect(byName['batch-mixed']!.id).toMatch(
+      /^mixed instances policy: .* \(\$Default\); overrides: other-lt \(\$Latest\)$/,
+    );
+    const lc = m.lockIn.find((s) => s.kind === 'launch-configuration-migration')!;
+    expect(lc.notes.some((n) => n.includes('never measured'))).toBe(true);
+    const ami = m.manualLockIn.find((x) => x.kind === 'ami-not-owned')!;
+    expect(ami).toMatchObject({ resourceId: 'ami-0f00f00f00f00f001', owner: '444444444444 (amazon)' });
+    const md = renderMarkdown(m);
+    expect(md).toContain('### Lock-in to do by hand');
+    expect(md).toMatch(
+      /\| ami-not-owned \| 111111111111 \/ us-east-1 \| ami-0f00f00f00f00f001 \| 444444444444 \(amazon\) \|/,
+    );
+    expect(renderHtml(m)).toContain('Lock-in to do by hand');
+  });
+
+  it('escapes hostile names in the notes and the manual work', () => {
+    const html = renderHtml(withLaunchSources(HOSTILE[0]));
+    expect(html).not.toContain('<script>window.__pwned');
+    expect(html).toContain('&lt;script&gt;window.__pwned&#x3D;1&lt;/script&gt;-config');
   });
 });
 

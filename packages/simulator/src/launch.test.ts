@@ -5,6 +5,7 @@ import {
   type InstanceMetadataOptionsRequest,
   ModifyInstanceMetadataDefaultsCommand,
   RunInstancesCommand,
+  TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientConfig, rejection } from './__fixtures__/sdk.js';
@@ -177,5 +178,41 @@ describe('RunInstances with HttpTokensEnforced', () => {
     expect(
       await rejection(launch(eu, { LaunchTemplate: { LaunchTemplateName: 'app-unset' }, DryRun: true })),
     ).toMatchObject({ name: 'DryRunOperation', status: 412 });
+  });
+});
+
+describe('TerminateInstances', () => {
+  it('terminates at once, answers shutting-down from the previous state, is idempotent and all-or-nothing', async () => {
+    const inst = await launch(ec2, { ImageId: PLAIN });
+    const other = await launch(ec2, { ImageId: PLAIN });
+    const id = inst.InstanceId!;
+    // DryRun: permission only, nothing terminated.
+    expect(await rejection(ec2.send(new TerminateInstancesCommand({ InstanceIds: [id], DryRun: true })))).toMatchObject(
+      { name: 'DryRunOperation', status: 412 },
+    );
+    // One unknown id fails the request and terminates none of the others.
+    expect(
+      await rejection(ec2.send(new TerminateInstancesCommand({ InstanceIds: [id, 'i-0000000000000dead'] }))),
+    ).toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+    const state = async (x: string) =>
+      (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [x] }))).Reservations![0]!.Instances![0]!.State;
+    expect(await state(id)).toEqual({ Code: 16, Name: 'running' });
+
+    const out = await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    expect(out.TerminatingInstances).toEqual([
+      {
+        InstanceId: id,
+        CurrentState: { Code: 32, Name: 'shutting-down' },
+        PreviousState: { Code: 16, Name: 'running' },
+      },
+    ]);
+    expect(await state(id)).toEqual({ Code: 48, Name: 'terminated' });
+    expect(await state(other.InstanceId!)).toEqual({ Code: 16, Name: 'running' });
+    // Again: succeeds, terminated to terminated.
+    const again = await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    expect(again.TerminatingInstances![0]).toMatchObject({
+      CurrentState: { Code: 48, Name: 'terminated' },
+      PreviousState: { Code: 48, Name: 'terminated' },
+    });
   });
 });

@@ -1,5 +1,9 @@
-import type { AutoScalingClient, AutoScalingGroup as AsgOut } from '@aws-sdk/client-auto-scaling';
-import { paginateDescribeAutoScalingGroups } from '@aws-sdk/client-auto-scaling';
+import type {
+  AutoScalingClient,
+  AutoScalingGroup as AsgOut,
+  LaunchTemplateSpecification as AsgTemplateSpec,
+} from '@aws-sdk/client-auto-scaling';
+import { paginateDescribeAutoScalingGroups, paginateDescribeLaunchConfigurations } from '@aws-sdk/client-auto-scaling';
 import type { EC2Client, LaunchTemplateVersion } from '@aws-sdk/client-ec2';
 import {
   DescribeImagesCommand,
@@ -16,6 +20,8 @@ export const ASG_PAGE = 100;
 export const LT_VERSIONS_PAGE = 200;
 /** Image ids per DescribeImages call (the API sets no maximum; this keeps requests small). */
 export const IMAGES_BATCH = 200;
+/** DescribeLaunchConfigurations takes at most 50 names a call and answers at most 100 records a page. */
+export const LAUNCH_CONFIGURATIONS_BATCH = 50;
 
 /** One launch template version's metadata options and image, as discovery keeps them. */
 export interface TemplateVersionInfo {
@@ -28,7 +34,20 @@ export interface TemplateVersionInfo {
 }
 
 function templateOptions(v: LaunchTemplateVersion): TemplateMetadataOptions {
-  const m = v.LaunchTemplateData?.MetadataOptions ?? {};
+  return metadataOptionsOf(v.LaunchTemplateData?.MetadataOptions ?? {});
+}
+
+/**
+ * MetadataOptions as a launch template version or a launch configuration states them (the launch configuration's has
+ * only HttpTokens, HttpPutResponseHopLimit and HttpEndpoint): unset options stay absent, unknown values are left out.
+ */
+function metadataOptionsOf(m: {
+  HttpTokens?: string;
+  HttpPutResponseHopLimit?: number;
+  HttpEndpoint?: string;
+  HttpProtocolIpv6?: string;
+  InstanceMetadataTags?: string;
+}): TemplateMetadataOptions {
   const ed = (x: string | undefined) => (x === 'enabled' || x === 'disabled' ? x : undefined);
   const o: TemplateMetadataOptions = {};
   if (m.HttpTokens === 'optional' || m.HttpTokens === 'required') o.httpTokens = m.HttpTokens;
@@ -150,10 +169,20 @@ export function templateVersion(t: TemplateVersions, version: string | undefined
   return t.pinned.get(n);
 }
 
+/** A launch template as an Auto Scaling group names it: by id or by name, the version as given. */
+export interface GroupTemplateRef {
+  launchTemplateId?: string;
+  name?: string;
+  version?: string;
+}
+
 /** An ASG as discovery keeps it, before effective settings are resolved. */
 export interface DiscoveredGroup {
   name: string;
-  launchTemplate?: { launchTemplateId?: string; name?: string; version?: string };
+  /** The group's launch template, or its mixed instances policy's. */
+  launchTemplate?: GroupTemplateRef;
+  /** Set for a mixed instances policy: the templates its overrides name, in order (empty when none names one). */
+  overrideLaunchTemplates?: GroupTemplateRef[];
   launchConfigurationName?: string;
   desiredCapacity: number;
   instanceIds: string[];
@@ -161,20 +190,27 @@ export interface DiscoveredGroup {
   tags: Record<string, string>;
 }
 
+function templateRef(spec: AsgTemplateSpec): GroupTemplateRef {
+  return {
+    ...(spec.LaunchTemplateId ? { launchTemplateId: spec.LaunchTemplateId } : {}),
+    ...(spec.LaunchTemplateName ? { name: spec.LaunchTemplateName } : {}),
+    ...(spec.Version ? { version: spec.Version } : {}),
+  };
+}
+
 function groupInfo(g: AsgOut): DiscoveredGroup | undefined {
   if (!g.AutoScalingGroupName) return undefined;
-  const spec = g.LaunchTemplate ?? g.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
+  const mixed = g.MixedInstancesPolicy?.LaunchTemplate;
+  const spec = g.LaunchTemplate ?? mixed?.LaunchTemplateSpecification;
+  // "If not provided, Amazon EC2 Auto Scaling uses the launch template that's specified in the LaunchTemplate
+  // definition" (API reference, LaunchTemplateOverrides): only overrides that name their own template add one.
+  const overrides = (mixed?.Overrides ?? []).flatMap((o) =>
+    o.LaunchTemplateSpecification ? [templateRef(o.LaunchTemplateSpecification)] : [],
+  );
   return {
     name: g.AutoScalingGroupName,
-    ...(spec
-      ? {
-          launchTemplate: {
-            ...(spec.LaunchTemplateId ? { launchTemplateId: spec.LaunchTemplateId } : {}),
-            ...(spec.LaunchTemplateName ? { name: spec.LaunchTemplateName } : {}),
-            ...(spec.Version ? { version: spec.Version } : {}),
-          },
-        }
-      : {}),
+    ...(spec ? { launchTemplate: templateRef(spec) } : {}),
+    ...(g.MixedInstancesPolicy ? { overrideLaunchTemplates: overrides } : {}),
     ...(g.LaunchConfigurationName ? { launchConfigurationName: g.LaunchConfigurationName } : {}),
     desiredCapacity: g.DesiredCapacity ?? 0,
     instanceIds: (g.Instances ?? []).map((i) => i.InstanceId).filter((x): x is string => x !== undefined),
@@ -197,11 +233,20 @@ export async function discoverGroups(asg: AutoScalingClient): Promise<Discovered
   return out;
 }
 
-/** AMI facts the assessment needs: name and whether ImdsSupport is v2.0. Missing (deregistered) images are absent. */
+/**
+ * AMI facts the assessment needs: name, whether ImdsSupport is v2.0, and who owns it (only the owner can set
+ * ImdsSupport). Missing (deregistered) images are absent.
+ */
 export interface ImageInfo {
   imageId: string;
   name?: string;
   imdsSupport: 'v2.0' | null;
+  /** `OwnerId`: the account that owns the image. */
+  ownerId?: string;
+  /** `ImageOwnerAlias`: `amazon`, `aws-marketplace`, `aws-backup-vault`. */
+  ownerAlias?: string;
+  /** `Public`. */
+  public?: boolean;
 }
 
 /** The image ids an `InvalidAMIID.NotFound` error names (`The image id '[ami-1, ami-2]' does not exist`). */
@@ -238,7 +283,35 @@ export async function discoverImages(ec2: EC2Client, imageIds: string[]): Promis
         imageId: img.ImageId,
         ...(img.Name ? { name: img.Name } : {}),
         imdsSupport: img.ImdsSupport === 'v2.0' ? 'v2.0' : null,
+        ...(img.OwnerId ? { ownerId: img.OwnerId } : {}),
+        ...(img.ImageOwnerAlias ? { ownerAlias: img.ImageOwnerAlias } : {}),
+        ...(img.Public !== undefined ? { public: img.Public } : {}),
       });
+    }
+  }
+  return out;
+}
+
+/**
+ * The MetadataOptions of the named launch configurations (DescribeLaunchConfigurations, 50 names a call, pages of
+ * 100): what a launch-configuration group launches with. A configuration made without MetadataOptions maps to `{}`;
+ * names DescribeLaunchConfigurations does not return (deleted) are absent.
+ */
+export async function discoverLaunchConfigurations(
+  asg: AutoScalingClient,
+  names: readonly string[],
+): Promise<Map<string, TemplateMetadataOptions>> {
+  const out = new Map<string, TemplateMetadataOptions>();
+  const wanted = [...new Set(names)].sort();
+  for (let i = 0; i < wanted.length; i += LAUNCH_CONFIGURATIONS_BATCH) {
+    const pages = paginateDescribeLaunchConfigurations(
+      { client: asg, pageSize: 100 },
+      { LaunchConfigurationNames: wanted.slice(i, i + LAUNCH_CONFIGURATIONS_BATCH) },
+    );
+    for await (const page of pages) {
+      for (const c of page.LaunchConfigurations ?? []) {
+        if (c.LaunchConfigurationName) out.set(c.LaunchConfigurationName, metadataOptionsOf(c.MetadataOptions ?? {}));
+      }
     }
   }
   return out;

@@ -106,6 +106,8 @@ export interface EnforceOptions extends EngineDeps {
   confirmIrreversible?: boolean;
   /** Enable HttpTokensEnforced in the lock-in wave where the plan asks for it (see LockInOptions). */
   confirmTokensEnforced?: boolean;
+  /** After the lock-in steps, launch a canary from each changed template and check its tokens (lock-in's `proveLaunch`). */
+  proveLaunch?: boolean;
   /**
    * Asked before the lock-in steps run (not on a dry run) with the number of steps; resolve false to stop
    * (NOT_CONFIRMED). Absent: confirmed.

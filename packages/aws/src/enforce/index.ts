@@ -3,6 +3,7 @@ export * from './enforcer.js';
 export * from './guard.js';
 export * from './lockin.js';
 export * from './preflight.js';
+export * from './prove-launch.js';
 export * from './rollback-command.js';
 export * from './rollback.js';
 export * from './status.js';

@@ -1,32 +1,51 @@
 import { createHash } from 'node:crypto';
+import { DescribeLaunchConfigurationsCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import type { EC2Client, LaunchTemplateVersion } from '@aws-sdk/client-ec2';
 import {
+  CreateLaunchTemplateCommand,
   CreateLaunchTemplateVersionCommand,
-  DescribeImagesCommand,
   DescribeLaunchTemplateVersionsCommand,
   DescribeLaunchTemplatesCommand,
-  GetInstanceMetadataDefaultsCommand,
   ModifyImageAttributeCommand,
   ModifyInstanceMetadataDefaultsCommand,
   ModifyLaunchTemplateCommand,
 } from '@aws-sdk/client-ec2';
-import type {
-  JournalState,
-  JournalTarget,
-  LockInStep,
-  Plan,
-  Reporter,
-  TargetState,
-  ToolInfo,
-} from '@imdsv2-cutover/core';
-import { CutoverError, replayJournal, targetKey } from '@imdsv2-cutover/core';
+import type { JournalState, LockInStep, Plan, Reporter, TargetState, ToolInfo } from '@imdsv2-cutover/core';
+import { CutoverError, lockInTarget, replayJournal, targetKey, unmeasuredLaunchWarning } from '@imdsv2-cutover/core';
 import { existsSync } from 'node:fs';
 import { JournalWriter, readJournal } from '../journal/journal.js';
 
 import { awsErrorCode, awsErrorInfo } from '../errors.js';
-import type { ClientsFor } from './types.js';
+import {
+  LockInRefusal,
+  blockDeviceMappingsRequest,
+  metadataOptionsRequest,
+  templateDataFromLaunchConfiguration,
+} from './launch-data.js';
+import {
+  FROM_LAUNCH_CONFIGURATION_TAG,
+  type Fields,
+  type LockInClients,
+  launchSource,
+  lockInClients,
+  num,
+  readLockIn,
+  str,
+} from './lockin-resources.js';
+import { proveLaunches, type LaunchProof } from './prove-launch.js';
 
-type Fields = Record<string, string | number | boolean | null>;
+export {
+  CANARY_TAG,
+  FROM_LAUNCH_CONFIGURATION_TAG,
+  type LockInClients,
+  liveCanaries,
+  lockInAtPrevious,
+  lockInClients,
+  readAccountDefaults,
+  readLockIn,
+  restoreLockIn,
+} from './lockin-resources.js';
+import type { ClientsFor } from './types.js';
 
 export interface LockInStepResult {
   id: string;
@@ -35,12 +54,16 @@ export interface LockInStepResult {
     'applied' | 'already-done' | 'recovered' | 'needs-confirmation' | 'deferred' | 'permitted' | 'drifted' | 'failed';
   message: string;
   previous: Fields | null;
+  /** What the user should know although the step went through (launches never measured). */
+  warnings: string[];
 }
 
 export interface LockInResult {
   dryRun: boolean;
   message: string;
   steps: LockInStepResult[];
+  /** With `proveLaunch`: one canary launch per template the wave changed. */
+  proofs: LaunchProof[];
 }
 
 export interface LockInOptions {
@@ -59,52 +82,32 @@ export interface LockInOptions {
   confirmTokensEnforced?: boolean;
   /** A template whose default version is no longer the plan's source version: skip it (default), fail, or adopt. */
   onDrift?: 'fail' | 'skip' | 'adopt';
+  /**
+   * After the steps, launch one canary from each template the wave changed and check it comes up with tokens required
+   * (`--prove-launch`); the canary is journaled and terminated.
+   */
+  proveLaunch?: boolean;
+  /** How long a canary may take to be `running`. Default 10 minutes. */
+  proveTimeoutMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
 }
 
-/** The default version the plan recorded when the template's live default is another one (changed since planning). */
-function driftedFrom(step: LockInStep, live: Fields): number | null {
-  if (step.kind !== 'launch-template-version') return null;
-  const planned = num(step.previous.defaultVersion);
-  return planned !== null && live.defaultVersion !== planned ? planned : null;
-}
-
-export function lockInTarget(step: LockInStep): JournalTarget {
-  const base = { accountId: step.accountId, region: step.region };
-  switch (step.kind) {
-    case 'launch-template-version':
-      return { kind: 'launch-template', launchTemplateId: step.resourceId ?? '', ...base };
-    case 'account-defaults':
-      return { kind: 'account-defaults', ...base };
-    case 'ami-imds-support':
-      return { kind: 'image', imageId: step.resourceId ?? '', ...base };
+/** Why a step's resource no longer holds what the plan recorded as its previous state, or null when it does. */
+function driftOf(step: LockInStep, live: Fields): string | null {
+  if (step.kind === 'launch-template-version') {
+    const planned = num(step.previous.defaultVersion);
+    return planned !== null && live.defaultVersion !== planned
+      ? `the default version is now ${String(live.defaultVersion)}, not ${planned} as planned`
+      : null;
   }
-}
-
-function str(v: unknown): string | null {
-  return typeof v === 'string' ? v : null;
-}
-function num(v: unknown): number | null {
-  return typeof v === 'number' ? v : null;
-}
-
-/**
- * The account's instance metadata defaults in the client's Region (GetInstanceMetadataDefaults `AccountLevel`): every
- * field (null when unset, i.e. no preference) and who manages them (`account`, or `declarative-policy` when an
- * organization's declarative policy does, in which case ModifyInstanceMetadataDefaults is refused).
- */
-export async function readAccountDefaults(ec2: EC2Client): Promise<{ fields: Fields; managedBy: string | null }> {
-  const r = await ec2.send(new GetInstanceMetadataDefaultsCommand({}));
-  const a = r.AccountLevel;
-  return {
-    fields: {
-      httpTokens: a?.HttpTokens ?? null,
-      httpPutResponseHopLimit: a?.HttpPutResponseHopLimit ?? null,
-      httpEndpoint: a?.HttpEndpoint ?? null,
-      instanceMetadataTags: a?.InstanceMetadataTags ?? null,
-      httpTokensEnforced: a?.HttpTokensEnforced ?? null,
-    },
-    managedBy: a?.ManagedBy ?? null,
-  };
+  if (step.kind === 'launch-configuration-migration') {
+    const planned = str(step.previous.launchConfigurationName);
+    return live.launchConfigurationName !== planned
+      ? `the group now launches from ${launchSource(live)}, not launch configuration ${planned} as planned`
+      : null;
+  }
+  return null;
 }
 
 /** True for the step that enables HttpTokensEnforced on the account defaults (the planner's last step of a Region). */
@@ -123,37 +126,15 @@ function wavesNotClean(plan: Plan, state: JournalState | null): string[] {
   return out;
 }
 
-/** Reads what a lock-in resource holds now: the fields the journal records as `previous`. */
-export async function readLockIn(ec2: EC2Client, step: Pick<LockInStep, 'kind' | 'resourceId'>): Promise<Fields> {
-  switch (step.kind) {
-    case 'launch-template-version': {
-      const id = step.resourceId!;
-      const lt = await ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [id] }));
-      const dv = lt.LaunchTemplates?.[0]?.DefaultVersionNumber;
-      if (dv === undefined) throw new CutoverError('AWS_ERROR', `launch template ${id} has no default version`);
-      const v = await ec2.send(
-        new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, Versions: [String(dv)] }),
-      );
-      const m = v.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.MetadataOptions;
-      return {
-        defaultVersion: dv,
-        httpTokens: m?.HttpTokens ?? null,
-        httpPutResponseHopLimit: m?.HttpPutResponseHopLimit ?? null,
-        httpEndpoint: m?.HttpEndpoint ?? null,
-      };
-    }
-    case 'account-defaults':
-      return (await readAccountDefaults(ec2)).fields;
-    case 'ami-imds-support': {
-      const r = await ec2.send(new DescribeImagesCommand({ ImageIds: [step.resourceId!] }));
-      return { imdsSupport: r.Images?.[0]?.ImdsSupport ?? null };
-    }
-  }
-}
-
 /** The lock-in step's target values with the tool's defaults (tokens required). */
 function desiredOf(step: LockInStep): Fields {
   if (step.kind === 'ami-imds-support') return { imdsSupport: 'v2.0' };
+  if (step.kind === 'launch-configuration-migration')
+    return {
+      launchConfigurationName: null,
+      launchTemplateName: str(step.target.launchTemplateName),
+      launchTemplateVersion: str(step.target.launchTemplateVersion) ?? '$Default',
+    };
   const hop = num(step.target.httpPutResponseHopLimit);
   const enforced = str(step.target.httpTokensEnforced);
   return {
@@ -219,8 +200,144 @@ async function findCreatedVersion(ec2: EC2Client, step: LockInStep, previous: Fi
   return found;
 }
 
-async function applyLockIn(
+/**
+ * The version a template step copies: the plan's source version (the default, or the latest when only $Latest groups
+ * use a template whose latest is not its default), unless the default moved since planning and the user adopted it.
+ */
+function sourceVersionOf(step: LockInStep, live: Fields): string {
+  const planned = num(step.target.sourceVersion);
+  const unchanged = live.defaultVersion === num(step.previous.defaultVersion);
+  return String(planned !== null && unchanged ? planned : live.defaultVersion);
+}
+
+/**
+ * A new template version: the source version with tokens required, the planned hop limit and the endpoint enabled,
+ * made the default. Everything else is inherited from the source (SourceVersion), and its block device mappings are
+ * passed explicitly, because EC2 drops inherited snapshots (see `blockDeviceMappingsRequest`).
+ */
+async function newTemplateVersion(
   ec2: EC2Client,
+  step: LockInStep,
+  live: Fields,
+  token: string,
+  DryRun: true | undefined,
+): Promise<Fields> {
+  const id = step.resourceId!;
+  const source = sourceVersionOf(step, live);
+  const src = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, Versions: [source] }));
+  const data = src.LaunchTemplateVersions?.[0]?.LaunchTemplateData ?? {};
+  const hop = num(step.target.httpPutResponseHopLimit) ?? data.MetadataOptions?.HttpPutResponseHopLimit ?? 2;
+  const created = await ec2.send(
+    new CreateLaunchTemplateVersionCommand({
+      LaunchTemplateId: id,
+      SourceVersion: source,
+      VersionDescription: LOCKIN_VERSION_DESCRIPTION,
+      ClientToken: token,
+      DryRun,
+      LaunchTemplateData: {
+        ...(data.BlockDeviceMappings
+          ? { BlockDeviceMappings: blockDeviceMappingsRequest(data.BlockDeviceMappings) }
+          : {}),
+        MetadataOptions: metadataOptionsRequest(data.MetadataOptions, hop),
+      },
+    }),
+  );
+  const v = created.LaunchTemplateVersion?.VersionNumber;
+  if (v === undefined) throw new CutoverError('AWS_ERROR', `CreateLaunchTemplateVersion on ${id} returned no version`);
+  await ec2.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: id, DefaultVersion: String(v) }));
+  return { newDefaultVersion: v, sourceVersion: Number(source) };
+}
+
+/** A launch template of the region by name, with its tags; null when there is none. */
+async function templateByName(
+  ec2: EC2Client,
+  name: string,
+): Promise<{ id: string; tags: Record<string, string> } | null> {
+  const r = await ec2.send(
+    new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'launch-template-name', Values: [name] }] }),
+  );
+  const t = r.LaunchTemplates?.find((x) => x.LaunchTemplateName === name);
+  if (!t?.LaunchTemplateId) return null;
+  return {
+    id: t.LaunchTemplateId,
+    tags: Object.fromEntries((t.Tags ?? []).filter((x) => x.Key !== undefined).map((x) => [x.Key!, x.Value ?? ''])),
+  };
+}
+
+/**
+ * Moves a group from its launch configuration to a launch template made from it: reads the configuration,
+ * writes it as launch template data (`templateDataFromLaunchConfiguration`: AWS's mapping, tokens required), creates
+ * the template tagged with the configuration's name (or reuses the one an earlier or interrupted run made: same name,
+ * same tag), then points the group at its $Default version with UpdateAutoScalingGroup. A template of that name that
+ * lock-in did not make is never touched: the step fails. DryRun: CreateLaunchTemplate's only (Auto Scaling has none).
+ */
+async function migrateLaunchConfiguration(
+  c: LockInClients,
+  step: LockInStep,
+  live: Fields,
+  token: string,
+  DryRun: true | undefined,
+): Promise<Fields> {
+  const group = step.resourceId!;
+  const lcName = str(live.launchConfigurationName);
+  if (lcName === null)
+    throw new LockInRefusal(
+      'NoLaunchConfiguration',
+      `${group} launches from ${launchSource(live)}: nothing to migrate`,
+    );
+  const templateName = str(step.target.launchTemplateName)!;
+  const version = str(step.target.launchTemplateVersion) ?? '$Default';
+  const lcs = await c.autoScaling.send(new DescribeLaunchConfigurationsCommand({ LaunchConfigurationNames: [lcName] }));
+  const lc = lcs.LaunchConfigurations?.find((x) => x.LaunchConfigurationName === lcName);
+  if (!lc) throw new LockInRefusal('LaunchConfigurationNotFound', `launch configuration ${lcName} does not exist`);
+  const hop = Math.max(num(step.target.httpPutResponseHopLimit) ?? 1, lc.MetadataOptions?.HttpPutResponseHopLimit ?? 1);
+  const { data, notes } = templateDataFromLaunchConfiguration(lc, hop);
+  const existing = await templateByName(c.ec2, templateName);
+  let templateId: string;
+  let created = false;
+  if (existing) {
+    if (existing.tags[FROM_LAUNCH_CONFIGURATION_TAG] !== lcName)
+      throw new LockInRefusal(
+        'LaunchTemplateNameInUse',
+        `launch template name ${templateName} is taken by ${existing.id}, which lock-in did not make from ${lcName}: assess and plan again for another name`,
+      );
+    templateId = existing.id;
+  } else {
+    const r = await c.ec2.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: templateName,
+        VersionDescription: `${LOCKIN_VERSION_DESCRIPTION}; made from launch configuration ${lcName}`,
+        LaunchTemplateData: data,
+        TagSpecifications: [
+          { ResourceType: 'launch-template', Tags: [{ Key: FROM_LAUNCH_CONFIGURATION_TAG, Value: lcName }] },
+        ],
+        ClientToken: token,
+        DryRun,
+      }),
+    );
+    templateId = r.LaunchTemplate?.LaunchTemplateId ?? '';
+    if (!templateId)
+      throw new CutoverError('AWS_ERROR', `CreateLaunchTemplate ${templateName} returned no template id`);
+    created = true;
+  }
+  if (DryRun) return {};
+  await c.autoScaling.send(
+    new UpdateAutoScalingGroupCommand({
+      AutoScalingGroupName: group,
+      LaunchTemplate: { LaunchTemplateId: templateId, Version: version },
+    }),
+  );
+  return {
+    launchTemplateId: templateId,
+    launchTemplateName: templateName,
+    launchConfigurationName: lcName,
+    templateCreated: created,
+    ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
+  };
+}
+
+async function applyLockIn(
+  c: LockInClients,
   step: LockInStep,
   live: Fields,
   token: string,
@@ -229,41 +346,12 @@ async function applyLockIn(
   const d = desiredOf(step);
   const DryRun = dryRun || undefined;
   switch (step.kind) {
-    case 'launch-template-version': {
-      const id = step.resourceId!;
-      const source = String(live.defaultVersion);
-      // CreateLaunchTemplateVersion replaces MetadataOptions as a whole: start from the source version's options so
-      // that instance metadata tags and the IPv6 endpoint are kept.
-      const src = await ec2.send(
-        new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, Versions: [source] }),
-      );
-      const { State: _state, ...sourceOptions } =
-        src.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.MetadataOptions ?? {};
-      const created = await ec2.send(
-        new CreateLaunchTemplateVersionCommand({
-          LaunchTemplateId: id,
-          SourceVersion: source,
-          VersionDescription: LOCKIN_VERSION_DESCRIPTION,
-          ClientToken: token,
-          DryRun,
-          LaunchTemplateData: {
-            MetadataOptions: {
-              ...sourceOptions,
-              HttpTokens: 'required',
-              HttpEndpoint: 'enabled',
-              HttpPutResponseHopLimit: num(d.httpPutResponseHopLimit) ?? num(live.httpPutResponseHopLimit) ?? 2,
-            },
-          },
-        }),
-      );
-      const v = created.LaunchTemplateVersion?.VersionNumber;
-      if (v === undefined)
-        throw new CutoverError('AWS_ERROR', `CreateLaunchTemplateVersion on ${id} returned no version`);
-      await ec2.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: id, DefaultVersion: String(v) }));
-      return { newDefaultVersion: v };
-    }
+    case 'launch-template-version':
+      return newTemplateVersion(c.ec2, step, live, token, DryRun);
+    case 'launch-configuration-migration':
+      return migrateLaunchConfiguration(c, step, live, token, DryRun);
     case 'account-defaults':
-      await ec2.send(
+      await c.ec2.send(
         new ModifyInstanceMetadataDefaultsCommand({
           HttpTokens: d.httpTokens as 'required',
           HttpPutResponseHopLimit: num(d.httpPutResponseHopLimit) ?? undefined,
@@ -273,63 +361,26 @@ async function applyLockIn(
       );
       return {};
     case 'ami-imds-support':
-      await ec2.send(
+      await c.ec2.send(
         new ModifyImageAttributeCommand({ ImageId: step.resourceId!, ImdsSupport: { Value: 'v2.0' }, DryRun }),
       );
       return {};
   }
 }
 
-/**
- * Restores a lock-in resource to its recorded previous state: the launch template's previous default version, the
- * account defaults' previous values (unset ones back to no-preference). The AMI flag cannot be undone: refused.
- */
-export async function restoreLockIn(ec2: EC2Client, target: JournalTarget, previous: Fields): Promise<void> {
-  switch (target.kind) {
-    case 'launch-template':
-      await ec2.send(
-        new ModifyLaunchTemplateCommand({
-          LaunchTemplateId: target.launchTemplateId,
-          DefaultVersion: String(previous.defaultVersion),
-        }),
-      );
-      return;
-    case 'account-defaults':
-      await ec2.send(
-        new ModifyInstanceMetadataDefaultsCommand({
-          HttpTokens: (str(previous.httpTokens) ?? 'no-preference') as 'optional',
-          HttpPutResponseHopLimit: num(previous.httpPutResponseHopLimit) ?? -1,
-          HttpEndpoint: (str(previous.httpEndpoint) ?? 'no-preference') as 'enabled',
-          InstanceMetadataTags: (str(previous.instanceMetadataTags) ?? 'no-preference') as 'enabled',
-          // Journals written before this field was recorded lack it: leave it as it is then.
-          HttpTokensEnforced:
-            'httpTokensEnforced' in previous
-              ? ((str(previous.httpTokensEnforced) ?? 'no-preference') as 'enabled')
-              : undefined,
-        }),
-      );
-      return;
-    case 'image':
-      throw new CutoverError(
-        'BAD_USAGE',
-        `the AMI IMDS-support flag on ${target.imageId} cannot be undone (EC2 offers no way back)`,
-      );
-    case 'instance':
-      throw new CutoverError('INTERNAL', 'restoreLockIn called for an instance');
-  }
-}
-
-/** True when a lock-in resource is back at (or still at) its previous state. */
-export function lockInAtPrevious(target: JournalTarget, live: Fields, previous: Fields): boolean {
-  if (target.kind === 'launch-template') return live.defaultVersion === previous.defaultVersion;
-  return Object.entries(previous).every(([k, v]) => live[k] === v);
+/** What a step's result adds for the user: launches never measured (the plan's `launchesSeen`). */
+function warningsOf(step: LockInStep): string[] {
+  const w = unmeasuredLaunchWarning(step);
+  return w === undefined ? [] : [w];
 }
 
 /**
- * The lock-in wave: launch template versions with IMDSv2 required made default, account defaults, and (only with
- * `confirmIrreversible`) the AMI flag. Journaled like instances: intent with the previous state read live, the change,
- * the result. A step already at its target is recorded and skipped; a crash between intent and result is resolved on
- * the next run from the live state.
+ * The lock-in wave: launch template versions with IMDSv2 required made default, groups moved from launch
+ * configurations to launch templates, account defaults, and (only with `confirmIrreversible`) the AMI flag. Journaled
+ * like instances: intent with the previous state read live, the change, the result. A step already at its target is
+ * recorded and skipped; a crash between intent and result is resolved on the next run from the live state. With
+ * `proveLaunch`, a canary from each changed template afterwards (`proveLaunches`). Steps that failed or launches not
+ * proven end in INCOMPLETE (exit 1) with the result in its details.
  */
 export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
   // HttpTokensEnforced last: it must not be enabled while anything else of lock-in is undone.
@@ -337,7 +388,7 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
     ...o.plan.lockIn.filter((s) => !isTokensEnforcedStep(s)),
     ...o.plan.lockIn.filter((s) => isTokensEnforcedStep(s)),
   ];
-  const out: LockInResult = { dryRun: !!o.dryRun, message: '', steps: [] };
+  const out: LockInResult = { dryRun: !!o.dryRun, message: '', steps: [], proofs: [] };
   if (steps.length === 0) return { ...out, message: 'the plan has no lock-in steps' };
   o.reporter.emit({
     type: 'phase',
@@ -347,18 +398,20 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
   });
   if (o.onDrift === 'fail') {
     // Refuse before any change, like an instance wave.
-    for (const step of steps.filter((x) => x.kind === 'launch-template-version')) {
-      const live = await readLockIn(o.clients.ec2(step.accountId, step.region), step);
-      const drift = isDone(step, live) ? null : driftedFrom(step, live);
+    for (const step of steps.filter(
+      (x) => x.kind === 'launch-template-version' || x.kind === 'launch-configuration-migration',
+    )) {
+      const live = await readLockIn(lockInClients(o.clients, step.accountId, step.region), lockInTarget(step));
+      const drift = isDone(step, live) ? null : driftOf(step, live);
       if (drift !== null)
         throw new CutoverError(
           'DRIFT',
-          `launch template ${step.resourceId}: the default version is now ${String(live.defaultVersion)}, not ${drift} as planned; nothing was changed`,
+          `${step.kind === 'launch-template-version' ? 'launch template' : 'Auto Scaling group'} ${step.resourceId}: ${drift}; nothing was changed`,
           {
             exitCode: 2,
             suggestions: [
               'Re-run `imdsv2 assess` and `imdsv2 plan` to plan against the current template,',
-              'or pass --on-drift skip (leave it alone) or --on-drift adopt (copy its current default version).',
+              'or pass --on-drift skip (leave it alone) or --on-drift adopt (copy its current default version or launch configuration).',
             ],
           },
         );
@@ -381,15 +434,15 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
     const unclean = wavesNotClean(o.plan, waveState);
     let failed = 0;
     for (const step of steps) {
-      const ec2 = o.clients.ec2(step.accountId, step.region);
+      const c = lockInClients(o.clients, step.accountId, step.region);
       const target = lockInTarget(step);
       const st: TargetState | undefined = state?.targets.get(targetKey(target));
       const push = (outcome: LockInStepResult['outcome'], message: string, previous: Fields | null) =>
-        out.steps.push({ id: step.id, kind: step.kind, outcome, message, previous });
+        out.steps.push({ id: step.id, kind: step.kind, outcome, message, previous, warnings: warningsOf(step) });
       const recordOk = (j: JournalWriter, note: string, detail?: Fields) =>
         j.append({ type: 'result', wave: 'lockin', action: 'apply', target, outcome: 'ok', note, detail });
       try {
-        const live = await readLockIn(ec2, step);
+        const live = await readLockIn(c, target);
         if (step.irreversible && !o.confirmIrreversible && !isDone(step, live)) {
           push('needs-confirmation', `${step.description}: irreversible; pass --confirm-irreversible to do it`, live);
           continue;
@@ -417,11 +470,11 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
             continue;
           }
         }
-        const drift = isDone(step, live) || st?.phase === 'intent-pending' ? null : driftedFrom(step, live);
+        const drift = isDone(step, live) || st?.phase === 'intent-pending' ? null : driftOf(step, live);
         if (drift !== null && (o.onDrift ?? 'skip') !== 'adopt') {
           const message =
-            `${step.description}: the default version is now ${String(live.defaultVersion)}, not ${drift} as planned; ` +
-            'left alone (run `imdsv2 assess` and `imdsv2 plan` again, or pass --on-drift adopt to copy the new default)';
+            `${step.description}: ${drift}; ` +
+            'left alone (run `imdsv2 assess` and `imdsv2 plan` again, or pass --on-drift adopt to take it as it is now)';
           await journal?.append({
             type: 'result',
             wave: 'lockin',
@@ -444,7 +497,7 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
         }
         if (!journal) {
           try {
-            await applyLockIn(ec2, step, live, 'dry-run', true);
+            await applyLockIn(c, step, live, 'dry-run', true);
           } catch (e) {
             if (awsErrorCode(e) !== 'DryRunOperation') throw e;
           }
@@ -456,9 +509,9 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
         const previous = pending ?? live;
         if (pending && step.kind === 'launch-template-version') {
           // Interrupted after CreateLaunchTemplateVersion, before ModifyLaunchTemplate: finish with that version.
-          const made = await findCreatedVersion(ec2, step, pending);
+          const made = await findCreatedVersion(c.ec2, step, pending);
           if (made !== null) {
-            await ec2.send(
+            await c.ec2.send(
               new ModifyLaunchTemplateCommand({ LaunchTemplateId: step.resourceId!, DefaultVersion: String(made) }),
             );
             await recordOk(
@@ -478,7 +531,7 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
           previous,
           desired: desiredOf(step),
         });
-        const detail = await applyLockIn(ec2, step, live, clientToken(journal.header.journalId, step), false);
+        const detail = await applyLockIn(c, step, live, clientToken(journal.header.journalId, step), false);
         await journal.append({ type: 'result', wave: 'lockin', action: 'apply', target, outcome: 'ok', detail });
         push('applied', step.description, previous);
       } catch (e) {
@@ -497,11 +550,45 @@ export async function runLockIn(o: LockInOptions): Promise<LockInResult> {
         });
       }
     }
-    await journal?.append({ type: 'wave-end', wave: 'lockin', outcome: failed > 0 ? 'failed' : 'completed' });
+    for (const s of out.steps)
+      for (const w of s.warnings)
+        o.reporter.emit({
+          type: 'warning',
+          code: 'LAUNCH_UNMEASURED',
+          message: `${s.id}: ${w}`,
+          scope: { wave: 'lockin' },
+        });
+    if (!journal && o.proveLaunch)
+      o.reporter.emit({
+        type: 'info',
+        message: '--prove-launch launches no canary in a dry run: run the lock-in wave without --dry-run to prove it',
+        scope: { wave: 'lockin' },
+      });
+    if (journal && o.proveLaunch) {
+      out.proofs = await proveLaunches({
+        plan: o.plan,
+        steps: out.steps,
+        clients: o.clients,
+        journal,
+        reporter: o.reporter,
+        timeoutMs: o.proveTimeoutMs ?? 600_000,
+        sleep: o.sleep,
+        now: o.now,
+      });
+    }
+    const notProven = out.proofs.filter((p) => p.outcome !== 'proven').length;
+    await journal?.append({
+      type: 'wave-end',
+      wave: 'lockin',
+      outcome: failed > 0 || notProven > 0 ? 'failed' : 'completed',
+    });
     const counts = new Map<string, number>();
     for (const s of out.steps) counts.set(s.outcome, (counts.get(s.outcome) ?? 0) + 1);
-    out.message = `lock-in: ${[...counts].map(([k, v]) => `${v} ${k}`).join(', ')}`;
-    if (failed > 0) throw new CutoverError('INCOMPLETE', `${out.message}`, { details: { lockIn: out } });
+    const proofs =
+      out.proofs.length > 0 ? `; launches proven ${out.proofs.length - notProven} of ${out.proofs.length}` : '';
+    out.message = `lock-in: ${[...counts].map(([k, v]) => `${v} ${k}`).join(', ')}${proofs}`;
+    if (failed > 0 || notProven > 0)
+      throw new CutoverError('INCOMPLETE', `${out.message}`, { details: { lockIn: out } });
     return out;
   } finally {
     await journal?.close();

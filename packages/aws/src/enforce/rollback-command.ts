@@ -1,7 +1,6 @@
 import type {
   EngineEvent,
   JournalTarget,
-  LockInStep,
   Plan,
   PlanEntry,
   Reporter,
@@ -28,7 +27,7 @@ import {
   reportUnrecorded,
 } from './journal-failure.js';
 import { describeEntries, plannedSettings } from './preflight.js';
-import { lockInAtPrevious, readLockIn, restoreLockIn } from './lockin.js';
+import { lockInAtPrevious, lockInClients, readLockIn, restoreLockIn } from './lockin.js';
 import { rollbackInstances, type RollbackOutcome } from './rollback.js';
 import {
   enforcementRefusal,
@@ -90,15 +89,13 @@ function lockInLabel(t: JournalTarget): string {
       return `account defaults ${t.accountId} ${t.region}`;
     case 'image':
       return `image ${t.imageId}`;
+    case 'auto-scaling-group':
+      return `Auto Scaling group ${t.autoScalingGroupName}`;
+    case 'canary':
+      return `canary ${t.canaryId} from launch template ${t.launchTemplateId}`;
     case 'instance':
       return t.instanceId;
   }
-}
-
-function stepFor(t: JournalTarget): { kind: LockInStep['kind']; resourceId?: string } {
-  if (t.kind === 'launch-template') return { kind: 'launch-template-version', resourceId: t.launchTemplateId };
-  if (t.kind === 'image') return { kind: 'ami-imds-support', resourceId: t.imageId };
-  return { kind: 'account-defaults' };
 }
 
 /** The plan's instances in `scope`, each with the wave it belongs to. */
@@ -261,9 +258,9 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
         });
         continue;
       }
-      const ec2 = o.clients.ec2(t.accountId, t.region);
+      const c = lockInClients(o.clients, t.accountId, t.region);
       try {
-        const live = await readLockIn(ec2, stepFor(t));
+        const live = await readLockIn(c, t);
         if (lockInAtPrevious(t, live, previous)) {
           await journal.append({
             type: 'result',
@@ -297,8 +294,9 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
         lockIn.push({ target: label, outcome: 'failed', message: `${label}: ${error.message}` });
         continue;
       }
+      let note: string | undefined;
       try {
-        await restoreLockIn(ec2, t, previous);
+        note = await restoreLockIn(c, t, previous);
       } catch (e) {
         const error = callFailure(e, t.accountId);
         await recordAfterCall(
@@ -311,11 +309,11 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
         continue;
       }
       await recordAfterCall(
-        () => journal.append({ type: 'result', wave: s.wave, action: 'rollback', target: t, outcome: 'ok' }),
+        () => journal.append({ type: 'result', wave: s.wave, action: 'rollback', target: t, outcome: 'ok', note }),
         ledger,
         null,
       );
-      lockIn.push({ target: label, outcome: 'restored', message: `${label}: restored` });
+      lockIn.push({ target: label, outcome: 'restored', message: `${label}: restored${note ? `; ${note}` : ''}` });
     }
     if (journal.failure) {
       reportUnrecorded(reporter, ledger);

@@ -1,5 +1,5 @@
 import type { JournalSummary, Plan, WaveHistory } from '@imdsv2-cutover/core';
-import { assertJournalOfPlan, summarizeJournal } from '@imdsv2-cutover/core';
+import { assertJournalOfPlan, summarizeJournal, targetKey } from '@imdsv2-cutover/core';
 import { readJournal } from '../journal/journal.js';
 import { isGone, sameSettings } from './aws-ops.js';
 import { describeEntries, plannedSettings } from './preflight.js';
@@ -19,10 +19,24 @@ export interface WaveStatus extends WaveHistory {
   live?: LiveCounts;
 }
 
+/** A lock-in canary (`--prove-launch`) as the journal tells it. */
+export interface CanaryStatus {
+  canaryId: string;
+  launchTemplateId: string;
+  accountId: string;
+  region: string;
+  /** The instance it launched, when the journal learnt it. */
+  instanceId: string | null;
+  /** terminated: its rollback is recorded; to-terminate: it may still run (a crash, a failed termination). */
+  state: 'terminated' | 'not-launched' | 'to-terminate';
+}
+
 /** `imdsv2 status`: the journal's summary for the plan (core's `summarizeJournal`), with live counts on request. */
 export interface StatusResult extends Omit<JournalSummary, 'waves'> {
   planHash: string;
   waves: WaveStatus[];
+  /** Canaries lock-in launched; any `to-terminate` is terminated by `imdsv2 rollback --wave lockin`. */
+  canaries: CanaryStatus[];
 }
 
 /**
@@ -56,5 +70,24 @@ export async function status(o: {
       ws.live = l;
     }
   }
-  return { ...summary, planHash: o.plan.contentHash, waves };
+  const canaries: CanaryStatus[] = summary.targets.flatMap((t) => {
+    if (t.target.kind !== 'canary') return [];
+    const detail = parsed.records
+      .filter((r) => r.type === 'result' && r.action === 'apply' && targetKey(r.target) === t.key)
+      .map((r) => (r.type === 'result' ? r.detail?.instanceId : undefined))
+      .find((x) => typeof x === 'string');
+    const state =
+      t.phase === 'rolled-back' ? 'terminated' : t.phase === 'apply-failed' ? 'not-launched' : 'to-terminate';
+    return [
+      {
+        canaryId: t.target.canaryId,
+        launchTemplateId: t.target.launchTemplateId,
+        accountId: t.target.accountId,
+        region: t.target.region,
+        instanceId: typeof detail === 'string' ? detail : null,
+        state,
+      },
+    ];
+  });
+  return { ...summary, planHash: o.plan.contentHash, waves, canaries };
 }

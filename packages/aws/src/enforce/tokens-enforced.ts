@@ -3,7 +3,7 @@ import { ModifyInstanceMetadataDefaultsCommand } from '@aws-sdk/client-ec2';
 import type { JournalState, JournalTarget, Reporter, TargetState } from '@imdsv2-cutover/core';
 import { CutoverError, targetKey } from '@imdsv2-cutover/core';
 import type { JournalWriter } from '../journal/journal.js';
-import { readAccountDefaults, readLockIn } from './lockin.js';
+import { readAccountDefaults } from './lockin-resources.js';
 import type { ClientsFor } from './types.js';
 
 /**
@@ -188,7 +188,7 @@ export async function restoreEnforcement(
     const where = `${l.accountId} ${l.region}`;
     const ec2 = clients.ec2(l.accountId, l.region);
     try {
-      const live = await readLockIn(ec2, { kind: 'account-defaults' });
+      const live = (await readAccountDefaults(ec2)).fields;
       if (live.httpTokensEnforced === 'enabled') {
         out.restored.push(where);
         continue;

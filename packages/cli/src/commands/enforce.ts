@@ -16,6 +16,7 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
     '<%= config.bin %> enforce --plan plan.json --next --yes --soak 2h --journal journal.jsonl',
     '<%= config.bin %> enforce --plan plan.json --wave lockin --yes --confirm-irreversible',
     '<%= config.bin %> enforce --plan plan.json --wave lockin --yes --confirm-http-tokens-enforced',
+    '<%= config.bin %> enforce --plan plan.json --wave lockin --yes --prove-launch',
   ];
 
   static override flags = {
@@ -77,6 +78,10 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
       default: 'skip',
     }),
     plan: Flags.string({ description: 'Plan file written by `imdsv2 plan`.', required: true }),
+    'prove-launch': Flags.boolean({
+      description:
+        'With --wave lockin: afterwards launch one canary from each launch template lock-in changed, check it comes up with HttpTokens=required, and terminate it (journaled). The canary runs the template’s image and user data like any launch from it.',
+    }),
     soak: Flags.string({
       description: 'Soak time after the wave is applied (default: the wave’s, from the plan), e.g. 30m, 24h.',
     }),
@@ -114,9 +119,13 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
       confirmIrreversible: flags['confirm-irreversible'],
       confirmTokensEnforced: flags['confirm-http-tokens-enforced'],
       liftTokensEnforced: flags['lift-http-tokens-enforced'],
+      proveLaunch: flags['prove-launch'],
       ...(flags['modify-bucket'] === undefined ? {} : { modifyBucket: flags['modify-bucket'] }),
       ...(interactive
-        ? { confirm: (s: PreflightSummary) => this.ask(s), confirmLockIn: (n: number) => this.confirmLockIn(n) }
+        ? {
+            confirm: (s: PreflightSummary) => this.ask(s),
+            confirmLockIn: (n: number) => this.confirmLockIn(n, flags['prove-launch']),
+          }
         : {}),
       reporter: this.reporter,
       toolVersion: this.config.version,
@@ -144,10 +153,14 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
     );
   }
 
-  private async confirmLockIn(steps: number): Promise<boolean> {
+  private async confirmLockIn(steps: number, prove: boolean): Promise<boolean> {
     const { default: confirm } = await import('@inquirer/confirm');
+    const canaries = prove ? ', then launch and terminate one canary instance per changed launch template' : '';
     return confirm(
-      { message: `Run ${steps} lock-in step(s) (launch templates, account defaults)?`, default: false },
+      {
+        message: `Run ${steps} lock-in step(s) (launch templates, launch configurations, account defaults)${canaries}?`,
+        default: false,
+      },
       { output: process.stderr },
     );
   }
@@ -166,7 +179,11 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
       for (const t of p.tokensEnforced)
         this.log(`  HttpTokensEnforced enabled in ${t}: a guard rollback lifts it first and enables it again`);
     }
-    for (const s of r.lockIn?.steps ?? []) this.log(`  ${s.outcome.padEnd(18)} ${cell(s.message)}`);
+    for (const s of r.lockIn?.steps ?? []) {
+      this.log(`  ${s.outcome.padEnd(18)} ${cell(s.message)}`);
+      for (const w of s.warnings) this.log(`  ${'warning'.padEnd(18)} ${cell(w)}`);
+    }
+    for (const p of r.lockIn?.proofs ?? []) this.log(`  ${p.outcome.padEnd(18)} ${cell(p.message)}`);
     for (const s of r.skipped) this.log(`  skipped ${s.instanceId}: ${cell(s.reason)}`);
     for (const c of r.changedWithoutRecord) {
       this.log(`  changed without record ${c.instanceId}: recorded now; previous settings from the plan`);

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { StatusResult } from '@imdsv2-cutover/aws';
 import { cell } from '@imdsv2-cutover/core';
-import { runStatus } from '@imdsv2-cutover/engine';
+import { defaultJournal, runStatus } from '@imdsv2-cutover/engine';
 import Table from 'cli-table3';
 import { BaseCommand } from '../base-command.js';
 import { awsFlags, connectionOf, roleNameFlag } from '../lib/flags.js';
@@ -32,11 +32,11 @@ export default class Status extends BaseCommand<typeof Status> {
       live: flags.live,
       toolVersion: this.config.version,
     });
-    if (!this.jsonEnabled()) this.render(result, flags.live);
+    if (!this.jsonEnabled()) this.render(result, flags.live, defaultJournal(flags.plan, flags.journal));
     return result;
   }
 
-  private render(result: StatusResult, live: boolean): void {
+  private render(result: StatusResult, live: boolean, journal: string): void {
     const head = ['wave', 'name', 'state', 'runs', 'total', 'pending', 'in flight', 'applied', 'verified'];
     head.push('rolled back', 'failed', 'skipped', 'terminated', 'guard trips');
     if (live) head.push('live: target/planned/other/gone');
@@ -49,6 +49,10 @@ export default class Status extends BaseCommand<typeof Status> {
       t.push(row.map(String));
     }
     this.log(t.toString());
+    for (const c of result.canaries.filter((x) => x.state === 'to-terminate'))
+      this.log(
+        `canary ${cell(c.canaryId)} from launch template ${cell(c.launchTemplateId)} (${c.accountId} ${c.region}${c.instanceId ? `, ${c.instanceId}` : ''}) may still run: \`imdsv2 rollback --journal ${journal} --wave lockin\` terminates it`,
+      );
     if (result.tornTail)
       this.log(
         `note: line ${result.tornTail.line} of the journal was never completed (a write cut short); it is left out, and the next enforce or rollback cuts it off.`,

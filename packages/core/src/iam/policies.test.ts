@@ -34,6 +34,21 @@ describe('IAM policies', () => {
     expect(withS3.Statement.find((s) => s.Action.includes('s3:GetObject'))?.Resource).toBe('arn:aws:s3:::out/imdsv2/*');
   });
 
+  it('lockin: canaries are terminated only by their tag; actions AWS authorizes during other calls are in the document, not among the calls', () => {
+    const doc = iamPolicy('lockin', { policy: defaultPolicy() });
+    const terminate = doc.Statement.find((s) => s.Action.includes('ec2:TerminateInstances'));
+    expect(terminate?.Condition).toEqual({
+      StringLike: { 'aws:ResourceTag/imdsv2-cutover:canary': 'imdsv2-canary-*' },
+    });
+    const documented = doc.Statement.flatMap((s) => s.Action);
+    expect(documented).toEqual(expect.arrayContaining(['ec2:CreateTags', 'iam:PassRole']));
+    expect(iamActions('lockin')).not.toContain('ec2:CreateTags');
+    expect(iamActions('lockin')).not.toContain('iam:PassRole');
+    expect(iamActions('lockin')).toEqual(
+      expect.arrayContaining(['autoscaling:UpdateAutoScalingGroup', 'ec2:CreateLaunchTemplate', 'ec2:RunInstances']),
+    );
+  });
+
   it('refuses a role name IAM would refuse', () => {
     expect(() => iamActions('assess', { roleName: 'bad role!' })).toThrow(/not a valid IAM role name/);
   });

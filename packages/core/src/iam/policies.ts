@@ -24,6 +24,14 @@ export interface IamStatementSpec {
   multiAccount?: boolean;
   /** Only with `--probe-output-s3`: `{s3}` in resources is replaced by the bucket and prefix. */
   probeOutputS3?: boolean;
+  /** An IAM condition block that narrows the statement. */
+  condition?: Record<string, Record<string, string | string[]>>;
+  /**
+   * Actions AWS authorizes while serving another call of the tool, never sent themselves (tag-on-create's
+   * ec2:CreateTags, iam:PassRole for a template's instance profile): in the policy, not among the calls `iamActions`
+   * lists and the IAM test compares with the command log.
+   */
+  implied?: boolean;
 }
 
 const ROLE_ARN = 'arn:{partition}:iam::*:role/{role}';
@@ -64,6 +72,7 @@ export const IAM_STATEMENTS: Record<Exclude<IamPhase, 'scp'>, readonly IamStatem
       sid: 'DiscoverInstancesAndLaunchConfiguration',
       actions: [
         'autoscaling:DescribeAutoScalingGroups',
+        'autoscaling:DescribeLaunchConfigurations',
         'ec2:DescribeImages',
         'ec2:DescribeInstances',
         'ec2:DescribeLaunchTemplateVersions',
@@ -72,7 +81,7 @@ export const IAM_STATEMENTS: Record<Exclude<IamPhase, 'scp'>, readonly IamStatem
         'ec2:GetInstanceMetadataDefaults',
       ],
       resources: ['*'],
-      why: 'Instances with their metadata options, the ASGs and launch templates that launch them, the AMIs’ IMDS support, the account defaults per region, and (--all-regions) the enabled regions. Describe/Get calls support no resource-level scoping.',
+      why: 'Instances with their metadata options, the ASGs, launch configurations and launch templates that launch them, the AMIs’ IMDS support and owners, the account defaults per region, and (--all-regions) the enabled regions. Describe/Get calls support no resource-level scoping.',
     },
     {
       sid: 'ProbeThroughRunCommand',
@@ -145,6 +154,54 @@ export const IAM_STATEMENTS: Record<Exclude<IamPhase, 'scp'>, readonly IamStatem
       ],
       resources: ['*'],
       why: 'Record the previous default version, account defaults and AMI IMDS support in the journal before changing them.',
+    },
+    {
+      sid: 'ReadLaunchSources',
+      actions: [
+        'autoscaling:DescribeAutoScalingGroups',
+        'autoscaling:DescribeLaunchConfigurations',
+        'ec2:DescribeInstances',
+      ],
+      resources: ['*'],
+      why: 'A group’s launch source before and after moving it off its launch configuration, the configuration the new template is made from, and (--prove-launch) the canary’s state and metadata options. Describe calls support no resource-level scoping.',
+    },
+    {
+      sid: 'LaunchConfigurationsToTemplates',
+      actions: ['autoscaling:UpdateAutoScalingGroup', 'ec2:CreateLaunchTemplate'],
+      resources: [
+        'arn:{partition}:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*',
+        'arn:{partition}:ec2:*:*:launch-template/*',
+      ],
+      why: 'A launch template made from a group’s launch configuration with HttpTokens=required, the group moved to it, and moved back on rollback.',
+    },
+    {
+      sid: 'ProveLaunches',
+      actions: ['ec2:RunInstances'],
+      resources: ['*'],
+      why: '--prove-launch: one canary from each changed template. Amazon EC2 Auto Scaling also checks it when a group is moved to a launch template (Auto Scaling UG, "Control Amazon EC2 launch template usage in Auto Scaling groups"). A launch touches the instance, its image, volumes, network interfaces, subnet, security groups and the template: narrow with conditions if needed.',
+    },
+    {
+      sid: 'TerminateCanaries',
+      actions: ['ec2:TerminateInstances'],
+      resources: ['arn:{partition}:ec2:*:*:instance/*'],
+      condition: { StringLike: { 'aws:ResourceTag/imdsv2-cutover:canary': 'imdsv2-canary-*' } },
+      why: '--prove-launch and rollback: terminate the canaries lock-in launched, and only them (they carry the imdsv2-cutover:canary tag).',
+    },
+    {
+      sid: 'TagOnCreate',
+      actions: ['ec2:CreateTags'],
+      resources: ['arn:{partition}:ec2:*:*:launch-template/*', 'arn:{partition}:ec2:*:*:instance/*'],
+      condition: { StringEquals: { 'ec2:CreateAction': ['CreateLaunchTemplate', 'RunInstances'] } },
+      why: 'Authorized by EC2 when a resource is tagged as it is created: the template made from a launch configuration and the canaries carry the tags lock-in finds them by. Never sent as a call.',
+      implied: true,
+    },
+    {
+      sid: 'PassTemplateInstanceProfileRole',
+      actions: ['iam:PassRole'],
+      resources: ['arn:{partition}:iam::*:role/*'],
+      condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+      why: 'Authorized when a canary is launched from, or a group moved to, a template that names an instance profile: narrow the resource to the roles of your templates. Never sent as a call.',
+      implied: true,
     },
     {
       sid: 'LaunchTemplatesRequireTokens',
@@ -220,9 +277,12 @@ export function iamStatements(phase: Exclude<IamPhase, 'scp'>, opts: IamPolicyOp
     }));
 }
 
-/** The IAM actions a phase sends (sorted): what `iamPolicy` allows. */
+/**
+ * The IAM actions a phase sends (sorted): what `iamPolicy` allows, less the actions AWS authorizes during another call
+ * (`implied`).
+ */
 export function iamActions(phase: Exclude<IamPhase, 'scp'>, opts: IamPolicyOptions = {}): string[] {
-  return [...new Set(iamStatements(phase, opts).flatMap((s) => s.actions))].sort();
+  return [...new Set(iamStatements(phase, opts).flatMap((s) => (s.implied ? [] : s.actions)))].sort();
 }
 
 /**
@@ -239,6 +299,7 @@ export function iamPolicy(phase: IamPhase, opts: IamPolicyOptions & { policy: Po
       Effect: 'Allow' as const,
       Action: [...s.actions].sort(),
       Resource: s.resources.length === 1 ? s.resources[0]! : [...s.resources],
+      ...(s.condition ? { Condition: s.condition } : {}),
     })),
   };
 }

@@ -211,3 +211,62 @@ describe('verifyJournalSeal: a journal cut short is refused, a writer that stopp
     expect(() => parseJournalText(gap, 'j.jsonl')).toThrow(/j\.jsonl:6: .*seq 5 where 4 was expected/);
   });
 });
+
+describe('lock-in targets of the launch side', () => {
+  const group = {
+    kind: 'auto-scaling-group' as const,
+    autoScalingGroupName: 'batch-asg',
+    accountId: '111111111111',
+    region: 'us-east-1',
+  };
+  const canary = {
+    kind: 'canary' as const,
+    canaryId: 'imdsv2-canary-1',
+    launchTemplateId: 'lt-0a',
+    accountId: '111111111111',
+    region: 'us-east-1',
+  };
+  const lc = { launchConfigurationName: 'batch-lc', launchTemplateId: null };
+  const lt = { launchConfigurationName: null, launchTemplateId: 'lt-0b' };
+  const records: JournalRecord[] = [
+    { type: 'wave-start', seq: 0, at, wave: 'lockin', dryRun: false },
+    { type: 'intent', seq: 1, at, wave: 'lockin', action: 'apply', target: group, previous: lc, desired: lt },
+    { type: 'result', seq: 2, at, wave: 'lockin', action: 'apply', target: group, outcome: 'ok' },
+    {
+      type: 'intent',
+      seq: 3,
+      at,
+      wave: 'lockin',
+      action: 'apply',
+      target: canary,
+      previous: { liveCanaries: 0 },
+      desired: {},
+    },
+    {
+      type: 'result',
+      seq: 4,
+      at,
+      wave: 'lockin',
+      action: 'apply',
+      target: canary,
+      outcome: 'ok',
+      detail: { instanceId: 'i-1' },
+    },
+  ];
+
+  it('keys groups and canaries apart, and keeps a canary whose termination is not recorded open', () => {
+    const state = replayJournal(records);
+    expect(targetKey(group)).toBe('auto-scaling-group:111111111111/us-east-1/batch-asg');
+    expect(targetKey(canary)).toBe('canary:111111111111/us-east-1/imdsv2-canary-1');
+    expect(state.targets.get(targetKey(group))).toMatchObject({ phase: 'applied', original: lc });
+    expect(state.targets.get(targetKey(canary))).toMatchObject({ phase: 'applied', original: { liveCanaries: 0 } });
+  });
+
+  it('counts the group as a lock-in change, and the canary not at all', () => {
+    const s = summarizeJournal(parseJournalText(text([header, ...records]), 'j.jsonl'));
+    const lockin = s.waves.find((w) => w.wave === 'lockin')!;
+    expect(lockin.events).toEqual({ applied: 1, rolledBack: 0, failed: 0, verified: 0 });
+    expect(lockin.counts.total).toBe(1);
+    expect(s.targets.map((t) => t.target.kind).sort()).toEqual(['auto-scaling-group', 'canary']);
+  });
+});

@@ -8,7 +8,8 @@ export type JournalSettings = IntentRecord['previous'];
 export type WaveId = JournalRecord['wave'];
 
 /**
- * Where one target (instance, launch template, account defaults, image) stands according to the journal.
+ * Where one target (instance, launch template, account defaults, image, Auto Scaling group, canary) stands according
+ * to the journal.
  * - `intent-pending`: an apply intent without a result (a crash between the two): live state decides what happened.
  * - `rollback-pending`: the same for a rollback.
  */
@@ -90,6 +91,10 @@ export function targetKey(t: JournalTarget): string {
       return `account-defaults:${t.accountId}/${t.region}`;
     case 'image':
       return `image:${t.accountId}/${t.region}/${t.imageId}`;
+    case 'auto-scaling-group':
+      return `auto-scaling-group:${t.accountId}/${t.region}/${t.autoScalingGroupName}`;
+    case 'canary':
+      return `canary:${t.accountId}/${t.region}/${t.canaryId}`;
   }
 }
 

@@ -8,7 +8,7 @@ import { countWave, replayJournal, targetKey } from './replay.js';
 
 /** A target's place in the history: its current phase and every record that touched it. */
 export interface TargetHistory {
-  /** `instance:<account>/<region>/<id>`, `launch-template:...`, `account-defaults:...`, `image:...` (see `targetKey`). */
+  /** `instance:<account>/<region>/<id>`, `launch-template:...`, `account-defaults:...`, ... (see `targetKey`). */
   key: string;
   target: JournalTarget;
   /** The wave that last applied (or skipped) the target. */
@@ -69,12 +69,19 @@ export interface JournalSummary {
   targets: TargetHistory[];
 }
 
-function lockInTarget(s: LockInStep): JournalTarget {
+/** The journal target of a lock-in step: what its intent and result records name. */
+export function lockInTarget(s: Pick<LockInStep, 'kind' | 'accountId' | 'region' | 'resourceId'>): JournalTarget {
   const base = { accountId: s.accountId, region: s.region };
-  if (s.kind === 'launch-template-version')
-    return { kind: 'launch-template', launchTemplateId: s.resourceId ?? '', ...base };
-  if (s.kind === 'ami-imds-support') return { kind: 'image', imageId: s.resourceId ?? '', ...base };
-  return { kind: 'account-defaults', ...base };
+  switch (s.kind) {
+    case 'launch-template-version':
+      return { kind: 'launch-template', launchTemplateId: s.resourceId ?? '', ...base };
+    case 'ami-imds-support':
+      return { kind: 'image', imageId: s.resourceId ?? '', ...base };
+    case 'launch-configuration-migration':
+      return { kind: 'auto-scaling-group', autoScalingGroupName: s.resourceId ?? '', ...base };
+    case 'account-defaults':
+      return { kind: 'account-defaults', ...base };
+  }
 }
 
 /** The journal target keys of a plan, per wave (`lockin` for the lock-in steps), in plan order. */
@@ -138,6 +145,9 @@ export function summarizeJournal(parsed: ParsedJournal, plan: Plan | null = null
     return e;
   };
   for (const r of parsed.records) {
+    // Lock-in canaries are launched and terminated to prove a template, not changes to the fleet: not counted here
+    // (`imdsv2 status` lists them apart).
+    if ('target' in r && r.target.kind === 'canary') continue;
     if (r.type === 'result' && r.outcome === 'ok') eventsOf(r.wave)[r.action === 'apply' ? 'applied' : 'rolledBack']++;
     else if (r.type === 'result' && r.outcome === 'failed') eventsOf(r.wave).failed++;
     else if (r.type === 'verified' && r.state === 'applied') eventsOf(r.wave).verified++;
@@ -153,7 +163,7 @@ export function summarizeJournal(parsed: ParsedJournal, plan: Plan | null = null
       .map((w) => ({
         wave: w,
         name: w === 'lockin' ? 'lock-in' : null,
-        keys: targets.filter((t) => t.wave === w).map((t) => t.key),
+        keys: targets.filter((t) => t.wave === w && t.target.kind !== 'canary').map((t) => t.key),
       }));
   }
   const waves = groups.map(({ wave, name, keys }): WaveHistory => {

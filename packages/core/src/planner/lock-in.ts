@@ -1,4 +1,6 @@
-import type { Assessment, AutoScalingGroup, LaunchTemplate } from '../schemas/assessment.js';
+import { launchesImdsV1 } from '../effective-settings.js';
+import { sha256Hex } from '../hash.js';
+import type { Assessment, AutoScalingGroup, LaunchTemplate, LaunchTemplateRef } from '../schemas/assessment.js';
 import type { LockInStep, ManualLockIn } from '../schemas/plan.js';
 import type { Policy } from '../schemas/policy.js';
 import { arnPatternFor } from '../regions/arn.js';
@@ -14,16 +16,18 @@ const where = (x: { accountId: string; region: string }) => `${x.accountId}/${x.
 
 /**
  * The steps that stop IMDSv1 from coming back once the fleet is converted: a new default version for every launch
- * template that still launches IMDSv1, the account defaults per region, and (only when the policy opts in, because it
- * cannot be undone) the AMI flag. Each step records the previous values rollback restores. What cannot be fixed in place
- * (launch configurations, pinned template versions, defaults managed by a declarative policy) is listed as manual work.
+ * template that still launches IMDSv1 (a group's, a mixed instances override's, or none's), a launch template for every
+ * group still on a launch configuration, the account defaults per region, and (only when the policy opts in, because it
+ * cannot be undone) the AMI flag on images the account owns. Each step records the previous values rollback restores.
+ * What the tool cannot or should not do (pinned template versions, groups a CloudFormation stack or Elastic Beanstalk
+ * manages, defaults managed by a declarative policy, images other accounts own) is listed as manual work.
  */
 export function deriveLockIn(assessment: Assessment, policy: Policy): LockIn {
   const steps: LockInStep[] = [];
   const manual: ManualLockIn[] = [];
   if (policy.lockIn.launchTemplates) templateSteps(assessment, policy, steps, manual);
   if (policy.lockIn.accountDefaults) accountDefaultSteps(assessment, policy, steps, manual);
-  if (policy.lockIn.amiImdsSupport) amiSteps(assessment, steps);
+  if (policy.lockIn.amiImdsSupport) amiSteps(assessment, steps, manual);
   steps.sort((a, b) => cmp(a.id, b.id));
   manual.sort(
     (a, b) =>
@@ -35,17 +39,53 @@ export function deriveLockIn(assessment: Assessment, policy: Policy): LockIn {
   return { steps, manual };
 }
 
+/** Where a group names a launch template: its own (or its mixed policy's) or an override's, and the version. */
+interface TemplateUse {
+  asg: AutoScalingGroup;
+  version: string;
+  via: 'group' | 'override';
+}
+
+/** The launch templates each group names, keyed by account/region/template id. */
+function templateUses(assessment: Assessment): Map<string, TemplateUse[]> {
+  const uses = new Map<string, TemplateUse[]>();
+  const add = (asg: AutoScalingGroup, ref: LaunchTemplateRef | undefined, via: TemplateUse['via']) => {
+    if (!ref?.launchTemplateId) return;
+    const key = `${where(asg)}/${ref.launchTemplateId}`;
+    const list = uses.get(key) ?? [];
+    if (!list.some((u) => u.asg === asg && u.version === (ref.version ?? '$Default')))
+      list.push({ asg, version: ref.version ?? '$Default', via });
+    uses.set(key, list);
+  };
+  for (const asg of assessment.autoScalingGroups) {
+    add(asg, asg.launchTemplate, 'group');
+    for (const o of asg.overrideLaunchTemplates ?? []) add(asg, o, 'override');
+  }
+  return uses;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Instances launched within the assessment's lookback: what was measured from boot on. */
+function launchedInLookback(assessment: Assessment): Assessment['instances'] {
+  const since = Date.parse(assessment.createdAt) - assessment.scope.lookbackDays * DAY_MS;
+  return assessment.instances.filter((i) => Date.parse(i.launchTime) >= since);
+}
+
+const UNMEASURED = 'no instance launched from ';
+
+function unmeasuredNote(what: string, days: number): string {
+  return (
+    `${UNMEASURED}${what} in the ${days}-day lookback was seen: IMDSv1 calls its launches make at boot ` +
+    'were never measured. Prove the change with `imdsv2 enforce --wave lockin --prove-launch`, or watch the first ' +
+    'launches after lock-in'
+  );
+}
+
 function templateSteps(assessment: Assessment, policy: Policy, steps: LockInStep[], manual: ManualLockIn[]): void {
   const templates = new Map<string, LaunchTemplate>();
   for (const lt of assessment.launchTemplates) templates.set(`${where(lt)}/${lt.launchTemplateId}`, lt);
-  const asgsByTemplate = new Map<string, AutoScalingGroup[]>();
-  for (const asg of assessment.autoScalingGroups) {
-    if (!asg.launchTemplate) continue;
-    const key = `${where(asg)}/${asg.launchTemplate.launchTemplateId}`;
-    const list = asgsByTemplate.get(key);
-    if (list) list.push(asg);
-    else asgsByTemplate.set(key, [asg]);
-  }
+  const uses = templateUses(assessment);
   // Templates whose launches run containers: the new version gets the container hop limit.
   const containerTemplates = new Set<string>();
   const containerAsgs = new Set<string>();
@@ -54,10 +94,13 @@ function templateSteps(assessment: Assessment, policy: Policy, steps: LockInStep
     if (i.launchTemplate) containerTemplates.add(`${where(i)}/${i.launchTemplate.launchTemplateId}`);
     if (i.autoScalingGroup) containerAsgs.add(`${where(i)}/${i.autoScalingGroup}`);
   }
+  const recent = launchedInLookback(assessment);
+  const days = assessment.scope.lookbackDays;
 
   for (const [key, lt] of templates) {
     if (!lt.launchesImdsV1) continue;
-    const asgs = (asgsByTemplate.get(key) ?? []).sort((a, b) => cmp(a.name, b.name));
+    const used = (uses.get(key) ?? []).sort((a, b) => cmp(a.asg.name, b.asg.name) || cmp(a.version, b.version));
+    const asgs = [...new Set(used.map((u) => u.asg))];
     const containers = containerTemplates.has(key) || asgs.some((a) => containerAsgs.has(`${where(a)}/${a.name}`));
     const currentHop = lt.effective.httpPutResponseHopLimit.value;
     const hop = targetHopLimit(currentHop, containers, policy);
@@ -66,9 +109,8 @@ function templateSteps(assessment: Assessment, policy: Policy, steps: LockInStep
       notes.push(`hop limit ${currentHop} -> ${hop}${containers ? ' (containers run on instances it launches)' : ''}`);
     // A new version is the template's latest, and (made) its default: groups on $Latest and $Default both launch it.
     // When the latest is not the default, it is copied from the version its groups launch today.
-    const versionOf = (a: AutoScalingGroup) => a.launchTemplate?.version ?? '$Default';
-    const onLatest = asgs.filter((a) => versionOf(a) === '$Latest');
-    const onDefault = asgs.filter((a) => versionOf(a) === '$Default');
+    const onLatest = used.filter((u) => u.version === '$Latest');
+    const onDefault = used.filter((u) => u.version === '$Default');
     const diverged = lt.latestVersion !== lt.defaultVersion;
     const source = diverged && onLatest.length > 0 && onDefault.length === 0 ? lt.latestVersion : lt.defaultVersion;
     if (diverged) {
@@ -76,19 +118,24 @@ function templateSteps(assessment: Assessment, policy: Policy, steps: LockInStep
         `the latest version (${lt.latestVersion}) is not the default (${lt.defaultVersion}); the new version is copied from ${source === lt.latestVersion ? `the latest, which its groups on $Latest launch` : 'the default'}`,
       );
     }
-    const fixed = [...onLatest, ...onDefault].map((a) => `${a.name} (${versionOf(a)})`);
+    const label = (u: TemplateUse) => `${u.asg.name} (${u.version}${u.via === 'override' ? ', override' : ''})`;
+    const fixed = [...onLatest, ...onDefault].map(label);
     if (fixed.length > 0) notes.push(`fixed by the new version, which they launch from then on: ${fixed.join(', ')}`);
     if (diverged && source === lt.defaultVersion) {
-      for (const a of onLatest) {
+      for (const u of onLatest) {
         manual.push({
           kind: 'asg-pinned-version',
-          accountId: a.accountId,
-          region: a.region,
-          resourceId: a.name,
-          reason: `uses $Latest of launch template ${lt.launchTemplateId}, whose latest version ${lt.latestVersion} differs from the default ${lt.defaultVersion}: after lock-in it launches the new version, copied from the default. Check that is what the group should launch`,
+          accountId: u.asg.accountId,
+          region: u.asg.region,
+          resourceId: u.asg.name,
+          reason: `uses $Latest of launch template ${lt.launchTemplateId}${u.via === 'override' ? ' in a mixed instances override' : ''}, whose latest version ${lt.latestVersion} differs from the default ${lt.defaultVersion}: after lock-in it launches the new version, copied from the default. Check that is what the group should launch`,
         });
       }
     }
+    const launchesSeen = recent.filter(
+      (i) => where(i) === where(lt) && i.launchTemplate?.launchTemplateId === lt.launchTemplateId,
+    ).length;
+    if (launchesSeen === 0) notes.push(unmeasuredNote(`launch template ${lt.name}`, days));
     steps.push({
       id: `launch-template:${lt.accountId}:${lt.region}:${lt.launchTemplateId}`,
       kind: 'launch-template-version',
@@ -112,37 +159,135 @@ function templateSteps(assessment: Assessment, policy: Policy, steps: LockInStep
       irreversible: false,
       affects: asgs.map((a) => a.name),
       notes,
+      launchesSeen,
     });
   }
 
   for (const asg of assessment.autoScalingGroups) {
     if (!asg.launchesImdsV1) continue;
     if (asg.launchConfigurationName !== undefined) {
+      launchConfigurationStep(assessment, asg, policy, containerAsgs, recent, steps, manual);
+      continue;
+    }
+    // Each template the group launches from, with whether that version launches IMDSv1 (unresolved counts as yes).
+    const refs: { ref: LaunchTemplateRef; via: TemplateUse['via']; v1: boolean }[] = [
+      ...(asg.launchTemplate
+        ? [{ ref: asg.launchTemplate, via: 'group' as const, v1: asg.effective ? launchesImdsV1(asg.effective) : true }]
+        : []),
+      ...(asg.overrideLaunchTemplates ?? []).map((o) => ({ ref: o, via: 'override' as const, v1: o.launchesImdsV1 })),
+    ];
+    for (const { ref, via, v1 } of refs) {
+      if (!v1) continue;
+      const lt = templates.get(`${where(asg)}/${ref.launchTemplateId}`);
+      const version = ref.version ?? '$Default';
+      const followsDefault = version === '$Default' || version === '$Latest';
+      if (lt?.launchesImdsV1 && followsDefault) continue; // The template step fixes it.
+      const where_ = via === 'override' ? ' in a mixed instances override' : '';
       manual.push({
-        kind: 'asg-launch-configuration',
+        kind: 'asg-pinned-version',
         accountId: asg.accountId,
         region: asg.region,
         resourceId: asg.name,
-        reason: `uses launch configuration ${asg.launchConfigurationName}, which cannot be changed: migrate the group to a launch template with HttpTokens=required`,
+        reason: followsDefault
+          ? `launches IMDSv1 through launch template ${ref.launchTemplateId} (${version})${where_}, which the assessment did not flag: check the template`
+          : `pins version ${version} of launch template ${ref.launchTemplateId}${where_}, so the new version does not reach it: manual work. After lock-in, point the group at $Default (or $Latest), or pin the new version`,
       });
-      continue;
     }
-    const ref = asg.launchTemplate;
-    if (!ref) continue;
-    const lt = templates.get(`${where(asg)}/${ref.launchTemplateId}`);
-    const version = ref.version ?? '$Default';
-    const followsDefault = version === '$Default' || version === '$Latest';
-    if (lt?.launchesImdsV1 && followsDefault) continue; // The template step fixes it.
+  }
+}
+
+/** Characters EC2 allows in a launch template name (3 to 128 of them). */
+const TEMPLATE_NAME = /^[a-zA-Z0-9().\-/_]{3,128}$/;
+
+/**
+ * The name of the template a launch configuration becomes: the configuration's own name, as AWS's mapping has it
+ * (Auto Scaling UG, "Migrate AWS CloudFormation stacks to launch templates", launch configuration mapping reference:
+ * LaunchConfigurationName -> LaunchTemplateName), unless EC2 would refuse it or a template of the region has it; then
+ * the name made safe, with a short hash of the original so two configurations never meet.
+ */
+export function launchTemplateNameFor(lcName: string, taken: ReadonlySet<string>): string {
+  if (TEMPLATE_NAME.test(lcName) && !taken.has(lcName)) return lcName;
+  const safe = lcName.replace(/[^a-zA-Z0-9().\-/_]/g, '-').slice(0, 100);
+  return `${safe}-imdsv2-${sha256Hex(lcName).slice(0, 8)}`;
+}
+
+/**
+ * A group on a launch configuration: a new launch template equivalent to the configuration with HttpTokens=required
+ * (created by lock-in from the configuration as it is then), and the group moved to its $Default version. Groups
+ * managed by CloudFormation or Elastic Beanstalk are manual work: their stack's next update would move them back.
+ */
+function launchConfigurationStep(
+  assessment: Assessment,
+  asg: AutoScalingGroup,
+  policy: Policy,
+  containerAsgs: ReadonlySet<string>,
+  recent: Assessment['instances'],
+  steps: LockInStep[],
+  manual: ManualLockIn[],
+): void {
+  const lcName = asg.launchConfigurationName!;
+  if (asg.managedBy) {
+    const how =
+      asg.managedBy.service === 'cloudformation'
+        ? `CloudFormation stack ${asg.managedBy.name}: rewrite the launch configuration as a launch template with HttpTokens=required in the stack template (Auto Scaling UG, "Migrate AWS CloudFormation stacks to launch templates") and update the stack`
+        : `Elastic Beanstalk environment ${asg.managedBy.name}: have Elastic Beanstalk replace the launch configuration with a launch template (with IMDSv1 disabled) through the environment's settings`;
     manual.push({
-      kind: 'asg-pinned-version',
+      kind: 'asg-launch-configuration',
       accountId: asg.accountId,
       region: asg.region,
       resourceId: asg.name,
-      reason: followsDefault
-        ? `launches IMDSv1 through launch template ${ref.launchTemplateId} (${version}), which the assessment did not flag: check the template`
-        : `pins version ${version} of launch template ${ref.launchTemplateId}, so the new version does not reach it: manual work. After lock-in, point the group at $Default (or $Latest), or pin the new version`,
+      reason: `uses launch configuration ${lcName} and is managed by ${how}; a change made outside it would be undone by its next update`,
     });
+    return;
   }
+  // Groups that share a configuration share its template: the container hop limit if any of them runs containers.
+  const sharing = assessment.autoScalingGroups.filter(
+    (g) => where(g) === where(asg) && g.launchConfigurationName === lcName && !g.managedBy,
+  );
+  const containers = sharing.some((g) => containerAsgs.has(`${where(g)}/${g.name}`));
+  const currentHop = asg.launchConfigurationOptions?.httpPutResponseHopLimit ?? 1;
+  const hop = targetHopLimit(currentHop, containers, policy);
+  const taken = new Set(assessment.launchTemplates.filter((t) => where(t) === where(asg)).map((t) => t.name));
+  const templateName = launchTemplateNameFor(lcName, taken);
+  const notes = [
+    `the template is made from ${lcName} as it is when lock-in runs, member by member as AWS maps a launch configuration to a launch template; the configuration itself is not changed`,
+    'instances running now keep their configuration; the group launches from the template from then on',
+  ];
+  if (hop > currentHop)
+    notes.push(`hop limit ${currentHop} -> ${hop}${containers ? ' (containers run on instances it launches)' : ''}`);
+  if (!asg.launchConfigurationOptions) notes.push(`the options of ${lcName} were not read: assess again to see them`);
+  if (sharing.length > 1)
+    notes.push(
+      `shares ${lcName} and its template with ${sharing
+        .filter((g) => g !== asg)
+        .map((g) => g.name)
+        .join(', ')}`,
+    );
+  const launchesSeen = recent.filter(
+    (i) => where(i) === where(asg) && i.autoScalingGroup === asg.name && !i.launchTemplate,
+  ).length;
+  if (launchesSeen === 0)
+    notes.push(unmeasuredNote(`launch configuration ${lcName} by ${asg.name}`, assessment.scope.lookbackDays));
+  steps.push({
+    id: `launch-configuration:${asg.accountId}:${asg.region}:${asg.name}`,
+    kind: 'launch-configuration-migration',
+    accountId: asg.accountId,
+    region: asg.region,
+    resourceId: asg.name,
+    description: `Move Auto Scaling group ${asg.name} from launch configuration ${lcName} to launch template ${templateName}, made from it with HttpTokens=required`,
+    previous: { launchConfigurationName: lcName },
+    target: {
+      launchTemplateName: templateName,
+      launchTemplateVersion: '$Default',
+      httpTokens: 'required',
+      httpPutResponseHopLimit: hop,
+      httpEndpoint: 'enabled',
+    },
+    irreversible: false,
+    affects: [asg.name],
+    notes,
+    launchesSeen,
+  });
 }
 
 function accountDefaultSteps(
@@ -239,23 +384,56 @@ function enforcementStep(
   };
 }
 
-function amiSteps(assessment: Assessment, steps: LockInStep[]): void {
+/**
+ * The AMI flag, only on images the step's account owns (DescribeImages `OwnerId`): AWS documents no way for another
+ * account to change an image's attributes, and refuses such calls with AuthFailure ("trying to use an AMI for which
+ * you do not have permissions", EC2 API reference, Error codes; docs/simulator-fidelity.md). An image another account
+ * owns, shared or public, is manual work that names the owner and what to ask for: the owner sets ImdsSupport=v2.0
+ * (ModifyImageAttribute), or the account copies the image (CopyImage, which needs access to its snapshots) and sets it
+ * on the copy.
+ */
+function amiSteps(assessment: Assessment, steps: LockInStep[], manual: ManualLockIn[]): void {
   for (const img of assessment.images) {
     if (img.imdsSupport === 'v2.0') continue;
+    const base = { accountId: img.accountId, region: img.region, resourceId: img.imageId };
+    const named = `${img.imageId}${img.name ? ` (${img.name})` : ''}`;
+    if (img.ownerId === undefined) {
+      manual.push({
+        kind: 'ami-owner-unknown',
+        ...base,
+        reason: `${named}: the assessment does not say which account owns it (made by an older release), and only the owner can set ImdsSupport=v2.0: assess again and plan again`,
+      });
+      continue;
+    }
+    if (img.ownerId !== img.accountId) {
+      const alias = img.ownerAlias;
+      const owner = `account ${img.ownerId}${alias ? ` (${alias})` : ''}`;
+      const copy =
+        alias === 'aws-marketplace'
+          ? 'or, if the seller allows copies, copy the image into this account (CopyImage), set ImdsSupport=v2.0 on the copy and launch from it'
+          : 'or copy the image into this account (CopyImage), set ImdsSupport=v2.0 on the copy and launch from it';
+      manual.push({
+        kind: 'ami-not-owned',
+        ...base,
+        owner: { accountId: img.ownerId, ...(alias ? { alias } : {}) },
+        reason: `${named} is owned by ${owner}${img.public ? ', public' : ', shared with this account'}: only its owner can set ImdsSupport=v2.0. Ask ${alias === 'amazon' ? 'for (or move to) a release of the image that has ImdsSupport=v2.0' : `${owner} to set it (aws ec2 modify-image-attribute --image-id ${img.imageId} --imds-support v2.0)`}, ${copy}`,
+      });
+      continue;
+    }
     steps.push({
       id: `ami:${img.accountId}:${img.region}:${img.imageId}`,
       kind: 'ami-imds-support',
       accountId: img.accountId,
       region: img.region,
       resourceId: img.imageId,
-      description: `Set ImdsSupport=v2.0 on ${img.imageId}${img.name ? ` (${img.name})` : ''}: instances launched from it get HttpTokens=required and hop limit 2`,
+      description: `Set ImdsSupport=v2.0 on ${named}: instances launched from it get HttpTokens=required and hop limit 2`,
       previous: { imdsSupport: null },
       target: { imdsSupport: 'v2.0' },
       irreversible: true,
       affects: [],
       notes: [
         'IRREVERSIBLE: ImdsSupport cannot be removed from an AMI once set',
-        'only the owning account can set it (not shared, public or Marketplace AMIs)',
+        `owned by this account (${img.ownerId})`,
       ],
     });
   }
@@ -321,4 +499,13 @@ export function generateScp(policy: Policy, partition: string): Record<string, u
     });
   }
   return { Version: '2012-10-17', Statement: statements };
+}
+
+/**
+ * The warning a lock-in step carries when the assessment saw no launch from what it changes within its lookback
+ * (`launchesSeen` 0): the step's note that says so. Undefined when launches were seen, or the plan predates the count.
+ */
+export function unmeasuredLaunchWarning(step: Pick<LockInStep, 'launchesSeen' | 'notes'>): string | undefined {
+  if (step.launchesSeen !== 0) return undefined;
+  return step.notes.find((n) => n.startsWith(UNMEASURED)) ?? 'no launch from it was seen in the lookback';
 }

@@ -14,6 +14,7 @@ import {
   summarizePlan,
   verifyPlanHash,
 } from './index.js';
+import { launchTemplateNameFor } from './lock-in.js';
 
 const ids = (p: Plan, wave: number) => p.waves[wave]!.instances.map((e) => e.instanceId);
 const heldOf = (p: Plan, n: number) => p.held.find((h) => h.instanceId === iid(n));
@@ -241,8 +242,20 @@ function lockInFleet(): Assessment {
       asg('pinned', { launchTemplateId: 'lt-0c', version: '2' }),
     ],
     images: [
-      { accountId: '111111111111', region: 'us-east-1', imageId: 'ami-0001', imdsSupport: null },
-      { accountId: '111111111111', region: 'us-east-1', imageId: 'ami-0002', imdsSupport: 'v2.0' },
+      {
+        accountId: '111111111111',
+        region: 'us-east-1',
+        imageId: 'ami-0001',
+        imdsSupport: null,
+        ownerId: '111111111111',
+      },
+      {
+        accountId: '111111111111',
+        region: 'us-east-1',
+        imageId: 'ami-0002',
+        imdsSupport: 'v2.0',
+        ownerId: '111111111111',
+      },
     ],
     regions: [
       {
@@ -290,14 +303,110 @@ describe('plan: lock-in', () => {
     expect(lt[1]!.target.httpPutResponseHopLimit).toBe(1);
   });
 
-  it('lists launch configurations, pinned versions and policy-managed defaults as manual work', () => {
+  it('lists pinned versions and policy-managed defaults as manual work', () => {
     const p = plan(lockInFleet(), defaultPolicy());
     expect(p.manualLockIn.map((m) => [m.kind, m.resourceId ?? m.region])).toEqual([
       ['account-defaults-managed', 'us-east-1'],
-      ['asg-launch-configuration', 'old'],
       ['asg-pinned-version', 'pinned'],
     ]);
     expect(p.manualLockIn[0]!.reason).toContain('Managed by the security OU');
+  });
+
+  it('moves a launch-configuration group to a template made from its configuration, named as AWS maps it', () => {
+    const base = lockInFleet();
+    const fleet: Assessment = {
+      ...base,
+      autoScalingGroups: base.autoScalingGroups.map((g) =>
+        g.name === 'old'
+          ? { ...g, launchConfigurationOptions: { httpTokens: 'optional', httpPutResponseHopLimit: 1 } }
+          : g,
+      ),
+    };
+    const step = plan(fleet, defaultPolicy()).lockIn.find((s) => s.kind === 'launch-configuration-migration');
+    expect(step).toMatchObject({
+      id: 'launch-configuration:111111111111:us-east-1:old',
+      resourceId: 'old',
+      previous: { launchConfigurationName: 'old-lc' },
+      target: {
+        launchTemplateName: 'old-lc',
+        launchTemplateVersion: '$Default',
+        httpTokens: 'required',
+        httpPutResponseHopLimit: 1,
+        httpEndpoint: 'enabled',
+      },
+      irreversible: false,
+      affects: ['old'],
+      launchesSeen: 0,
+    });
+    expect(step!.notes.join('\n')).toMatch(/never measured/);
+  });
+
+  it('names the new template safely when the configuration name is taken or not a valid template name', () => {
+    expect(launchTemplateNameFor('batch-lc', new Set())).toBe('batch-lc');
+    const taken = launchTemplateNameFor('batch-lc', new Set(['batch-lc']));
+    expect(taken).toMatch(/^batch-lc-imdsv2-[0-9a-f]{8}$/);
+    const odd = launchTemplateNameFor('batch lc: v2*', new Set());
+    expect(odd).toMatch(/^batch-lc--v2--imdsv2-[0-9a-f]{8}$/);
+    expect(launchTemplateNameFor('x', new Set())).toMatch(/^x-imdsv2-/);
+    expect(launchTemplateNameFor('a'.repeat(255), new Set()).length).toBeLessThanOrEqual(128);
+  });
+
+  it('leaves groups a CloudFormation stack or Elastic Beanstalk manages to them: manual work that says how', () => {
+    const base = lockInFleet();
+    const fleet: Assessment = {
+      ...base,
+      autoScalingGroups: base.autoScalingGroups.map((g) =>
+        g.name === 'old' ? { ...g, managedBy: { service: 'cloudformation' as const, name: 'batch-stack' } } : g,
+      ),
+    };
+    const p = plan(fleet, defaultPolicy());
+    expect(p.lockIn.some((s) => s.kind === 'launch-configuration-migration')).toBe(false);
+    const m = p.manualLockIn.find((x) => x.resourceId === 'old')!;
+    expect(m.kind).toBe('asg-launch-configuration');
+    expect(m.reason).toMatch(/CloudFormation stack batch-stack.*Migrate AWS CloudFormation stacks to launch templates/);
+  });
+
+  it('makes a step for every template a mixed instances override names; a pinned override is manual work', () => {
+    const base = lockInFleet();
+    const mixed = {
+      ...base.autoScalingGroups[0]!,
+      name: 'mixed',
+      launchTemplate: { launchTemplateId: 'lt-0b', version: '$Default' },
+      effective: base.launchTemplates.find((t) => t.launchTemplateId === 'lt-0b')!.effective,
+      overrideLaunchTemplates: [
+        { launchTemplateId: 'lt-0a', version: '$Latest', launchesImdsV1: true },
+        { launchTemplateId: 'lt-0c', version: '2', launchesImdsV1: true },
+      ],
+    };
+    const fleet: Assessment = { ...base, autoScalingGroups: [mixed] };
+    const p = plan(fleet, defaultPolicy());
+    const a = p.lockIn.find((s) => s.resourceId === 'lt-0a')!;
+    expect(a.affects).toEqual(['mixed']);
+    expect(a.notes).toContain('fixed by the new version, which they launch from then on: mixed ($Latest, override)');
+    expect(p.lockIn.find((s) => s.resourceId === 'lt-0c')!.affects).toEqual(['mixed']);
+    // lt-0b (the policy's own) does not launch IMDSv1: no step, no manual item for it.
+    expect(p.lockIn.some((s) => s.resourceId === 'lt-0b')).toBe(false);
+    expect(p.manualLockIn.filter((m) => m.resourceId === 'mixed').map((m) => m.reason)).toEqual([
+      expect.stringMatching(/pins version 2 of launch template lt-0c in a mixed instances override/),
+    ]);
+  });
+
+  it('counts the launches seen within the lookback and warns when a template had none', () => {
+    const base = lockInFleet();
+    const recent = inst({ n: 5, asg: 'web' });
+    recent.launchTime = new Date(Date.parse(base.createdAt) - 2 * 86_400_000).toISOString();
+    recent.launchTemplate = { launchTemplateId: 'lt-0a' };
+    const old = inst({ n: 6, asg: 'web' });
+    old.launchTemplate = { launchTemplateId: 'lt-0c' }; // launched 90 days before: outside the 14-day lookback
+    const fleet: Assessment = { ...base, instances: [...base.instances, recent, old] };
+    const p = plan(fleet, defaultPolicy());
+    const a = p.lockIn.find((s) => s.resourceId === 'lt-0a')!;
+    const c = p.lockIn.find((s) => s.resourceId === 'lt-0c')!;
+    expect([a.launchesSeen, c.launchesSeen]).toEqual([1, 0]);
+    expect(a.notes.some((n) => n.includes('never measured'))).toBe(false);
+    expect(c.notes).toContainEqual(
+      expect.stringMatching(/no instance launched from launch template tpl-lt-0c in the 14-day lookback/),
+    );
   });
 
   it('says which groups the new version fixes ($Latest, $Default) and which stay manual work (pinned)', () => {
@@ -383,6 +492,36 @@ describe('plan: lock-in', () => {
       (s) => s.kind === 'ami-imds-support',
     );
     expect(ami).toMatchObject([{ resourceId: 'ami-0001', irreversible: true, target: { imdsSupport: 'v2.0' } }]);
+  });
+
+  it('flags only AMIs the account owns; names the owner of the others and what to ask for', () => {
+    const base = lockInFleet();
+    const img = { accountId: '111111111111', region: 'us-east-1', imdsSupport: null };
+    const fleet: Assessment = {
+      ...base,
+      images: [
+        ...base.images,
+        { ...img, imageId: 'ami-0shared', name: 'golden', ownerId: '444444444444', public: false },
+        { ...img, imageId: 'ami-0amzn', ownerId: '137112412989', ownerAlias: 'amazon', public: true },
+        { ...img, imageId: 'ami-0old' },
+      ],
+    };
+    const amiOn = policyOf({ lockIn: { amiImdsSupport: true } });
+    const p = plan(fleet, amiOn);
+    expect(p.lockIn.filter((s) => s.kind === 'ami-imds-support').map((s) => s.resourceId)).toEqual(['ami-0001']);
+    const manual = Object.fromEntries(
+      p.manualLockIn.filter((m) => m.kind.startsWith('ami-')).map((m) => [m.resourceId, m]),
+    );
+    expect(manual['ami-0shared']).toMatchObject({ kind: 'ami-not-owned', owner: { accountId: '444444444444' } });
+    expect(manual['ami-0shared']!.reason).toMatch(
+      /ami-0shared \(golden\) is owned by account 444444444444, shared with this account: only its owner can set ImdsSupport=v2.0\. Ask account 444444444444 to set it .*modify-image-attribute.*or copy the image into this account/,
+    );
+    expect(manual['ami-0amzn']).toMatchObject({ owner: { accountId: '137112412989', alias: 'amazon' } });
+    expect(manual['ami-0amzn']!.reason).toMatch(/account 137112412989 \(amazon\), public/);
+    expect(manual['ami-0old']).toMatchObject({ kind: 'ami-owner-unknown' });
+    expect(manual['ami-0old']!.reason).toMatch(/assess again/);
+    // Without the policy's opt-in, images are left alone entirely.
+    expect(plan(fleet, defaultPolicy()).manualLockIn.some((m) => m.kind.startsWith('ami-'))).toBe(false);
   });
 
   it('generates an SCP with the IMDS condition keys and the admin exception', () => {

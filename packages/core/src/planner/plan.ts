@@ -246,6 +246,12 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
 
   held.sort((a, b) => cmp(a.accountId, b.accountId) || cmp(a.region, b.region) || cmp(a.instanceId, b.instanceId));
   const lockIn = deriveLockIn(assessment, policy);
+  const unmeasured = lockIn.steps.filter((s) => s.launchesSeen === 0);
+  if (unmeasured.length > 0) {
+    notes.push(
+      `${unmeasured.length} lock-in step(s) change what new instances launch with although no launch from them was seen in the ${assessment.scope.lookbackDays}-day lookback (${unmeasured.map((s) => s.resourceId ?? s.id).join(', ')}): IMDSv1 calls made at boot were never measured. Prove them with \`imdsv2 enforce --wave lockin --prove-launch\`.`,
+    );
+  }
   const body: Omit<Plan, 'contentHash'> = {
     schema: PLAN_SCHEMA,
     tool: options.tool ?? { name: 'imdsv2-cutover', version: 'unknown' },

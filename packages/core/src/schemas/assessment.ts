@@ -115,6 +115,7 @@ export const InstanceState = z.enum(['pending', 'running', 'stopping', 'stopped'
 export const LaunchTemplateRef = z
   .object({ launchTemplateId: z.string(), name: z.string().optional(), version: z.string().optional() })
   .strict();
+export type LaunchTemplateRef = z.infer<typeof LaunchTemplateRef>;
 
 export const Instance = z
   .object({
@@ -209,6 +210,38 @@ export const AutoScalingGroup = z
     launchTemplate: LaunchTemplateRef.optional(),
     /** Set when the group still uses a launch configuration (cannot be fixed in place; migrate to a template). */
     launchConfigurationName: z.string().optional(),
+    /**
+     * The launch configuration's MetadataOptions (DescribeLaunchConfigurations: HttpTokens, HttpPutResponseHopLimit,
+     * HttpEndpoint; each absent when the configuration leaves it unset). Absent when not read (assessments of older
+     * releases, or the call failed).
+     */
+    launchConfigurationOptions: TemplateMetadataOptions.optional(),
+    /**
+     * Present exactly when the group launches through a mixed instances policy: the launch template of every override
+     * that names its own (`MixedInstancesPolicy.LaunchTemplate.Overrides[].LaunchTemplateSpecification`), in the
+     * policy's order; `launchTemplate` is the policy's own. Empty when no override names one.
+     */
+    overrideLaunchTemplates: z
+      .array(
+        z
+          .object({
+            launchTemplateId: z.string(),
+            name: z.string().optional(),
+            version: z.string().optional(),
+            /** What the override's template version launches: tokens optional (or not resolved). */
+            launchesImdsV1: z.boolean(),
+          })
+          .strict(),
+      )
+      .optional(),
+    /**
+     * The stack or environment that manages the group, from its AWS tags (`aws:cloudformation:stack-name`,
+     * `elasticbeanstalk:environment-name`): a change made outside it is undone by its next update. Untrusted.
+     */
+    managedBy: z
+      .object({ service: z.enum(['cloudformation', 'elasticbeanstalk']), name: z.string() })
+      .strict()
+      .optional(),
     desiredCapacity: z.number().int().nonnegative(),
     instanceIds: z.array(InstanceId),
     /** null when the group uses a launch configuration (not resolved). */
@@ -226,6 +259,15 @@ export const Image = z
     name: z.string().optional(),
     /** `v2.0` when the AMI launches with tokens required. null when not set or the image was not readable. */
     imdsSupport: z.literal('v2.0').nullable(),
+    /**
+     * The account that owns the image (DescribeImages `OwnerId`): only the owner can set ImdsSupport. Absent in
+     * assessments of older releases.
+     */
+    ownerId: z.string().optional(),
+    /** `ImageOwnerAlias` (`amazon`, `aws-marketplace`, `aws-backup-vault`), when AWS gives one. Untrusted. */
+    ownerAlias: z.string().optional(),
+    /** `Public`: launch permissions are public. */
+    public: z.boolean().optional(),
   })
   .strict();
 export type Image = z.infer<typeof Image>;

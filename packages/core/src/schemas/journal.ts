@@ -48,11 +48,36 @@ export const AccountDefaultsTarget = z
 export const ImageTarget = z
   .object({ kind: z.literal('image'), imageId: z.string(), accountId: AccountId, region: Region })
   .strict();
+/** A group lock-in moved from its launch configuration to a launch template (`previous` holds its launch source). */
+export const AutoScalingGroupTarget = z
+  .object({
+    kind: z.literal('auto-scaling-group'),
+    autoScalingGroupName: z.string(),
+    accountId: AccountId,
+    region: Region,
+  })
+  .strict();
+/**
+ * An instance lock-in launched to prove a template (`--prove-launch`): created, so its rollback is its termination.
+ * `canaryId` is the value of its `imdsv2-cutover:canary` tag, how it is found again after a crash (the instance id is
+ * known only from the result).
+ */
+export const CanaryTarget = z
+  .object({
+    kind: z.literal('canary'),
+    canaryId: z.string().min(1),
+    launchTemplateId: z.string(),
+    accountId: AccountId,
+    region: Region,
+  })
+  .strict();
 export const JournalTarget = z.discriminatedUnion('kind', [
   InstanceTarget,
   LaunchTemplateTarget,
   AccountDefaultsTarget,
   ImageTarget,
+  AutoScalingGroupTarget,
+  CanaryTarget,
 ]);
 export type JournalTarget = z.infer<typeof JournalTarget>;
 

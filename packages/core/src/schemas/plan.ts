@@ -80,10 +80,15 @@ export type HeldInstance = z.infer<typeof HeldInstance>;
 export const LockInStep = z
   .object({
     id: z.string(),
-    kind: z.enum(['launch-template-version', 'account-defaults', 'ami-imds-support']),
+    /**
+     * launch-template-version: a new default version with tokens required; account-defaults; ami-imds-support (the
+     * irreversible AMI flag); launch-configuration-migration: a launch template made from a group's launch
+     * configuration with tokens required, and the group moved to it (rollback moves it back).
+     */
+    kind: z.enum(['launch-template-version', 'account-defaults', 'ami-imds-support', 'launch-configuration-migration']),
     accountId: AccountId,
     region: Region,
-    /** Launch template id, AMI id; absent for account defaults. */
+    /** Launch template id, AMI id, Auto Scaling group name; absent for account defaults. */
     resourceId: z.string().optional(),
     description: z.string(),
     /** What the resource holds now (restored by rollback; for a template, the previous default version). */
@@ -94,6 +99,12 @@ export const LockInStep = z
     /** The ASGs this step stops launching IMDSv1 instances. */
     affects: z.array(z.string()).default([]),
     notes: z.array(z.string()).default([]),
+    /**
+     * Launches the assessment saw from what this step changes (a template, or a launch-configuration group) within its
+     * lookback: instances whose launch time is inside it. 0 means the IMDSv1 calls its launches make at boot were never
+     * measured. Absent in plans of older releases and for account defaults and AMIs.
+     */
+    launchesSeen: z.number().int().nonnegative().optional(),
   })
   .strict();
 export type LockInStep = z.infer<typeof LockInStep>;
@@ -106,12 +117,16 @@ export const ManualLockIn = z
       'asg-pinned-version',
       'account-defaults-managed',
       'account-defaults-unread',
+      'ami-not-owned',
+      'ami-owner-unknown',
     ]),
     accountId: AccountId,
     region: Region,
-    /** ASG name; absent for account defaults. */
+    /** ASG name, AMI id; absent for account defaults. */
     resourceId: z.string().optional(),
     reason: z.string(),
+    /** ami-not-owned: the image's owner (`OwnerId`) and its alias (`ImageOwnerAlias`, e.g. `amazon`) when AWS gives one. */
+    owner: z.object({ accountId: z.string(), alias: z.string().optional() }).strict().optional(),
   })
   .strict();
 export type ManualLockIn = z.infer<typeof ManualLockIn>;

@@ -66,6 +66,39 @@ describe('assessment schema', () => {
     expect(e.message).toContain('instances[0].metrics.noToken.total');
   });
 
+  it('reads assessments of older releases (no image owners, launch configuration options or overrides) and newer ones', () => {
+    const older = makeAssessment([makeInstance()]);
+    older.images = [{ accountId: '111111111111', region: 'us-east-1', imageId: 'ami-0a', imdsSupport: null }];
+    older.autoScalingGroups = [
+      {
+        accountId: '111111111111',
+        region: 'us-east-1',
+        name: 'lc-asg',
+        launchConfigurationName: 'lc',
+        desiredCapacity: 0,
+        instanceIds: [],
+        effective: null,
+        launchesImdsV1: true,
+      },
+    ];
+    expect(validateDocument(assessmentKind, JSON.parse(JSON.stringify(older)), 'old.json')).toEqual(older);
+    const newer = structuredClone(older);
+    newer.images[0] = { ...newer.images[0]!, ownerId: '137112412989', ownerAlias: 'amazon', public: true };
+    newer.autoScalingGroups[0] = {
+      ...newer.autoScalingGroups[0]!,
+      launchConfigurationOptions: { httpTokens: 'optional' },
+    };
+    newer.autoScalingGroups.push({
+      ...older.autoScalingGroups[0]!,
+      name: 'mixed',
+      launchConfigurationName: undefined,
+      launchTemplate: { launchTemplateId: 'lt-0a', version: '$Default' },
+      overrideLaunchTemplates: [{ launchTemplateId: 'lt-0b', name: 'other', version: '2', launchesImdsV1: true }],
+    });
+    const text = JSON.stringify(newer);
+    expect(parseJsonDocument(assessmentKind, text, 'new.json')).toEqual(JSON.parse(text));
+  });
+
   it('rejects unexpected fields (a typo is not silently ignored)', () => {
     const bad = { ...makeAssessment([makeInstance()]), compelte: true };
     expect(() => validateDocument(assessmentKind, bad, 'x.json')).toThrow(/compelte/);

@@ -179,6 +179,26 @@ function instanceXml(call: Call, i: SimInstance): string {
   );
 }
 
+/**
+ * The instances `ids` name, in that order, or EC2's error for the whole request: `InvalidInstanceID.Malformed` for a
+ * malformed id, `InvalidInstanceID.NotFound` naming every id the account does not have in the region.
+ */
+function instancesById(call: Call, ids: readonly string[]): SimInstance[] {
+  const found: SimInstance[] = [];
+  const missing: string[] = [];
+  for (const id of ids) {
+    if (!instanceIdRe.test(id)) throw new ServiceError('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
+    const inst = call.sim.fleet.instance(id);
+    if (!inst || inst.account !== call.account || inst.region !== call.region) missing.push(id);
+    else found.push(inst);
+  }
+  if (missing.length === 1)
+    throw new ServiceError('InvalidInstanceID.NotFound', `The instance ID '${missing[0]!}' does not exist`);
+  if (missing.length > 1)
+    throw new ServiceError('InvalidInstanceID.NotFound', `The instance IDs '${missing.join(', ')}' do not exist`);
+  return found;
+}
+
 function describeInstances(call: Call, p: QueryParams): string {
   // Auto Scaling launches and terminates on the simulated clock: bring the groups up to now first.
   advanceAutoScaling(call.sim.fleet, regionState(call), call.nowMs);
@@ -192,21 +212,7 @@ function describeInstances(call: Call, p: QueryParams): string {
   }
   const max = intInRange('MaxResults', maxRaw, 5, 1000) ?? 1000;
   const predicates = p.filters().map((f) => instanceFilter(call, f.name, f.values));
-  let candidates: SimInstance[];
-  if (ids.length > 0) {
-    candidates = [];
-    const missing: string[] = [];
-    for (const id of ids) {
-      if (!instanceIdRe.test(id)) throw new ServiceError('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
-      const inst = call.sim.fleet.instance(id);
-      if (!inst || inst.account !== call.account || inst.region !== call.region) missing.push(id);
-      else candidates.push(inst);
-    }
-    if (missing.length === 1)
-      throw new ServiceError('InvalidInstanceID.NotFound', `The instance ID '${missing[0]!}' does not exist`);
-    if (missing.length > 1)
-      throw new ServiceError('InvalidInstanceID.NotFound', `The instance IDs '${missing.join(', ')}' do not exist`);
-  } else candidates = regionState(call).instances;
+  const candidates = ids.length > 0 ? instancesById(call, ids) : regionState(call).instances;
   const start = decodeToken(p.get('NextToken'), 'DescribeInstances');
   let out = '<reservationSet>';
   let taken = 0;
@@ -726,6 +732,30 @@ function runInstances(call: Call, p: QueryParams): string {
   );
 }
 
+/**
+ * TerminateInstances: "This operation is idempotent; if you terminate an instance more than once, each call succeeds";
+ * "If you specify multiple instances and the request fails (for example, because of a single incorrect instance ID),
+ * none of the instances are terminated" (EC2 API reference, TerminateInstances). The answer is each instance's state
+ * change, `shutting-down` (32) from its previous state as in the AWS CLI's example, or `terminated` (48) for one
+ * already terminated. The simulator finishes the termination at once: DescribeInstances shows `terminated` from then
+ * on (EC2 takes a while; the instance stays listed about an hour). Termination protection is not modelled.
+ */
+function terminateInstances(call: Call, p: QueryParams): string {
+  const ids = p.list('InstanceId');
+  if (ids.length === 0) throw new ServiceError('MissingParameter', 'The request must contain the parameter InstanceId');
+  const found = instancesById(call, ids);
+  dryRunCheck(p);
+  const state = (name: 'running' | 'stopped' | 'terminated' | 'shutting-down') =>
+    `<code>${name === 'shutting-down' ? 32 : stateCodes[name]}</code><name>${name}</name>`;
+  const changes = found.map((inst) => {
+    const before = call.sim.fleet.stateName(inst);
+    if (before !== 'terminated') call.sim.fleet.terminate(inst, call.nowMs);
+    const now = before === 'terminated' ? 'terminated' : 'shutting-down';
+    return `<instanceId>${inst.id}</instanceId><currentState>${state(now)}</currentState><previousState>${state(before)}</previousState>`;
+  });
+  return list('instancesSet', changes, (x) => x);
+}
+
 const describeOps = new Set([
   'DescribeInstances',
   'DescribeRegions',
@@ -751,6 +781,7 @@ export const ec2Service: QueryService = {
     CreateLaunchTemplate: createLaunchTemplate,
     CreateLaunchTemplateVersion: createLaunchTemplateVersion,
     RunInstances: runInstances,
+    TerminateInstances: terminateInstances,
     ModifyLaunchTemplate: modifyLaunchTemplate,
     DescribeImages: describeImages,
     ModifyImageAttribute: modifyImageAttribute,
@@ -765,6 +796,7 @@ export const ec2Service: QueryService = {
     if (op === 'ModifyInstanceMetadataOptions') return 'ec2.modify-instance-metadata-options';
     if (op === 'ModifyInstanceMetadataDefaults') return 'ec2.modify-instance-metadata-defaults';
     if (op === 'RunInstances') return 'ec2.run-instances';
+    if (op === 'TerminateInstances') return 'ec2.terminate-instances';
     return 'ec2.mutate-template-image';
   },
 };
