@@ -5,7 +5,6 @@ import { cell } from '@imdsv2-cutover/core';
 import ansis from 'ansis';
 import { BaseCommand } from '../base-command.js';
 import type { DemoResult, DemoStage } from '@imdsv2-cutover/engine';
-import { runDemo } from '@imdsv2-cutover/engine';
 
 export default class Demo extends BaseCommand<typeof Demo> {
   static override description = `Run the whole flow on a bundled simulated fleet, no AWS account needed.
@@ -40,6 +39,7 @@ report shows it. The demo exits 0 when it has shown this (a real \`imdsv2 enforc
 
   public async run(): Promise<DemoResult> {
     const { flags } = this;
+    const { runDemo } = await import('@imdsv2-cutover/engine/demo');
     const result = await runDemo({
       outDir: flags.out,
       clockSpeed: flags['clock-speed'],

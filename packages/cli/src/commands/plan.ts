@@ -7,7 +7,6 @@ import {
   formatDuration,
   terminalSafe,
 } from '@imdsv2-cutover/core';
-import { initPolicy, runPlan } from '@imdsv2-cutover/engine';
 import Table from 'cli-table3';
 import { BaseCommand } from '../base-command.js';
 
@@ -52,6 +51,7 @@ enforce checks. Same inputs, byte-identical plan.`;
 
   public async run(): Promise<PlanResult> {
     const flags = this.flags;
+    const { initPolicy, runPlan } = await import('@imdsv2-cutover/engine/plan');
     if (flags['init-policy'] !== undefined) {
       const r = await initPolicy(flags['init-policy'], flags.force);
       if (!this.jsonEnabled())

@@ -1,9 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { IamPhase, IamPolicyDocument } from '@imdsv2-cutover/core';
-import { parseS3Url } from '@imdsv2-cutover/aws';
 import { IAM_PHASES, defaultPolicy, iamActions, iamPolicy, policyKind } from '@imdsv2-cutover/core';
 import { BaseCommand } from '../base-command.js';
-import { readYamlDocument } from '@imdsv2-cutover/engine';
 
 export interface PolicyResult {
   phase: IamPhase;
@@ -45,12 +43,15 @@ it, for one account, which is also what the role in each member account needs. S
   public async run(): Promise<PolicyResult> {
     const phase = this.flags.for as IamPhase;
     const rollout =
-      this.flags.policy === undefined ? defaultPolicy() : await readYamlDocument(policyKind, this.flags.policy);
+      this.flags.policy === undefined
+        ? defaultPolicy()
+        : await (await import('@imdsv2-cutover/engine/files')).readYamlDocument(policyKind, this.flags.policy);
     const roleName = this.flags['role-name'];
     const s3 = this.flags['probe-output-s3'];
     const opts = {
       ...(roleName === undefined ? {} : { roleName }),
-      ...(s3 === undefined ? {} : { probeOutputS3: parseS3Url(s3) }),
+      // The S3 URL parser lives with the probe runner, which loads the AWS SDK: only when the flag is given.
+      ...(s3 === undefined ? {} : { probeOutputS3: (await import('@imdsv2-cutover/aws')).parseS3Url(s3) }),
     };
     const document = iamPolicy(phase, { ...opts, policy: rollout });
     const result: PolicyResult = { phase, actions: phase === 'scp' ? [] : iamActions(phase, opts), document };

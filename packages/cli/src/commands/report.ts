@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import type { ReportFormat } from '@imdsv2-cutover/report';
 import { CutoverError } from '@imdsv2-cutover/core';
 import type { ReportResult } from '@imdsv2-cutover/engine';
-import { DEFAULT_REPORT_FORMATS, REPORT_FORMATS as FORMATS, runReport } from '@imdsv2-cutover/engine';
+import { DEFAULT_REPORT_FORMATS, REPORT_FORMATS as FORMATS } from '@imdsv2-cutover/engine/report-files';
 import { BaseCommand } from '../base-command.js';
 
 export default class Report extends BaseCommand<typeof Report> {
@@ -40,6 +40,7 @@ export default class Report extends BaseCommand<typeof Report> {
     if (flags['start-date'] !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(flags['start-date'])) {
       throw new CutoverError('BAD_USAGE', `--start-date ${flags['start-date']}: expected a date such as 2026-12-01`);
     }
+    const { runReport } = await import('@imdsv2-cutover/engine/report');
     const { files, instances, warnings } = await runReport({
       assessmentFile: flags.assessment,
       ...(flags.plan === undefined ? {} : { planFile: flags.plan }),
