@@ -1,3 +1,4 @@
+export * from './closest.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './hash.js';
