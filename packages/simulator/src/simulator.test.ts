@@ -395,5 +395,5 @@ describe('throttling', () => {
     const snap = sim.counters.snapshot();
     expect(snap.throttled['ec2.DescribeInstances']).toBeGreaterThan(0);
     expect(snap.calls['ec2.DescribeInstances']).toBe(80 + snap.throttled['ec2.DescribeInstances']!);
-  }, 30_000);
+  }, 120_000);
 });
