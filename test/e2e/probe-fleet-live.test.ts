@@ -86,7 +86,9 @@ describePrivileged('fleet probe with live instances', { root: true, netns: true,
     await sim?.stop();
   });
 
-  it('assess --probe suspects names the IMDSv1 caller on the right live instance and marks the clean one', async () => {
+  // --probe all: the clean host (IMDSv2 only, 30 days observed) is ready, so it is no suspect; it is probed here to show
+  // that the legacy host's caller is not attributed to it.
+  it('assess --probe all names the IMDSv1 caller on the right live instance and marks the clean one', async () => {
     const dir = await tempDir();
     const r = await imdsv2([
       'assess',
@@ -95,7 +97,7 @@ describePrivileged('fleet probe with live instances', { root: true, netns: true,
       '--regions',
       REGION,
       '--probe',
-      'suspects',
+      'all',
       '--probe-window',
       '10s',
       '--out',
@@ -104,7 +106,7 @@ describePrivileged('fleet probe with live instances', { root: true, netns: true,
     ]);
     expect(r.code, r.stderr).toBe(0);
     const a = await readAssessment(dir);
-    expect(a.scope.probe).toBe('suspects');
+    expect(a.scope.probe).toBe('all');
     const legacy = a.instances.find((i) => i.instanceId === LEGACY)!;
     const clean = a.instances.find((i) => i.instanceId === CLEAN)!;
 
@@ -156,7 +158,10 @@ describePrivileged('fleet probe with live instances', { root: true, netns: true,
     await waitFor('the caller fails once required applies', () => live.callerStats()[0]!.failures >= 2);
     expect(live.imdsLog().some((e) => e.kind === 'v1' && e.status === 401)).toBe(true);
 
+    // Basic monitoring publishes 5-minute datapoints, visible minutes after their period ends: let 10 simulated
+    // minutes pass before reading the one that holds the rejected calls.
     const end = sim!.clock.now();
+    sim!.clock.advance(10 * 60_000);
     const metric = await cw.send(
       new GetMetricDataCommand({
         StartTime: new Date(end.getTime() - 3600_000),
