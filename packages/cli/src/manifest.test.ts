@@ -42,4 +42,21 @@ describe('oclif.manifest.json', () => {
     expect(Object.keys(manifest.commands.assess!.flags)).toContain('regions');
     expect(Object.keys(manifest.commands.assess!.flags)).toContain('json');
   });
+
+  // oclif wraps help text to the terminal itself: a line break in a description shows as a break in mid-sentence.
+  it('has no line break inside a paragraph of any description or flag description', () => {
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
+      commands: Record<string, { description?: string; flags: Record<string, { description?: string }> }>;
+    };
+    const broken: string[] = [];
+    for (const [id, c] of Object.entries(manifest.commands)) {
+      const texts: [string, string | undefined][] = [
+        [`${id}: description`, c.description],
+        ...Object.entries(c.flags).map(([name, f]): [string, string | undefined] => [`${id} --${name}`, f.description]),
+      ];
+      for (const [where, text] of texts)
+        for (const para of (text ?? '').split('\n\n')) if (para.includes('\n')) broken.push(`${where}: ${para}`);
+    }
+    expect(broken).toEqual([]);
+  });
 });

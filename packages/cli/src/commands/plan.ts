@@ -16,12 +16,9 @@ export type PlanResult =
   | { action: 'init-policy'; policyFile: string };
 
 export default class Plan extends BaseCommand<typeof Plan> {
-  static override description = `Turn an assessment and a rollout policy into a staged plan (plan.json).
-
-Only ready instances enter waves: a canary wave with one member of every group, then waves by environment, each capped
-in size and in the share of any group. Every other instance is listed as held with its reasons. The plan also lists
-lock-in steps (launch templates, account defaults, optional AMI flag) and an SCP, and carries a content hash that
-enforce checks. Same inputs, byte-identical plan.`;
+  static override description =
+    'Turn an assessment and a rollout policy into a staged plan (plan.json).\n\n' +
+    'Only ready instances enter waves: a canary wave with one member of every group, then waves by environment, each capped in size and in the share of any group. Every other instance is listed as held with its reasons. The plan also lists lock-in steps (launch templates, account defaults, optional AMI flag) and an SCP, and carries a content hash that enforce checks. Same inputs, byte-identical plan.';
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --init-policy policy.yaml',

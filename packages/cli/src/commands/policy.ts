@@ -11,13 +11,9 @@ export interface PolicyResult {
 }
 
 export default class Policy extends BaseCommand<typeof Policy> {
-  static override description = `Print a least-privilege IAM policy for a phase, or the lock-in service control policy.
-
-assess: read-only discovery and metrics. enforce: change instance metadata options, guard and rollback (also what
-rollback and status --live need). lockin: launch templates, account defaults, AMI flag. scp: the SCP that keeps IMDSv1
-from coming back, from the rollout policy's lockIn settings. With --role-name the policy is for the principal that runs
-the tool across accounts (adds sts:AssumeRole on that role, and organizations:ListAccounts for assess --org); without
-it, for one account, which is also what the role in each member account needs. See docs/iam.md.`;
+  static override description =
+    'Print a least-privilege IAM policy for a phase, or the lock-in service control policy.\n\n' +
+    "assess: read-only discovery and metrics. enforce: change instance metadata options, guard and rollback (also what rollback and status --live need). lockin: launch templates, account defaults, AMI flag. scp: the SCP that keeps IMDSv1 from coming back, from the rollout policy's lockIn settings. With --role-name the policy is for the principal that runs the tool across accounts (adds sts:AssumeRole on that role, and organizations:ListAccounts for assess --org); without it, for one account, which is also what the role in each member account needs. See docs/iam.md.";
 
   static override examples = [
     '<%= config.bin %> policy --for assess > assess-policy.json',
