@@ -228,3 +228,36 @@ describe('simulate on a port in use', () => {
     expect(e.suggestions.join(' ')).toContain('--port 0');
   });
 });
+
+describe('one date grammar and one duration grammar across flags', () => {
+  it('plan and report take the same dates, checked before any file is read', async () => {
+    for (const cmd of [
+      ['plan', '--assessment', 'missing.json'],
+      ['report', '--assessment', 'missing.json'],
+    ]) {
+      for (const bad of ['12/01/2026', '2026-02-30', '2026-12-01T09:00:00']) {
+        const r = await imdsv2([...cmd, '--start-date', bad, '--json']);
+        expect(r.code, `${cmd[0]} ${bad}`).toBe(2);
+        expect(jsonError(r).message).toBe(`--start-date ${JSON.stringify(bad)} is not an ISO 8601 date or date-time`);
+      }
+      for (const good of ['2026-12-01', '2026-12-01T09:00:00Z']) {
+        const r = await imdsv2([...cmd, '--start-date', good, '--json']);
+        expect(r.code, `${cmd[0]} ${good}`).toBe(2);
+        // Accepted: what fails is the missing assessment.
+        expect(jsonError(r).message).toContain('missing.json');
+      }
+    }
+  });
+
+  it('simulate durations take the unit like every other duration flag', async () => {
+    for (const [flag, value] of [
+      ['--apply-delay', '5'],
+      ['--latency', '50'],
+      ['--metric-delay', '3'],
+    ]) {
+      const r = await imdsv2(['simulate', '--port', '0', flag!, value!, '--json']);
+      expect(r.code, flag).toBe(2);
+      expect(jsonError(r).message).toBe(`${flag} "${value}" is not a duration: a bare number has no unit`);
+    }
+  });
+});

@@ -9,6 +9,7 @@ import {
 } from '@imdsv2-cutover/core';
 import Table from 'cli-table3';
 import { BaseCommand } from '../base-command.js';
+import { startDateFlag, startDateOf } from '../lib/flags.js';
 
 export type PlanResult =
   | { action: 'plan'; out: string; summary: PlanSummary }
@@ -40,14 +41,12 @@ export default class Plan extends BaseCommand<typeof Plan> {
     }),
     out: Flags.string({ char: 'o', default: 'plan.json', description: 'Where to write the plan (atomically).' }),
     policy: Flags.string({ char: 'p', description: 'Rollout policy (YAML). Default: every field at its default.' }),
-    'start-date': Flags.string({
-      description: 'When the first wave may start (ISO 8601); waves then carry their earliest start.',
-      helpValue: 'date',
-    }),
+    'start-date': startDateFlag('When the first wave may start; waves then carry their earliest start'),
   };
 
   public async run(): Promise<PlanResult> {
     const flags = this.flags;
+    startDateOf(flags['start-date']);
     const { initPolicy, runPlan } = await import('@imdsv2-cutover/engine/plan');
     if (flags['init-policy'] !== undefined) {
       const r = await initPolicy(flags['init-policy'], flags.force);
