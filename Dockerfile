@@ -1,6 +1,7 @@
 # imdsv2 CLI image for scheduled assessments (EventBridge Scheduler + ECS Fargate, Kubernetes CronJob, CI runners).
 # Build:  docker build -t imdsv2-cutover .
-# Run:    docker run --rm -e AWS_REGION=us-east-1 -v "$PWD/out:/work" imdsv2-cutover assess --out /work/assessment.json
+# Run:    docker run --rm -e AWS_REGION=us-east-1 -v "$PWD/out:/work" imdsv2-cutover assess --out /work
+#         (--out is a folder: out/assessment.json and the report land in ./out)
 # Credentials come from the SDK's default chain: the ECS task role, IRSA, or AWS_* variables. Never bake them in.
 
 ARG NODE_IMAGE=node:22-slim

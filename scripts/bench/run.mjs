@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The benchmark suite (`pnpm bench`, after `pnpm build`): assessment at fleet scale beside the per-instance approach,
+// The benchmark suite (`pnpm bench`, after `pnpm build`): the CLI's start-up, assessment at fleet scale beside the per-instance approach,
 // plan and report, the on-host probe, and enforcement against EC2's Modify bucket. Every figure comes from running the
 // real CLI (or, for the probe, the real probe script) in a child process. Prints Markdown tables and writes them, with
 // the raw figures, to test-output/bench/. See docs/benchmarks.md for the model behind the minimums.
@@ -7,6 +7,7 @@
 //   pnpm bench                           default run (~10-15 minutes)
 //   pnpm bench --full                    adds 50k and 100k assessments and enforces 5,000 instances (~+20 minutes)
 //   pnpm bench --only assess --sizes 1000,10000x5 --baseline-max 10000
+//   pnpm bench --only startup               imdsv2 --version, --help and commands' start-up (scripts/bench/startup.mjs)
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -16,7 +17,7 @@ import { fmt, loadAverage, markdownTable, root, verdict } from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'assess,plan,probe,enforce' },
+    only: { type: 'string', default: 'startup,assess,plan,probe,enforce' },
     full: { type: 'boolean', default: false },
     sizes: { type: 'string' },
     'plan-sizes': { type: 'string', default: '10000,100000' },
@@ -45,10 +46,23 @@ const log = (s) => process.stderr.write(`${s}\n`);
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${execSync('uname -sr').toString().trim()}`;
 log(`machine: ${machine}; load average ${loadAverage()}`);
 
+if (only.has('startup')) {
+  const { benchStartup, startupSection } = await import('./startup.mjs');
+  log(`CLI start-up, 20 runs of each case... (load ${loadAverage()})`);
+  raw.startup = await benchStartup();
+  sections.push(startupSection(raw.startup));
+}
+
 const { cliStartup } = await import('./plan-report.mjs');
-const startup = await cliStartup();
-raw.cliStartup = startup;
-log(`CLI start-up (imdsv2 --version): ${fmt.s(startup.wallMs)} wall, ${fmt.s(startup.cpuMs)} CPU`);
+const startup = await cliStartup('status');
+const planStartup = await cliStartup('plan');
+raw.cliStartup = { sdk: startup, plan: planStartup };
+log(
+  `CLI start-up with the AWS SDK (imdsv2 status, missing plan): ${fmt.s(startup.wallMs)} wall, ${fmt.s(startup.cpuMs)} CPU`,
+);
+log(
+  `CLI start-up without it (imdsv2 plan, missing assessment): ${fmt.s(planStartup.wallMs)} wall, ${fmt.s(planStartup.cpuMs)} CPU`,
+);
 
 if (only.has('assess')) {
   const { benchAssess } = await import('./assess.mjs');
@@ -150,8 +164,8 @@ if (only.has('plan')) {
     log(`plan and report ${count}... (load ${loadAverage()})`);
     const r = await benchPlanReport(count);
     raw.planReport.push(r);
-    const planWork = r.plan.wallMs - startup.wallMs;
-    const reportWork = r.report.wallMs - startup.wallMs;
+    const planWork = r.plan.wallMs - planStartup.wallMs;
+    const reportWork = r.report.wallMs - planStartup.wallMs;
     const html = r.report.sizes['report.html'] ?? 0;
     rows.push([
       fmt.n(count),
@@ -167,7 +181,7 @@ if (only.has('plan')) {
     ]);
   }
   sections.push(
-    `### Plan and report (\`imdsv2 plan\`, \`imdsv2 report --plan\`; CLI start-up ${fmt.s(startup.wallMs)} wall, ${fmt.s(startup.cpuMs)} CPU)\n\n` +
+    `### Plan and report (\`imdsv2 plan\`, \`imdsv2 report --plan\`; CLI start-up ${fmt.s(planStartup.wallMs)} wall, ${fmt.s(planStartup.cpuMs)} CPU)\n\n` +
       markdownTable(
         [
           'instances',

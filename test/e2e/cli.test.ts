@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Config } from '@oclif/core';
 import { describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../../packages/cli/bin/run.js', import.meta.url));
@@ -9,10 +10,12 @@ function imdsv2(...args: string[]) {
 }
 
 describe('imdsv2 (built CLI)', () => {
-  it('--version names the tool and its version', () => {
+  it('--version names the tool and its version, as oclif would (bin/run.js answers it without loading oclif)', async () => {
     const r = imdsv2('--version');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^imdsv2-cutover\/\d+\.\d+\.\d+ /);
+    const config = await Config.load(fileURLToPath(new URL('../../packages/cli/', import.meta.url)));
+    expect(r.stdout).toBe(`${config.userAgent}\n`);
   });
 
   it('--help describes the tool', () => {

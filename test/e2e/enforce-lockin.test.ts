@@ -177,7 +177,7 @@ beforeAll(async () => {
   } finally {
     await sim.stop();
   }
-}, 60_000);
+}, 180_000);
 
 /** A fresh simulator and journal for one test, with the plan of `variant`. */
 async function setup(variant: Variant = 'default') {

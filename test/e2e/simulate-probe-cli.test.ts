@@ -46,7 +46,7 @@ describe('imdsv2 simulate', () => {
     const r = spawnSync(process.execPath, [bin, 'simulate', '--scenario', file, '--port', '0'], {
       env,
       encoding: 'utf8',
-      timeout: 30_000,
+      timeout: 120_000,
     });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('fleet.yaml');

@@ -1,42 +1,16 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_POLICY_YAML } from '@imdsv2-cutover/core';
 import { useTempDirs } from '@imdsv2-cutover/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bin } from '../e2e/enforce-helpers.js';
 import { demoFleet } from '../../packages/report/src/__fixtures__/fleet.js';
-import { snapshotDir } from './helpers.js';
+import { pool, runCli, snapshotDir } from './helpers.js';
 import { tally } from './tally.js';
 
 const tempDir = useTempDirs('imdsv2-rel-bad-');
 
-/** Runs the CLI with a hard time limit (a command that should refuse its input must not start a server and wait). */
-function run(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd,
-      env: {
-        ...process.env,
-        NO_COLOR: '1',
-        AWS_ACCESS_KEY_ID: 'AKIA111111111111SIMK',
-        AWS_SECRET_ACCESS_KEY: 'x',
-        AWS_REGION: 'us-east-1',
-        AWS_EC2_METADATA_DISABLED: 'true',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs the CLI in `cwd` with a hard time limit. */
+const run = (args: string[], cwd: string) => runCli(args, { cwd });
 
 /** A way to damage a file: the new content (or a size for a sparse huge file), and the field the error must name. */
 interface Damage {
@@ -227,21 +201,6 @@ function runsFor(r: { damage: () => Damage[]; commands: string[][] }): [Damage, 
   r.damage().forEach((d, i) =>
     r.commands.forEach((cmd, j) => {
       if (j === 0 || i === 0 || (i - 1) % (r.commands.length - 1) === j - 1) out.push([d, cmd]);
-    }),
-  );
-  return out;
-}
-
-/** Runs `fn` over `items`, `limit` at a time. */
-async function pool<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) {
-        const k = next++;
-        out[k] = await fn(items[k]!);
-      }
     }),
   );
   return out;

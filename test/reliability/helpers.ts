@@ -1,11 +1,15 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Assessment, Scenario } from '@imdsv2-cutover/core';
 import type { Simulator } from '@imdsv2-cutover/simulator';
 import { scenarioFrom } from '@imdsv2-cutover/simulator';
 
 export { imdsv2, readAssessment } from '../e2e/assess-helpers.js';
+
+const cliBin = fileURLToPath(new URL('../../packages/cli/bin/run.js', import.meta.url));
 
 export const ACCOUNTS = ['111111111111', '222222222222'] as const;
 export const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2'] as const;
@@ -100,3 +104,60 @@ export function snapshotDir(dir: string): Record<string, string> {
 export const UNSAFE_TERMINAL =
   // eslint-disable-next-line no-control-regex
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u;
+
+/** Runs `fn` over `items`, `limit` at a time (each CLI start is about a second on a busy 2-core machine). */
+export async function pool<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const k = next++;
+        out[k] = await fn(items[k]!);
+      }
+    }),
+  );
+  return out;
+}
+
+/** What a CLI run printed and how it ended. */
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the built CLI with simulated credentials, no IMDS lookups and a hard time limit (killed after `timeoutMs`, 60 s
+ * by default: a command that should refuse its input must not start a server and wait, and a loaded 2-core machine
+ * can take several seconds to start one).
+ */
+export function runCli(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliBin, ...args], {
+      cwd: opts.cwd ?? process.cwd(),
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        AWS_ACCESS_KEY_ID: 'AKIA111111111111SIMK',
+        AWS_SECRET_ACCESS_KEY: 'x',
+        AWS_REGION: 'us-east-1',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        ...opts.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

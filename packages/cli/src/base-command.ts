@@ -1,6 +1,8 @@
+import { stripVTControlCharacters } from 'node:util';
 import type { Interfaces } from '@oclif/core';
 import { Command, Errors, Flags } from '@oclif/core';
-import { CutoverError, isCutoverError } from '@imdsv2-cutover/core';
+import { CutoverError, assertKnownRegions, closestName, isCutoverError } from '@imdsv2-cutover/core';
+import { splitList } from './lib/flags.js';
 import { CliReporter } from './lib/reporter.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -39,23 +41,57 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return outcome.result;
   }
 
+  /**
+   * The one JSON error document of `--json` (docs/troubleshooting.md): `{"error": {code, message, suggestions,
+   * exitCode, details?}}`, beside the result of a run that also failed (a failed gate). Never oclif's internals (its
+   * parse state holds the whole configuration) nor a stack.
+   */
   protected override toErrorJson(err: unknown): unknown {
-    const base = super.toErrorJson(err) as Record<string, unknown>;
-    return this.resultWithFailure === undefined ? base : { ...(this.resultWithFailure as object), ...base };
+    const e = err as Partial<CliErrorFields> & { message?: string };
+    const error = {
+      code: e.code ?? 'INTERNAL',
+      message: stripVTControlCharacters(e.message ?? String(err)),
+      suggestions: e.suggestions ?? [],
+      exitCode: e.exitCode ?? e.oclif?.exit ?? 1,
+      ...(e.details === undefined ? {} : { details: e.details }),
+    };
+    return this.resultWithFailure === undefined ? { error } : { ...(this.resultWithFailure as object), error };
   }
 
   public override async init(): Promise<void> {
     await super.init();
-    const { args, flags } = await this.parse({
-      args: this.ctor.args,
-      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
-      enableJsonFlag: this.ctor.enableJsonFlag,
-      flags: this.ctor.flags,
-      strict: this.ctor.strict,
-    });
-    this.flags = flags as BaseFlags<T>;
-    this.args = args as BaseArgs<T>;
+    const flagDefs = { ...(super.ctor as typeof BaseCommand).baseFlags, ...this.ctor.flags };
+    let parsed;
+    try {
+      parsed = await this.parse({
+        args: this.ctor.args,
+        baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+        enableJsonFlag: this.ctor.enableJsonFlag,
+        flags: this.ctor.flags,
+        strict: this.ctor.strict,
+      });
+    } catch (e) {
+      // The arguments were read, and refused: oclif would otherwise warn that the command never parsed them.
+      this.parsed = true;
+      throw usageError(e, this.id ?? '', [...Object.keys(flagDefs), ...(this.ctor.enableJsonFlag ? ['json'] : [])]);
+    }
+    this.flags = parsed.flags as BaseFlags<T>;
+    this.args = parsed.args as BaseArgs<T>;
     this.reporter = new CliReporter({ verbose: this.flags.verbose, quiet: this.flags.quiet || this.jsonEnabled() });
+    this.checkRegions();
+  }
+
+  /**
+   * Region names are checked before any work, in every command that takes them: a typo is BAD_USAGE naming the value
+   * and the closest region. `--region` may come from AWS_REGION (oclif maps the variable onto the flag); the message
+   * names whichever the user set.
+   */
+  private checkRegions(): void {
+    const f = this.flags as { region?: string; regions?: string };
+    const given = (name: string) => this.argv.some((a) => a === name || a.startsWith(`${name}=`));
+    if (f.region !== undefined && f.region !== '')
+      assertKnownRegions([f.region], given('--region') ? '--region' : 'AWS_REGION', process.env);
+    if (f.regions !== undefined) assertKnownRegions(splitList(f.regions)!, '--regions', process.env);
   }
 
   protected override async catch(input: Error & { exitCode?: number }): Promise<unknown> {
@@ -77,7 +113,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       });
       if (err.cause !== undefined) Object.assign(cliError, { cause: err.cause });
       // Under --json oclif's catch sets the exit code from `err.exitCode`, not from `oclif.exit`.
-      Object.assign(cliError, { exitCode: err.exitCode });
+      Object.assign(cliError, { exitCode: err.exitCode, details: err.details });
       return super.catch(cliError);
     }
     return super.catch(err);
@@ -102,4 +138,48 @@ async function asCutoverError(err: Error & { exitCode?: number }): Promise<Error
     cause: err,
     suggestions: ['Run again with --verbose; if it persists, report it with the command line and this message.'],
   });
+}
+
+/** What `toErrorJson` reads from the errors `catch` hands on (a CLIError made from a CutoverError, or oclif's own). */
+interface CliErrorFields {
+  code: string;
+  suggestions: string[];
+  exitCode: number;
+  details: Record<string, unknown>;
+  oclif: { exit?: number };
+}
+
+/**
+ * A flag or argument oclif could not parse, as BAD_USAGE (exit 2) with a short message: oclif's own text without its
+ * "See more help" tail and usage dump, the closest flag for an unknown one, and the command's --help.
+ */
+export function usageError(e: unknown, commandId: string, flagNames: readonly string[]): CutoverError {
+  if (isCutoverError(e)) return e;
+  const raw = stripVTControlCharacters(e instanceof Error ? e.message : String(e));
+  const missingArgs = (e as { args?: unknown }).args;
+  const message =
+    /^Missing \d+ required arg/.test(raw) && Array.isArray(missingArgs)
+      ? `missing required argument: ${(missingArgs as { name: string; description?: string }[]).map((a) => `${a.name.toUpperCase()}${a.description ? ` (${a.description.replace(/\.$/, '')})` : ''}`).join(', ')}`
+      : raw
+          .replace(/\n?See more help with --help\s*$/, '')
+          .replace(/^The following errors? occurred:\s*/, '')
+          .replace(/Missing required flag (\S+)/g, 'missing required flag --$1')
+          .replace(/^Parsing (--\S+)\s*\n\s*/, '$1: ')
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l !== '')
+          .join('; ');
+  const suggestions: string[] = [];
+  const unknown = (e as { flags?: unknown }).flags;
+  if (Array.isArray(unknown)) {
+    for (const f of unknown as string[]) {
+      const name = f.replace(/^-+/, '').replace(/=.*$/, '');
+      // One edit in three characters at most: "--assesment" finds --assessment, "--bogus" finds nothing.
+      const near = closestName(name, flagNames, Math.max(1, Math.floor(name.length / 3)));
+      if (near) suggestions.push(`Did you mean --${near}?`);
+    }
+  }
+  const help = ['imdsv2', ...commandId.split(':'), '--help'].join(' ');
+  suggestions.push(`See the flags of the command: ${help}`);
+  return new CutoverError('BAD_USAGE', message, { suggestions });
 }

@@ -1,3 +1,4 @@
+export * from './closest.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './hash.js';
@@ -15,6 +16,7 @@ export * from './containers.js';
 export * from './summary.js';
 export * from './enforcement/index.js';
 export * from './journal/index.js';
+export * from './date.js';
 export * from './duration.js';
 export * from './regions/index.js';
 export * from './iam/index.js';

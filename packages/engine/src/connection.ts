@@ -1,5 +1,4 @@
 import type { AwsClients, ClientsFor } from '@imdsv2-cutover/aws';
-import { createAwsClients } from '@imdsv2-cutover/aws';
 import { CutoverError, assertKnownPartition, assertKnownRegions, partitionOfRegion } from '@imdsv2-cutover/core';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
@@ -170,6 +169,8 @@ export async function connect(
   const found = await resolveRegion(config, o);
   await assertOnePartition(found, o);
   const { region } = found;
+  // Loaded here, not at the top: commands that only resolve a region or partition (policy) never load the SDK.
+  const { createAwsClients } = await import('@imdsv2-cutover/aws');
   return createAwsClients({
     region,
     ...(config.profile ? { profile: config.profile } : {}),

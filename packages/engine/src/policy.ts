@@ -1,4 +1,3 @@
-import { parseS3Url } from '@imdsv2-cutover/aws';
 import type { IamPhase, IamPolicyDocument } from '@imdsv2-cutover/core';
 import { defaultPolicy, iamActions, iamPolicy, policyKind } from '@imdsv2-cutover/core';
 import { type ConnectionConfig, type PartitionSource, resolvePartition } from './connection.js';
@@ -41,7 +40,10 @@ export async function runPolicy(r: PolicyRequest): Promise<PolicyResult> {
   const opts = {
     partition,
     ...(r.roleName === undefined ? {} : { roleName: r.roleName }),
-    ...(r.probeOutputS3 === undefined ? {} : { probeOutputS3: parseS3Url(r.probeOutputS3) }),
+    // The S3 URL parser lives with the probe runner, which loads the AWS SDK: only when the flag is given.
+    ...(r.probeOutputS3 === undefined
+      ? {}
+      : { probeOutputS3: (await import('@imdsv2-cutover/aws')).parseS3Url(r.probeOutputS3) }),
   };
   const document = iamPolicy(r.phase, { ...opts, policy: rollout });
   return {

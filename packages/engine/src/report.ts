@@ -1,6 +1,7 @@
 import type { JournalSummary, Plan, Reporter } from '@imdsv2-cutover/core';
 import { assertJournalOfPlan, assessmentKind, planKind, summarizeJournal } from '@imdsv2-cutover/core';
-import { readJournal } from '@imdsv2-cutover/aws';
+// The journal module alone: a report needs no AWS client (the package's index loads the SDK).
+import { readJournal } from '@imdsv2-cutover/aws/journal';
 import type { ReportFormat, ReportModel } from '@imdsv2-cutover/report';
 import { readJsonDocument } from './files.js';
 import { writeReportFiles } from './report-files.js';

@@ -18,7 +18,7 @@ function readLog(log: string, awk = 'awk'): ReturnType<typeof parseProbeOutput> 
   const r = spawnSync(cmd[0]!, [...cmd.slice(1), ...args, '-f', asset('awklib.awk'), '-f', asset('analyzer-log.awk')], {
     input: log,
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: 120_000,
     env: { ...process.env, LC_ALL: 'C' },
   });
   expect(r.status, r.stderr).toBe(0);

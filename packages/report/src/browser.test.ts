@@ -32,7 +32,8 @@ async function open(browser: Browser, html: string, name: string, width = 1280) 
   });
   page.on('pageerror', (e) => seen.errors.push(e.message));
   await page.goto(url);
-  await page.waitForSelector('html[data-ready="1"]', { timeout: 10_000 });
+  // Sized for a loaded 2-core machine, where Chromium can take tens of seconds to lay out a large report.
+  await page.waitForSelector('html[data-ready="1"]', { timeout: 60_000 });
   return { page, seen };
 }
 
@@ -63,7 +64,7 @@ describePrivileged('the HTML report in headless Chromium', { chromium: true }, (
       executablePath: chromiumPath(),
       args: [...chromiumArgs],
     });
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await browser?.close();
   });
@@ -95,7 +96,7 @@ describePrivileged('the HTML report in headless Chromium', { chromium: true }, (
     expect(seen.dialogs).toEqual([]);
     expect(seen.requests).toEqual([]);
     await page.close();
-  });
+  }, 180_000);
 
   it('filters, sorts and pages the appendix, and renders the fixture fleet for a screenshot', async () => {
     const f = demoFleet();
@@ -121,7 +122,7 @@ describePrivileged('the HTML report in headless Chromium', { chromium: true }, (
     expect(seen.errors).toEqual([]);
     expect(seen.requests).toEqual([]);
     await page.close();
-  });
+  }, 180_000);
 
   it('pages through a fleet larger than the inline rows from the embedded JSON', async () => {
     const html = renderHtml(buildReportModel({ assessment: generateFleet({ count: 2500 }) }, opts));
@@ -132,7 +133,7 @@ describePrivileged('the HTML report in headless Chromium', { chromium: true }, (
     await page.locator('#q').fill('i-000010000000009c3'); // the 2500th instance, not among the inline rows
     expect(await rowCount(page)).toBe(1);
     await page.close();
-  });
+  }, 180_000);
 
   it.each([360, 768, 1280])(
     'at %i px: no sideways scroll, no instance id broken across lines, execution above the held instances',
@@ -157,7 +158,7 @@ describePrivileged('the HTML report in headless Chromium', { chromium: true }, (
         await page.close();
       }
     },
-    120_000,
+    180_000,
   );
 });
 
@@ -165,7 +166,7 @@ describePrivileged('the HTML report printed by headless Chromium', { chromium: t
   let browser: Browser;
   beforeAll(async () => {
     browser = await chromium.launch({ executablePath: chromiumPath(), args: [...chromiumArgs] });
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await browser?.close();
   });
@@ -197,5 +198,5 @@ describePrivileged('the HTML report printed by headless Chromium', { chromium: t
     for (const p of pages) expect(p).toMatch(/Instance\s+Name\s+Account\s+Region\s+Readiness/);
     expect(seen.errors).toEqual([]);
     await page.close();
-  }, 120_000);
+  }, 180_000);
 });

@@ -5,6 +5,11 @@
 export interface SimClock {
   now(): Date;
   nowMs(): number;
+  /**
+   * The simulated time it was at a past real time (epoch ms), through every jump and speed change since the clock
+   * started: what an event seen outside the simulator (a live instance's fake IMDS logs real times) maps to.
+   */
+  simMsAt(realMs: number): number;
   /** Jumps forward by `ms` simulated milliseconds. */
   advance(ms: number): void;
   /** Changes the speed from now on (1 = real time). */
@@ -17,18 +22,32 @@ export function createClock(start: Date, speed = 1, realNow: () => number = () =
   let baseSim = start.getTime();
   let baseReal = realNow();
   let currentSpeed = speed;
+  /** Earlier segments (real start, simulated start, speed), for `simMsAt`; the current one is the base above. */
+  const history: { real: number; sim: number; speed: number }[] = [];
   const nowMs = (): number => baseSim + (realNow() - baseReal) * currentSpeed;
+  const newSegment = (sim: number) => {
+    history.push({ real: baseReal, sim: baseSim, speed: currentSpeed });
+    baseReal = realNow();
+    baseSim = sim;
+  };
   return {
     nowMs,
     now: () => new Date(nowMs()),
+    simMsAt(realMs: number) {
+      if (realMs >= baseReal) return baseSim + (realMs - baseReal) * currentSpeed;
+      for (let i = history.length - 1; i >= 0; i--) {
+        const h = history[i]!;
+        if (realMs >= h.real || i === 0) return h.sim + (realMs - h.real) * h.speed;
+      }
+      return baseSim + (realMs - baseReal) * currentSpeed;
+    },
     advance(ms: number) {
       if (!(ms >= 0)) throw new RangeError(`can only advance the clock forward, got ${ms} ms`);
-      baseSim += ms;
+      newSegment(nowMs() + ms);
     },
     setSpeed(s: number) {
       if (!(s > 0)) throw new RangeError(`clock speed must be positive, got ${s}`);
-      baseSim = nowMs();
-      baseReal = realNow();
+      newSegment(nowMs());
       currentSpeed = s;
     },
     get speed() {

@@ -388,12 +388,17 @@ describe('throttling', () => {
     sim.counters.reset();
     const ec2 = new EC2Client({ ...cfg('ap-southeast-2'), retryMode: 'adaptive', maxAttempts: 10 });
     // 20 unfiltered describes per burst exceed the 50-token bucket only after a while: send 80.
+    const started = performance.now();
     const results = await Promise.all(
       Array.from({ length: 80 }, () => ec2.send(new DescribeInstancesCommand({})).then(() => 'ok')),
     );
+    const seconds = (performance.now() - started) / 1000;
     expect(results.every((r) => r === 'ok')).toBe(true);
     const snap = sim.counters.snapshot();
-    expect(snap.throttled['ec2.DescribeInstances']).toBeGreaterThan(0);
-    expect(snap.calls['ec2.DescribeInstances']).toBe(80 + snap.throttled['ec2.DescribeInstances']!);
-  }, 30_000);
+    const throttled = snap.throttled['ec2.DescribeInstances'] ?? 0;
+    // The bucket (50, refilled 10 a second on real time) throttles 80 calls that arrive within 3 s. A machine too busy
+    // to send them that fast is never throttled, rightly: then only the accounting is checked.
+    if (seconds < (80 - 50) / 10) expect(throttled, `80 calls in ${seconds.toFixed(1)} s`).toBeGreaterThan(0);
+    expect(snap.calls['ec2.DescribeInstances']).toBe(80 + throttled);
+  }, 120_000);
 });

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Scenario } from '@imdsv2-cutover/core';
+import { CutoverError } from '@imdsv2-cutover/core';
 import { defaultAccessKey } from './accounts.js';
 import { createClock, type SimClock } from './clock.js';
 import type { CommandRunner, JsonService, QueryService, SimState } from './context.js';
@@ -108,7 +109,30 @@ function delayMs(text: string): number {
   return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
 }
 
-/** Starts the simulator's HTTP server. */
+/**
+ * Why the server could not listen, as BAD_USAGE (exit 2) naming the address: a port in use (another simulator, a
+ * LocalStack), a privileged port without root, or a host address this machine does not have. Other errors pass as is.
+ */
+function listenError(e: unknown, host: string, port: number): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const reason: Record<string, string> = {
+    EADDRINUSE: `port ${port} on ${host} is already in use`,
+    EACCES: `not allowed to listen on ${where} (ports below 1024 need root)`,
+    EADDRNOTAVAIL: `cannot listen on ${where}: ${host} is not an address of this machine`,
+  };
+  if (code === undefined || reason[code] === undefined) return e;
+  return new CutoverError('BAD_USAGE', `the simulator cannot start: ${reason[code]}`, {
+    suggestions: [
+      code === 'EADDRNOTAVAIL'
+        ? 'Listen on 127.0.0.1 (the default) or another address of this machine: --host 127.0.0.1'
+        : 'Pick another port, or --port 0 to have a free one picked (the endpoint is printed).',
+    ],
+    cause: e,
+  });
+}
+
+/** Starts the simulator's HTTP server. Errors: BAD_USAGE when it cannot listen on the host and port asked for. */
 export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
   const scenario = typeof opts.scenario === 'string' ? await loadScenario(opts.scenario) : opts.scenario;
   const fleet = new Fleet(scenario);
@@ -165,7 +189,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     });
   } catch (e) {
     live?.close();
-    throw e;
+    throw listenError(e, host, opts.port ?? 0);
   }
   const port = (server.address() as AddressInfo).port;
   const mustGet = (id: string): SimInstance => {

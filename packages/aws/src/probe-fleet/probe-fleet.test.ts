@@ -157,7 +157,7 @@ async function run(
   });
 }
 
-describe('a bad instance does not blank its batch', { timeout: 60_000 }, () => {
+describe('a bad instance does not blank its batch', { timeout: 120_000 }, () => {
   it('50 instances, one terminated and two SSM refuses: 47 probed, 3 with their own outcomes, few extra calls', async () => {
     const callers = assessed().filter((i) => Number(i.instanceId.slice(-4)) <= 47);
     const refused = assessed().filter((i) => ['2701', '2702', '2801'].includes(i.instanceId.slice(-4)));
@@ -178,7 +178,7 @@ describe('a bad instance does not blank its batch', { timeout: 60_000 }, () => {
   });
 });
 
-describe('fleet probe through SSM Run Command', { timeout: 30_000 }, () => {
+describe('fleet probe through SSM Run Command', { timeout: 120_000 }, () => {
   it('probes 1,000 suspects with at most 20 SendCommand calls and names the caller on each', async () => {
     const callers = assessed().filter((i) => Number(i.instanceId.slice(-4)) <= 1000);
     const r = await run('suspects', callers);

@@ -1,5 +1,4 @@
 import type { AssessResult } from '@imdsv2-cutover/engine';
-import { runAssessment } from '@imdsv2-cutover/engine';
 import type { AssessmentSummary } from '@imdsv2-cutover/core';
 import { GATES, cell } from '@imdsv2-cutover/core';
 import { Flags } from '@oclif/core';
@@ -90,6 +89,7 @@ export default class Assess extends BaseCommand<typeof Assess> {
 
   public async run(): Promise<AssessResult> {
     const f = this.flags;
+    const { runAssessment } = await import('@imdsv2-cutover/engine/assess');
     const outcome = await runAssessment({
       connection: { ...connectionOf(f), concurrency: f.concurrency * 4 },
       ...(f.regions === undefined ? {} : { regions: splitList(f.regions)! }),

@@ -5,15 +5,11 @@ import { cell } from '@imdsv2-cutover/core';
 import ansis from 'ansis';
 import { BaseCommand } from '../base-command.js';
 import type { DemoResult, DemoStage } from '@imdsv2-cutover/engine';
-import { runDemo } from '@imdsv2-cutover/engine';
 
 export default class Demo extends BaseCommand<typeof Demo> {
-  static override description = `Run the whole flow on a bundled simulated fleet, no AWS account needed.
-
-Starts the fleet simulator in-process (500 instances, 2 accounts, 3 regions), assesses it, plans the rollout, writes the
-report, then enforces the canary wave with the simulated clock accelerated so its 24-hour soak passes in seconds. One
-canary hides an IMDSv1 caller the metrics window missed: the guard catches its rejected calls and rolls it back, and the
-report shows it. The demo exits 0 when it has shown this (a real \`imdsv2 enforce\` would exit 4).`;
+  static override description =
+    'Run the whole flow on a bundled simulated fleet, no AWS account needed.\n\n' +
+    'Starts the fleet simulator in-process (500 instances, 2 accounts, 3 regions), assesses it, plans the rollout, writes the report, then enforces the canary wave with the simulated clock accelerated so its 24-hour soak passes in seconds. One canary hides an IMDSv1 caller the metrics window missed: the guard catches its rejected calls and rolls it back, and the report shows it. The demo exits 0 when it has shown this (a real `imdsv2 enforce` would exit 4).';
 
   static override examples = [
     '<%= config.bin %> demo',
@@ -40,6 +36,7 @@ report shows it. The demo exits 0 when it has shown this (a real \`imdsv2 enforc
 
   public async run(): Promise<DemoResult> {
     const { flags } = this;
+    const { runDemo } = await import('@imdsv2-cutover/engine/demo');
     const result = await runDemo({
       outDir: flags.out,
       clockSpeed: flags['clock-speed'],

@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { GATES } from '@imdsv2-cutover/core';
 import type { DiffResult } from '@imdsv2-cutover/engine';
-import { runDiff } from '@imdsv2-cutover/engine';
 import { BaseCommand } from '../base-command.js';
 import { renderDiff } from '../lib/diff-render.js';
 
@@ -34,6 +33,7 @@ export default class Diff extends BaseCommand<typeof Diff> {
   };
 
   async run(): Promise<DiffResult> {
+    const { runDiff } = await import('@imdsv2-cutover/engine/scheduling');
     const outcome = await runDiff({
       oldFile: this.args.old,
       newFile: this.args.new,

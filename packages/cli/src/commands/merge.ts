@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
 import { cell } from '@imdsv2-cutover/core';
 import type { MergeResult } from '@imdsv2-cutover/engine';
-import { runMerge } from '@imdsv2-cutover/engine';
 import { BaseCommand } from '../base-command.js';
 
 export default class Merge extends BaseCommand<typeof Merge> {
@@ -25,6 +24,7 @@ export default class Merge extends BaseCommand<typeof Merge> {
 
   async run(): Promise<MergeResult> {
     const { argv } = await this.parse(Merge);
+    const { runMerge } = await import('@imdsv2-cutover/engine/scheduling');
     const result = await runMerge({ files: argv as string[], out: this.flags.out });
     if (!this.jsonEnabled()) {
       this.log(

@@ -31,7 +31,7 @@ const assessment = makeAssessment([
 ]);
 
 // Each run starts Node and oclif (about a second on a busy machine): allow time.
-describe('imdsv2 plan (built CLI)', { timeout: 60_000 }, () => {
+describe('imdsv2 plan (built CLI)', { timeout: 180_000 }, () => {
   const tempDir = useTempDirs();
 
   it('writes the default policy, refuses to overwrite it without --force, and plans from it', async () => {

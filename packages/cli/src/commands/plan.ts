@@ -7,9 +7,9 @@ import {
   formatDuration,
   terminalSafe,
 } from '@imdsv2-cutover/core';
-import { initPolicy, runPlan } from '@imdsv2-cutover/engine';
 import Table from 'cli-table3';
 import { BaseCommand } from '../base-command.js';
+import { startDateFlag, startDateOf } from '../lib/flags.js';
 
 export type PlanResult =
   | { action: 'plan'; out: string; summary: PlanSummary }
@@ -17,12 +17,9 @@ export type PlanResult =
   | { action: 'init-policy'; policyFile: string };
 
 export default class Plan extends BaseCommand<typeof Plan> {
-  static override description = `Turn an assessment and a rollout policy into a staged plan (plan.json).
-
-Only ready instances enter waves: a canary wave with one member of every group, then waves by environment, each capped
-in size and in the share of any group. Every other instance is listed as held with its reasons. The plan also lists
-lock-in steps (launch templates, account defaults, optional AMI flag) and an SCP, and carries a content hash that
-enforce checks. Same inputs, byte-identical plan.`;
+  static override description =
+    'Turn an assessment and a rollout policy into a staged plan (plan.json).\n\n' +
+    'Only ready instances enter waves: a canary wave with one member of every group, then waves by environment, each capped in size and in the share of any group. Every other instance is listed as held with its reasons. The plan also lists lock-in steps (launch templates, account defaults, optional AMI flag) and an SCP, and carries a content hash that enforce checks. Same inputs, byte-identical plan.';
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --init-policy policy.yaml',
@@ -44,14 +41,13 @@ enforce checks. Same inputs, byte-identical plan.`;
     }),
     out: Flags.string({ char: 'o', default: 'plan.json', description: 'Where to write the plan (atomically).' }),
     policy: Flags.string({ char: 'p', description: 'Rollout policy (YAML). Default: every field at its default.' }),
-    'start-date': Flags.string({
-      description: 'When the first wave may start (ISO 8601); waves then carry their earliest start.',
-      helpValue: 'date',
-    }),
+    'start-date': startDateFlag('When the first wave may start; waves then carry their earliest start'),
   };
 
   public async run(): Promise<PlanResult> {
     const flags = this.flags;
+    startDateOf(flags['start-date']);
+    const { initPolicy, runPlan } = await import('@imdsv2-cutover/engine/plan');
     if (flags['init-policy'] !== undefined) {
       const r = await initPolicy(flags['init-policy'], flags.force);
       if (!this.jsonEnabled())

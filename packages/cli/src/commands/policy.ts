@@ -1,24 +1,16 @@
 import { Flags } from '@oclif/core';
 import type { IamPhase } from '@imdsv2-cutover/core';
 import { IAM_PHASES, PARTITION_IDS } from '@imdsv2-cutover/core';
-import { type PolicyResult, runPolicy } from '@imdsv2-cutover/engine';
+import type { PolicyResult } from '@imdsv2-cutover/engine/policy';
 import { BaseCommand } from '../base-command.js';
 import { awsFlags, connectionOf } from '../lib/flags.js';
 
-export type { PolicyResult } from '@imdsv2-cutover/engine';
+export type { PolicyResult } from '@imdsv2-cutover/engine/policy';
 
 export default class Policy extends BaseCommand<typeof Policy> {
-  static override description = `Print a least-privilege IAM policy for a phase, or the lock-in service control policy.
-
-assess: read-only discovery and metrics. enforce: change instance metadata options, guard and rollback (also what
-rollback and status --live need). lockin: launch templates, groups moved off launch configurations, account defaults,
-AMI flag, --prove-launch canaries (with the actions EC2 authorizes during those calls: tag-on-create, iam:PassRole).
-scp: the SCP that keeps IMDSv1
-from coming back, from the rollout policy's lockIn settings. With --role-name the policy is for the principal that runs
-the tool across accounts (adds sts:AssumeRole on that role, and organizations:ListAccounts for assess --org); without
-it, for one account, which is also what the role in each member account needs. Every ARN is in the partition of the
-accounts (--partition; default: the partition of --region or the profile's region, else aws). Makes no AWS call. See
-docs/iam.md.`;
+  static override description =
+    'Print a least-privilege IAM policy for a phase, or the lock-in service control policy.\n\n' +
+    "assess: read-only discovery and metrics. enforce: change instance metadata options, guard and rollback (also what rollback and status --live need). lockin: launch templates, groups moved off launch configurations, account defaults, AMI flag, --prove-launch canaries (with the actions EC2 authorizes during those calls: tag-on-create, iam:PassRole). scp: the SCP that keeps IMDSv1 from coming back, from the rollout policy's lockIn settings. With --role-name the policy is for the principal that runs the tool across accounts (adds sts:AssumeRole on that role, and organizations:ListAccounts for assess --org); without it, for one account, which is also what the role in each member account needs. Every ARN is in the partition of the accounts (--partition; default: the partition of --region or the profile's region, else aws). Makes no AWS call. See docs/iam.md.";
 
   static override examples = [
     '<%= config.bin %> policy --for assess > assess-policy.json',
@@ -51,6 +43,7 @@ docs/iam.md.`;
 
   public async run(): Promise<PolicyResult> {
     const f = this.flags;
+    const { runPolicy } = await import('@imdsv2-cutover/engine/policy');
     const result = await runPolicy({
       phase: f.for as IamPhase,
       connection: connectionOf(f),

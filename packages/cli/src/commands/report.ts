@@ -2,8 +2,9 @@ import { Flags } from '@oclif/core';
 import type { ReportFormat } from '@imdsv2-cutover/report';
 import { CutoverError } from '@imdsv2-cutover/core';
 import type { ReportResult } from '@imdsv2-cutover/engine';
-import { DEFAULT_REPORT_FORMATS, REPORT_FORMATS as FORMATS, runReport } from '@imdsv2-cutover/engine';
+import { DEFAULT_REPORT_FORMATS, REPORT_FORMATS as FORMATS } from '@imdsv2-cutover/engine/report-files';
 import { BaseCommand } from '../base-command.js';
+import { startDateFlag, startDateOf } from '../lib/flags.js';
 
 export default class Report extends BaseCommand<typeof Report> {
   static override description =
@@ -31,22 +32,23 @@ export default class Report extends BaseCommand<typeof Report> {
     plan: Flags.string({
       description: 'Plan file written by `imdsv2 plan`: adds waves, held instances, lock-in and rollback.',
     }),
-    'start-date': Flags.string({ description: 'First day of the rollout (YYYY-MM-DD): gives every wave a date.' }),
+    'start-date': startDateFlag('First day of the rollout, which gives every wave a date'),
   };
 
   public async run(): Promise<ReportResult> {
     const { flags } = this;
     const formats = parseFormats(flags.format);
-    if (flags['start-date'] !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(flags['start-date'])) {
-      throw new CutoverError('BAD_USAGE', `--start-date ${flags['start-date']}: expected a date such as 2026-12-01`);
-    }
+    const start = startDateOf(flags['start-date']);
+    // The report dates waves by day: the UTC day of the date given, as the plan keeps it.
+    const startDate = start === undefined ? undefined : new Date(start).toISOString().slice(0, 10);
+    const { runReport } = await import('@imdsv2-cutover/engine/report');
     const { files, instances, warnings } = await runReport({
       assessmentFile: flags.assessment,
       ...(flags.plan === undefined ? {} : { planFile: flags.plan }),
       ...(flags.journal === undefined ? {} : { journalFile: flags.journal }),
       outDir: flags.out,
       formats,
-      ...(flags['start-date'] === undefined ? {} : { startDate: flags['start-date'] }),
+      ...(startDate === undefined ? {} : { startDate }),
       reporter: this.reporter,
       toolVersion: this.config.version,
     });

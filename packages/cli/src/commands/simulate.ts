@@ -25,17 +25,16 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
   ];
 
   static override flags = {
-    'apply-delay': Flags.integer({
-      description: 'Simulated seconds from pending to applied after ModifyInstanceMetadataOptions.',
-      default: 5,
-      min: 0,
+    'apply-delay': Flags.string({
+      description: 'Simulated time from pending to applied after ModifyInstanceMetadataOptions, e.g. 5s, 2m.',
+      default: '5s',
     }),
     'clock-speed': Flags.string({
       description: 'Simulated seconds per real second (1 = real time, 3600 = an hour a second).',
       default: '1',
     }),
     host: Flags.string({ description: 'Address to listen on.', default: '127.0.0.1' }),
-    'latency-ms': Flags.integer({ description: 'Added latency per call, in milliseconds.', default: 0, min: 0 }),
+    latency: Flags.string({ description: 'Added latency per call (real time), e.g. 50ms, 1s.', default: '0s' }),
     'metric-delay': Flags.string({
       description:
         'CloudWatch ingestion delay: how long after the end of its period a datapoint becomes visible, e.g. 3m (default: the scenario’s, 3m).',
@@ -60,9 +59,9 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
       port: flags.port,
       host: flags.host,
       clock: { speed },
-      latencyMs: flags['latency-ms'],
+      latencyMs: parseDuration(flags.latency, '--latency') * 1000,
       throttling: flags.throttling,
-      applyDelayMs: flags['apply-delay'] * 1000,
+      applyDelayMs: parseDuration(flags['apply-delay'], '--apply-delay') * 1000,
       ...(flags['metric-delay'] === undefined
         ? {}
         : { metricDelayMs: parseDuration(flags['metric-delay'], '--metric-delay') * 1000 }),

@@ -1,4 +1,5 @@
 import type { ConnectionConfig } from '@imdsv2-cutover/engine';
+import { DATE_FORMS, parseDate } from '@imdsv2-cutover/core';
 import { Flags } from '@oclif/core';
 
 /** The AWS connection flags, named as in the AWS CLI. Commands that talk to AWS spread these into their flags. */
@@ -51,4 +52,13 @@ export function splitList(value: string | undefined): string[] | undefined {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+}
+
+/** `--start-date` of plan and report: one date grammar (core's `parseDate`), checked before any work. */
+export const startDateFlag = (what: string) =>
+  Flags.string({ description: `${what}: ${DATE_FORMS}.`, helpValue: 'DATE' });
+
+/** The `--start-date` value as epoch ms, or BAD_USAGE naming it (see `startDateFlag`). */
+export function startDateOf(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : parseDate(value, '--start-date');
 }

@@ -1,3 +1,4 @@
+import { parseDate } from '../date.js';
 import { CutoverError } from '../errors.js';
 import { contentHash } from '../hash.js';
 import type { Assessment, Reason } from '../schemas/assessment.js';
@@ -291,16 +292,7 @@ function exclusionReason(
 }
 
 function parseStartDate(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = /^\d{4}-\d{2}-\d{2}(T.*)?$/.test(value)
-    ? Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value)
-    : NaN;
-  if (Number.isNaN(ms)) {
-    throw new CutoverError('BAD_INPUT', `start date "${value}" is not an ISO 8601 date or date-time`, {
-      suggestions: ['Give a date such as 2026-12-01 (midnight UTC) or 2026-12-01T09:00:00Z.'],
-    });
-  }
-  return ms;
+  return value === undefined ? undefined : parseDate(value, 'start date', 'BAD_INPUT');
 }
 
 /**

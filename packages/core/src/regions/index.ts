@@ -1,3 +1,4 @@
+import { closestName } from '../closest.js';
 import { CutoverError } from '../errors.js';
 import regionsData from './aws-regions.json' with { type: 'json' };
 
@@ -37,29 +38,9 @@ export function knownRegions(env: Record<string, string | undefined> = {}): stri
   return [...AWS_PARTITIONS.flatMap((p) => p.regions), ...extraRegions(env)];
 }
 
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
-
 /** The known region closest to `name` by edit distance (ties: the first in partition order). */
 export function closestRegion(name: string, env: Record<string, string | undefined> = {}): string {
-  let best = 'us-east-1';
-  let bestD = Number.POSITIVE_INFINITY;
-  for (const r of knownRegions(env)) {
-    const d = distance(name.toLowerCase(), r);
-    if (d < bestD) [best, bestD] = [r, d];
-  }
-  return best;
+  return closestName(name, knownRegions(env)) ?? 'us-east-1';
 }
 
 /**

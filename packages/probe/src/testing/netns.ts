@@ -88,6 +88,18 @@ export class ImdsNamespace {
     return child;
   }
 
+  /**
+   * Whether an IMDSv1 caller the probe reported was started here: its pid, or one of its parents' pids, is a process
+   * `spawn` started (`ip netns exec` becomes the command, so the pid is the command's). The probe traces the whole
+   * machine, so a test that asserts on callers must keep to its own: other tests, other users' work, anything else
+   * on the host may call IMDS meanwhile. (The report sums IMDSv2 callers by program name without parents: a test
+   * tells its own apart by running its clients under a name of its own.)
+   */
+  startedHere(caller: { pid: number; parents: readonly { pid: number }[] }): boolean {
+    const mine = new Set(this.children.map((c) => c.pid).filter((p): p is number => p !== undefined));
+    return mine.has(caller.pid) || caller.parents.some((p) => mine.has(p.pid));
+  }
+
   /** Runs a command inside the namespace to completion. */
   run(argv: string[], timeoutMs = 30_000): { status: number | null; stdout: string; stderr: string } {
     const r = spawnSync('ip', ['netns', 'exec', this.name, ...argv], { encoding: 'utf8', timeout: timeoutMs });

@@ -190,7 +190,8 @@ export class LiveInstance {
   /**
    * The instance's metric source: the scenario's callers before the live instance started (so it has a history), and
    * what its fake IMDS counted since: IMDSv1 requests answered (MetadataNoToken) and refused with 401
-   * (MetadataNoTokenRejected). Real request times map to simulated time at the clock's current speed.
+   * (MetadataNoTokenRejected). Each request's real time maps to the simulated time it was then (through any jump or
+   * speed change of the clock since), so advancing the clock ages the requests as it ages everything else.
    */
   metricSource(): MetricSource {
     return {
@@ -204,12 +205,10 @@ export class LiveInstance {
           const before = k === firstLive && a < this.startedAtMs ? out[k]! : 0;
           out[k] = Number.isNaN(before) ? 0 : before;
         }
-        const realNow = Date.now();
-        const nowMs = this.clock.nowMs();
         const want = metric === 'MetadataNoToken' ? 200 : 401;
         for (const e of this.ns.log()) {
           if (e.kind !== 'v1' || e.status !== want) continue;
-          const t = nowMs - (realNow - e.t * 1000) * this.clock.speed;
+          const t = this.clock.simMsAt(e.t * 1000);
           const k = Math.floor((t - w.startMs) / w.periodMs);
           if (k >= 0 && k < w.buckets && t <= w.nowMs) out[k] = (Number.isNaN(out[k]!) ? 0 : out[k]!) + 1;
         }

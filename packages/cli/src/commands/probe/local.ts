@@ -1,8 +1,6 @@
 import { Flags } from '@oclif/core';
 import { CutoverError, cell, parseDuration, type ProbeReport } from '@imdsv2-cutover/core';
-import { runLocalInventory, runLocalProbe } from '@imdsv2-cutover/probe';
 import { BaseCommand } from '../../base-command.js';
-import { readInputText } from '@imdsv2-cutover/engine';
 
 /** The trace window in whole seconds (the probe script counts seconds). */
 function parseWindow(v: string): number {
@@ -40,8 +38,10 @@ export default class ProbeLocal extends BaseCommand<typeof ProbeLocal> {
 
   async run(): Promise<ProbeReport> {
     const { flags } = this;
+    const { runLocalInventory, runLocalProbe } = await import('@imdsv2-cutover/probe');
     let extraAgents: unknown;
     if (flags.agents !== undefined) {
+      const { readInputText } = await import('@imdsv2-cutover/engine/files');
       const text = await readInputText(flags.agents, 'agents');
       try {
         extraAgents = JSON.parse(text);
