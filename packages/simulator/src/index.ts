@@ -19,6 +19,13 @@ export type { FaultConfig } from './faults.js';
 export type { CounterSnapshot } from './counters.js';
 export type { SimClock } from './clock.js';
 export { bucketSpecs } from './throttle.js';
+export {
+  awsLatencyModel,
+  modelledLatencyMs,
+  parseLatencyModel,
+  type LatencyModel,
+  type OperationLatency,
+} from './latency.js';
 export { defaultAccessKey } from './accounts.js';
 export { parseCron, cronFires, scheduleToCron } from './schedule.js';
 export {

@@ -222,6 +222,7 @@ function describeInstances(call: Call, p: QueryParams): string {
     taken++;
   }
   out += '</reservationSet>';
+  call.items = taken;
   return out + (next === undefined ? '' : el('nextToken', encodeToken('DescribeInstances', next)));
 }
 
@@ -393,6 +394,7 @@ function describeLaunchTemplates(call: Call, p: QueryParams): string {
   const start = decodeToken(p.get('NextToken'), 'DescribeLaunchTemplates');
   const page = items.slice(start, start + max);
   const next = start + max < items.length ? el('nextToken', encodeToken('DescribeLaunchTemplates', start + max)) : '';
+  call.items = page.length;
   return list('launchTemplates', page, launchTemplateXml) + next;
 }
 
@@ -464,6 +466,7 @@ function describeLaunchTemplateVersions(call: Call, p: QueryParams): string {
   const next =
     start + max < pairs.length ? el('nextToken', encodeToken('DescribeLaunchTemplateVersions', start + max)) : '';
   const resolveAlias = p.bool('ResolveAlias');
+  call.items = page.length;
   return list('launchTemplateVersionSet', page, ([lt, v]) => templateVersionXml(call, lt, v, resolveAlias)) + next;
 }
 
@@ -619,6 +622,7 @@ function describeImages(call: Call, p: QueryParams): string {
     images = images.filter((i) =>
       owners.some((o) => (o === 'self' ? i.owner === call.account : o === i.owner || o === i.ownerAlias)),
     );
+  call.items = images.length;
   return list(
     'imagesSet',
     images,
