@@ -17,6 +17,7 @@ import type {
   MiddlewareStack,
 } from '@smithy/types';
 
+import type { CallLimits } from './call-limits.js';
 import type { ClientsFor } from './enforce/types.js';
 import { attachCallContext } from './errors.js';
 import { ServiceClock } from './service-clock.js';
@@ -92,14 +93,20 @@ export class CommandLog {
 
 /**
  * Credentials from STS AssumeRole, cached until five minutes before they expire. The STS call goes through this
- * factory's own STS client so it honours the endpoint, retries and the command log.
+ * factory's own STS client so it honours the endpoint, retries and the command log. Expiry is judged on the service's
+ * clock (`now`), the clock STS stated it on: a skewed local clock, or a simulator on simulated time, would otherwise
+ * see every credential as expired and assume the role again for every call.
  */
-function assumeRoleProvider(sts: STSClient, roleArn: string, sessionName: string): AwsCredentialIdentityProvider {
+function assumeRoleProvider(
+  sts: STSClient,
+  roleArn: string,
+  sessionName: string,
+  now: () => number,
+): AwsCredentialIdentityProvider {
   let cached: AwsCredentialIdentity | undefined;
   let pending: Promise<AwsCredentialIdentity> | undefined;
   return async () => {
-    if (cached && (cached.expiration === undefined || cached.expiration.getTime() - Date.now() > 300_000))
-      return cached;
+    if (cached && (cached.expiration === undefined || cached.expiration.getTime() - now() > 300_000)) return cached;
     pending ??= (async () => {
       try {
         const out = await sts.send(
@@ -133,6 +140,11 @@ export class AwsClients {
   readonly log = new CommandLog();
   /** The service's clock, from the `Date` header of every response any client of this factory receives. */
   readonly clock = new ServiceClock();
+  /**
+   * Bounds on calls in flight per service and per account (`assess` sets them for its run); every call of every client
+   * of this factory waits for its slots. Unset: no bound but the connection pool.
+   */
+  limits: CallLimits | undefined;
   private readonly handler: NodeHttpHandler;
   private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly base: AwsCredentialIdentity | AwsCredentialIdentityProvider;
@@ -161,7 +173,9 @@ export class AwsClients {
     let provider = this.accountCredentials.get(accountId);
     if (!provider) {
       const arn = `arn:aws:iam::${accountId}:role/${roleName}`;
-      provider = assumeRoleProvider(this.sts({ region: this.config.region }), arn, 'imdsv2-cutover');
+      provider = assumeRoleProvider(this.sts({ region: this.config.region }), arn, 'imdsv2-cutover', () =>
+        this.clock.now(),
+      );
       this.accountCredentials.set(accountId, provider);
     }
     return provider;
@@ -233,6 +247,16 @@ export class AwsClients {
     return this.client('organizations', { ...scope, region: this.config.region });
   }
 
+  /**
+   * Forgets the clients of one account and region (a region an assessment is done with), so that a run over thousands
+   * of regions does not keep thousands of clients. The connection pool is shared and stays open; asking for a client
+   * of the scope again makes a new one.
+   */
+  release(scope: ClientScope): void {
+    for (const service of Object.keys(clientClasses))
+      this.cache.delete(`${scope.accountId ?? ''}/${scope.region}/${service}`);
+  }
+
   /** Closes the pooled connections; clients must not be used afterwards. */
   destroy(): void {
     this.agents.http.destroy();
@@ -274,7 +298,8 @@ export class AwsClients {
       const call = { action: `${service}:${operation}`, accountId: scope.accountId, region: scope.region };
       log.record(call);
       try {
-        return await next(args);
+        const limits = this.limits;
+        return await (limits ? limits.run(service, scope.accountId, scope.region, () => next(args)) : next(args));
       } catch (e) {
         attachCallContext(e, call);
         throw e;

@@ -5,6 +5,12 @@ export {
   type SimulatorOptions,
   type FleetAccess,
 } from './simulator.js';
+export {
+  organizationScenario,
+  organizationAccountId,
+  ORGANIZATION_REGIONS,
+  type OrganizationShape,
+} from './organization.js';
 export { loadScenario, parseScenario, scenarioFrom, bundledScenarios, type BundledScenario } from './scenario.js';
 export { Fleet, type SimInstance, type SimCaller, type MetadataOptionValues, type StateSegment } from './fleet.js';
 export {

@@ -77,13 +77,15 @@ export function toDiscoveredInstance(
 }
 
 /**
- * Every instance of a region in every state but terminated, 1000 per DescribeInstances page. `onPage` reports progress.
+ * Every instance of a region in every state but terminated, 1000 per DescribeInstances page. `onPage` is called with
+ * each page's instances as it arrives (and the count so far), so that work on them (the metric queries) starts while
+ * the next page is fetched.
  */
 export async function discoverInstances(
   ec2: EC2Client,
   accountId: string,
   region: string,
-  onPage: (found: number) => void = () => undefined,
+  onPage: (found: number, page: DiscoveredInstance[]) => void = () => undefined,
 ): Promise<DiscoveredInstance[]> {
   const out: DiscoveredInstance[] = [];
   const pages = paginateDescribeInstances(
@@ -91,13 +93,15 @@ export async function discoverInstances(
     { Filters: [{ Name: 'instance-state-name', Values: [...states] }] },
   );
   for await (const page of pages) {
+    const found: DiscoveredInstance[] = [];
     for (const r of page.Reservations ?? []) {
       for (const i of r.Instances ?? []) {
         const d = toDiscoveredInstance(i, accountId, region);
-        if (d) out.push(d);
+        if (d) found.push(d);
       }
     }
-    onPage(out.length);
+    for (const d of found) out.push(d);
+    onPage(out.length, found);
   }
   return out;
 }
