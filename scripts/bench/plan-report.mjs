@@ -3,7 +3,7 @@
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { load, runCli } from './lib.mjs';
+import { load, runCli, runNode } from './lib.mjs';
 
 const { generateFleet } = await load('test-utils');
 
@@ -18,6 +18,12 @@ export async function benchPlanReport(count) {
   try {
     const assessment = path.join(dir, 'assessment.json');
     writeFileSync(assessment, JSON.stringify(generateFleet({ count, seed: 7 })));
+    // The yardstick: a bare Node process that reads and parses the same file, and nothing else.
+    const bare = await runNode([
+      '-e',
+      "JSON.parse(require('node:fs').readFileSync(process.argv[1], 'utf8'))",
+      assessment,
+    ]);
     const planFile = path.join(dir, 'plan.json');
     const plan = await runCli([
       'plan',
@@ -35,6 +41,7 @@ export async function benchPlanReport(count) {
     return {
       count,
       assessmentBytes: statSync(assessment).size,
+      bareParse: { wallMs: bare.wallMs, cpuMs: bare.cpuMs, maxRssMiB: bare.maxRssMiB },
       plan: { wallMs: plan.wallMs, cpuMs: plan.cpuMs, maxRssMiB: plan.maxRssMiB, bytes: statSync(planFile).size },
       report: { wallMs: report.wallMs, cpuMs: report.cpuMs, maxRssMiB: report.maxRssMiB, sizes },
     };
