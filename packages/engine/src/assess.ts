@@ -24,7 +24,7 @@ import type { DiffResult, Outcome } from './compare.js';
 import { compareAssessments, gateError } from './compare.js';
 import type { ConnectionConfig } from './connection.js';
 import { connect } from './connection.js';
-import { readJsonDocument, writeJsonAtomic } from './files.js';
+import { readAssessmentFile, writeJsonAtomic } from './files.js';
 import { historyTrend, writeHistory } from './history.js';
 import { writeReportFiles } from './report-files.js';
 
@@ -232,7 +232,7 @@ async function check(r: AssessmentRequest): Promise<CheckedRequest> {
   }
   let previous: Assessment | null = null;
   if (r.compare !== undefined) {
-    if (existsSync(r.compare)) previous = await readJsonDocument(assessmentKind, r.compare);
+    if (existsSync(r.compare)) previous = await readAssessmentFile(r.compare);
     else
       r.reporter.emit({
         type: 'warning',
@@ -329,7 +329,7 @@ export async function runAssessment(r: AssessmentRequest): Promise<Outcome<Asses
   // Validate before writing: a file this tool writes is one every other command can read. Keep only the validated
   // copy from here on: at 100,000 instances each copy holds about 200 MB.
   assessment = validateDocument(assessmentKind, assessment, file);
-  await writeJsonAtomic(file, assessment);
+  const sha256 = await writeJsonAtomic(file, assessment, { digestFile: true, compact: true });
   const result: AssessResult = {
     assessmentPath: file,
     assessmentId: assessment.id,
@@ -344,7 +344,11 @@ export async function runAssessment(r: AssessmentRequest): Promise<Outcome<Asses
   }
   if (r.report) {
     result.reportFiles = (
-      await writeReportFiles(r.outDir, { assessment, trend }, { toolVersion: r.toolVersion })
+      await writeReportFiles(
+        r.outDir,
+        { assessment, assessmentFileSha256: sha256, trend },
+        { toolVersion: r.toolVersion },
+      )
     ).files;
   }
   let failure: CutoverError | null = null;

@@ -2,7 +2,7 @@ import type { JournalSummary, Plan, Reporter } from '@imdsv2-cutover/core';
 import { assertJournalOfPlan, assessmentKind, planKind, summarizeJournal } from '@imdsv2-cutover/core';
 import { readJournal } from '@imdsv2-cutover/aws';
 import type { ReportFormat, ReportModel } from '@imdsv2-cutover/report';
-import { readJsonDocument } from './files.js';
+import { readDigestedDocument, readJsonDocument } from './files.js';
 import { writeReportFiles } from './report-files.js';
 
 /** What `imdsv2 report` is asked to do. */
@@ -51,7 +51,7 @@ export async function readJournalSummary(
  * naming the file), builds the report model and writes report.html, report.md and instances.csv atomically.
  */
 export async function runReport(r: ReportRequest): Promise<ReportResult & { model: ReportModel }> {
-  const assessment = await readJsonDocument(assessmentKind, r.assessmentFile);
+  const { value: assessment, sha256 } = await readDigestedDocument(assessmentKind, r.assessmentFile);
   const plan = r.planFile === undefined ? null : await readJsonDocument(planKind, r.planFile);
   let journal: JournalSummary | null = null;
   const warnings: string[] = [];
@@ -62,7 +62,7 @@ export async function runReport(r: ReportRequest): Promise<ReportResult & { mode
   }
   const { files, instances, model } = await writeReportFiles(
     r.outDir,
-    { assessment, plan, journal, inputWarnings: warnings },
+    { assessment, assessmentFileSha256: sha256, plan, journal, inputWarnings: warnings },
     {
       toolVersion: r.toolVersion,
       ...(r.formats ? { formats: r.formats } : {}),

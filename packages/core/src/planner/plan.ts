@@ -22,6 +22,11 @@ export interface PlanOptions {
   startDate?: string;
   /** The tool writing the plan (name and version). */
   tool?: ToolInfo;
+  /**
+   * sha256 of the assessment file's bytes, which binds the plan to that exact file (`assessment.sha256Of: file`).
+   * Without it the plan records the sha256 of the assessment's canonical JSON content, which costs a pass over it.
+   */
+  assessmentFileSha256?: string;
 }
 
 const PLAN_SCHEMA = { name: 'imdsv2-cutover/plan', version: 1 } as const;
@@ -34,6 +39,18 @@ const PLAN_SCHEMA = { name: 'imdsv2-cutover/plan', version: 1 } as const;
  * every other instance is listed in `held` with its status and reasons. See docs/planning.md.
  */
 export function plan(assessment: Assessment, policy: Policy, options: PlanOptions = {}): Plan {
+  const body = planBody(assessment, policy, options);
+  return { ...body, contentHash: contentHash(body) };
+}
+
+/** A plan's content without its `contentHash`. */
+export type PlanBody = Omit<Plan, 'contentHash'>;
+
+/**
+ * `plan()` without the content hash: for a writer that hashes the canonical text as it writes it (the hash is the
+ * sha256 of the canonical JSON of exactly this body), instead of making that text twice.
+ */
+export function planBody(assessment: Assessment, policy: Policy, options: PlanOptions = {}): PlanBody {
   const startMs = parseStartDate(options.startDate);
   const envIndex = environmentIndex(policy);
   const order = policy.waves.order;
@@ -52,7 +69,7 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
       toHeld(c, c.instance.readiness.status, [{ code, severity: 'info', message }, ...c.instance.readiness.reasons]),
     );
 
-  for (const instance of instances) {
+  for (const [location, instance] of instances.entries()) {
     if (seen.has(instance.instanceId)) {
       throw new CutoverError('BAD_INPUT', `the assessment lists instance ${instance.instanceId} more than once`, {
         suggestions: ['Produce the assessment again with `imdsv2 assess`.'],
@@ -68,6 +85,7 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
       bucket: `${instance.accountId}/${instance.region}`,
       environment: envRank < order.length ? order[envRank] : envTag,
       owner: instance.tags[policy.tags.owner],
+      location,
     };
     groupSizes.set(c.group, (groupSizes.get(c.group) ?? 0) + 1);
 
@@ -186,7 +204,7 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
     });
   });
   const unknownWaves = fillWaves(
-    [...unknownLast].sort((a, b) => a.envRank - b.envRank || byLocation(a.instance, b.instance)),
+    [...unknownLast].sort((a, b) => a.envRank - b.envRank || a.location - b.location),
     groupSizes,
     policy,
   );
@@ -207,7 +225,7 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
     // Nothing to watch after the hop-limit wave: tokens stay optional, so no call can be rejected.
     const soakSeconds = g.kind === 'hop-limit' ? 0 : g.kind === 'canary' ? canarySoak : waveSoak;
     const entries = [...g.members]
-      .sort((a, b) => byLocation(a.instance, b.instance))
+      .sort((a, b) => a.location - b.location)
       .map((c) => {
         const extra = g.why?.get(c);
         const notes = extra !== undefined ? [extra] : [];
@@ -234,10 +252,16 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
 
   held.sort((a, b) => cmp(a.accountId, b.accountId) || cmp(a.region, b.region) || cmp(a.instanceId, b.instanceId));
   const lockIn = deriveLockIn(assessment, policy);
-  const body: Omit<Plan, 'contentHash'> = {
+  const body: PlanBody = {
     schema: PLAN_SCHEMA,
     tool: options.tool ?? { name: 'imdsv2-cutover', version: 'unknown' },
-    assessment: { id: assessment.id, createdAt: assessment.createdAt, sha256: contentHash(assessment) },
+    assessment: {
+      id: assessment.id,
+      createdAt: assessment.createdAt,
+      ...(options.assessmentFileSha256 === undefined
+        ? { sha256: contentHash(assessment) }
+        : { sha256: options.assessmentFileSha256, sha256Of: 'file' as const }),
+    },
     policy,
     policySha256: contentHash(policy),
     startDate: startMs !== undefined ? new Date(startMs).toISOString() : null,
@@ -248,7 +272,7 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
     scp: policy.lockIn.scp ? generateScp(policy) : null,
     notes,
   };
-  return { ...body, contentHash: contentHash(body) };
+  return body;
 }
 
 function exclusionReason(
