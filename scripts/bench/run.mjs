@@ -368,6 +368,40 @@ if (only.has('probe')) {
         `${r.wallSeconds.toFixed(1)} s`,
       ]);
     }
+    const { bpftraceStartup } = await import('./probe-startup.mjs');
+    log(`bpftrace start-up... (load ${loadAverage()})`);
+    const startupCost = await bpftraceStartup({ runs: 3 });
+    raw.probeStartup = startupCost;
+    const bt = raw.probe.find((r) => r.tracer === 'bpftrace');
+    const startupRows = [
+      [
+        "bpftrace start-up on the probe's program (parse, kernel types, LLVM compile, load, attach; 1 s window)",
+        `${startupCost.program.cpuSeconds.toFixed(2)} s`,
+        bt ? `${((startupCost.program.cpuSeconds / bt.cpuSeconds) * 100).toFixed(0)}%` : '-',
+      ],
+      ['bpftrace start-up on an empty program', `${startupCost.baseline.cpuSeconds.toFixed(2)} s`, '-'],
+      ...(bt && bt.liveRate !== null
+        ? [
+            [
+              `tracing at ${values['probe-rate']} requests/s for the ${bt.windowSeconds} s window (live rate x window)`,
+              `${(bt.liveRate * bt.windowSeconds).toFixed(2)} s`,
+              `${(((bt.liveRate * bt.windowSeconds) / bt.cpuSeconds) * 100).toFixed(0)}%`,
+            ],
+            [
+              'the rest: inventory (packages, /proc), analysis of the events, shell',
+              `${Math.max(0, bt.cpuSeconds - startupCost.program.cpuSeconds - bt.liveRate * bt.windowSeconds).toFixed(2)} s`,
+              `${((Math.max(0, bt.cpuSeconds - startupCost.program.cpuSeconds - bt.liveRate * bt.windowSeconds) / bt.cpuSeconds) * 100).toFixed(0)}%`,
+            ],
+          ]
+        : []),
+    ];
+    sections.push(
+      `### Probe: where the whole run's CPU goes (bpftrace)\n\n` +
+        markdownTable(['part', 'CPU', 'share of the whole run'], startupRows) +
+        (startupCost.byLibrary
+          ? `\n\nbpftrace start-up by library (perf): ${startupCost.byLibrary.map((l) => `${l.library} ${(l.share * 100).toFixed(0)}%`).join(', ')}.`
+          : ''),
+    );
     sections.push(
       `### Probe on a host (caller at ${values['probe-rate']} IMDSv1 requests/s in a network namespace)\n\n` +
         markdownTable(
