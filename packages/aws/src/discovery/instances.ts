@@ -1,5 +1,5 @@
-import type { EC2Client, Instance as Ec2Instance } from '@aws-sdk/client-ec2';
-import { paginateDescribeInstances } from '@aws-sdk/client-ec2';
+import type { DescribeInstancesCommandOutput, EC2Client, Instance as Ec2Instance } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import type { Instance, MetadataOptions } from '@imdsv2-cutover/core';
 
 /** An instance as discovery found it: everything but metric evidence, probe result and readiness. */
@@ -79,7 +79,8 @@ export function toDiscoveredInstance(
 /**
  * Every instance of a region in every state but terminated, 1000 per DescribeInstances page. `onPage` is called with
  * each page's instances as it arrives (and the count so far), so that work on them (the metric queries) starts while
- * the next page is fetched.
+ * the next page is fetched: the next page is asked for as soon as a page's NextToken is known, before its instances
+ * are turned into records, so only the call itself (and the SDK reading it) is on the chain of pages.
  */
 export async function discoverInstances(
   ec2: EC2Client,
@@ -88,13 +89,23 @@ export async function discoverInstances(
   onPage: (found: number, page: DiscoveredInstance[]) => void = () => undefined,
 ): Promise<DiscoveredInstance[]> {
   const out: DiscoveredInstance[] = [];
-  const pages = paginateDescribeInstances(
-    { client: ec2, pageSize: DESCRIBE_INSTANCES_PAGE },
-    { Filters: [{ Name: 'instance-state-name', Values: [...states] }] },
-  );
-  for await (const page of pages) {
+  const page = (NextToken: string | undefined) =>
+    ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [{ Name: 'instance-state-name', Values: [...states] }],
+        MaxResults: DESCRIBE_INSTANCES_PAGE,
+        ...(NextToken ? { NextToken } : {}),
+      }),
+    );
+  let pending: Promise<DescribeInstancesCommandOutput> | undefined = page(undefined);
+  while (pending) {
+    const current: DescribeInstancesCommandOutput = await pending;
+    // An empty token ends the listing as a missing one does (the SDK's paginator treats it so too).
+    pending = current.NextToken ? page(current.NextToken) : undefined;
+    // Handled when the caller is done with this page, so a failed next call is not left unobserved meanwhile.
+    pending?.catch(() => undefined);
     const found: DiscoveredInstance[] = [];
-    for (const r of page.Reservations ?? []) {
+    for (const r of current.Reservations ?? []) {
       for (const i of r.Instances ?? []) {
         const d = toDiscoveredInstance(i, accountId, region);
         if (d) found.push(d);
