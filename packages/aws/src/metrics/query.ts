@@ -1,6 +1,7 @@
 import type { CloudWatchClient, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { GetMetricDataCommand, type GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import type { MetricEvidence } from '@imdsv2-cutover/core';
+import { peekBody } from '../raw-response.js';
 import { MAX_QUERIES_PER_CALL, type MetricWindow } from './window.js';
 
 export type MetricName = MetricEvidence['metric'];
@@ -128,17 +129,6 @@ export interface MetricDataPage {
   readBy: 'json' | 'sdk';
 }
 
-interface RawResponse {
-  response: { statusCode?: number; body?: unknown };
-}
-
-async function readBody(body: unknown): Promise<Buffer> {
-  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const chunks: Buffer[] = [];
-  for await (const c of body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(c));
-  return Buffer.concat(chunks);
-}
-
 /**
  * One GetMetricData call through the SDK client (signing, retries, errors, the command log and the call limits are the
  * SDK's and the factory's), with the successful answer's body read by `JSON.parse` instead of the SDK's deserializer.
@@ -156,25 +146,16 @@ export async function getMetricDataPage(
 ): Promise<MetricDataPage> {
   let page: MetricDataPage | undefined;
   const command = new GetMetricDataCommand(input);
-  command.middlewareStack.add(
-    (next) => async (args) => {
-      const out = (await next(args)) as RawResponse;
-      const status = out.response.statusCode ?? 0;
-      if (status >= 200 && status < 300) {
-        const body = await readBody(out.response.body);
-        const raw = JSON.parse(body.toString('utf8')) as MetricDataPage;
-        raw.readBy = 'json';
-        for (const r of raw.MetricDataResults ?? []) {
-          const ts = r.Timestamps ?? [];
-          for (let k = 0; k < ts.length; k++) ts[k] = Math.round(ts[k]! * 1000);
-        }
-        page = raw;
-        out.response.body = new Uint8Array(Buffer.from('{}'));
-      }
-      return out;
-    },
-    { step: 'deserialize', priority: 'low', name: 'imdsv2RawMetricData' },
-  );
+  peekBody(command, 'imdsv2RawMetricData', (body) => {
+    const raw = JSON.parse(body.toString('utf8')) as MetricDataPage;
+    raw.readBy = 'json';
+    for (const r of raw.MetricDataResults ?? []) {
+      const ts = r.Timestamps ?? [];
+      for (let k = 0; k < ts.length; k++) ts[k] = Math.round(ts[k]! * 1000);
+    }
+    page = raw;
+    return new Uint8Array(Buffer.from('{}'));
+  });
   const parsed = await cw.send(command);
   if (page) return page;
   // The middleware did not run (a client whose `send` is replaced, as test mocks do): the SDK's own reading.
