@@ -330,6 +330,17 @@ async function discoverAndMeasure(
   };
 
   reporter.emit({ type: 'debug', message: 'Discovering instances, launch templates and Auto Scaling groups', scope });
+  const evidence = new Map<string, Partial<Record<MetricTarget['metric'], MetricEvidence>>>();
+  const metrics = new MetricBatcher(opts.clients.cloudwatch(clientScope), window, {
+    onBatch: (done, total) => reporter.emit({ type: 'progress', phase: 'measure', done, total, unit: 'series', scope }),
+    onError: partial('GetMetricData'),
+  });
+
+  // The pages first: they are the region's critical path; the short calls go beside them.
+  const discoveryCall = discoverInstances(ec2, accountId, region, (found, page) => {
+    metrics.add(planQueries(page, window, evidence));
+    reporter.emit({ type: 'progress', phase: 'discover', done: found, unit: 'instances', scope });
+  });
   const defaultsCall = getAccountDefaults(ec2).catch(partial('GetInstanceMetadataDefaults'));
   const templatesCall = discoverTemplateVersions(ec2).catch(partial('DescribeLaunchTemplateVersions'));
   const groupsCall = discoverGroups(opts.clients.autoScaling(clientScope)).catch(partial('DescribeAutoScalingGroups'));
@@ -340,18 +351,9 @@ async function discoverAndMeasure(
         )
       : undefined,
   );
-  const evidence = new Map<string, Partial<Record<MetricTarget['metric'], MetricEvidence>>>();
-  const metrics = new MetricBatcher(opts.clients.cloudwatch(clientScope), window, {
-    onBatch: (done, total) => reporter.emit({ type: 'progress', phase: 'measure', done, total, unit: 'series', scope }),
-    onError: partial('GetMetricData'),
-  });
-
   let discovered: DiscoveredInstance[];
   try {
-    discovered = await discoverInstances(ec2, accountId, region, (found, page) => {
-      metrics.add(planQueries(page, window, evidence));
-      reporter.emit({ type: 'progress', phase: 'discover', done: found, unit: 'instances', scope });
-    });
+    discovered = await discoveryCall;
   } catch (e) {
     discovery = 'failed';
     await Promise.allSettled([defaultsCall, templatesCall, groupsCall, pinnedCall, metrics.finish()]);

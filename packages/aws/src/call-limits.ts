@@ -3,6 +3,13 @@ import PQueue from 'p-queue';
 /** Services whose calls are made from the caller's own account whatever the target (global, no regional buckets). */
 const GLOBAL_SERVICES = new Set(['sts', 'organizations']);
 
+/** 0 for the calls that chain (pages), 1 for GetMetricData, 2 for the rest. */
+function criticality(operation: string): number {
+  if (operation === 'DescribeInstances') return 0;
+  if (operation === 'GetMetricData') return 1;
+  return 2;
+}
+
 /** Calls in flight per service (EC2, CloudWatch, ...) across the whole run, by default. */
 export const DEFAULT_SERVICE_CONCURRENCY = 32;
 /** Calls in flight per account (all its regions and regional services together), by default. */
@@ -61,16 +68,30 @@ export class CallLimits {
    * Runs one call of `service` in `account` (undefined: the base credentials' account) and `region` once a slot of
    * the account (regional services only) and of the service are free.
    */
-  async run<T>(service: string, account: string | undefined, region: string, fn: () => Promise<T>): Promise<T> {
+  async run<T>(
+    service: string,
+    account: string | undefined,
+    region: string,
+    fn: () => Promise<T>,
+    operation = '',
+  ): Promise<T> {
     // p-queue serves higher priorities first: rank 1 (the first region) is -1, unregistered scopes 0.
-    const priority = -(this.ranks.get(`${account ?? ''}/${region}`) ?? 0);
+    const rank = this.ranks.get(`${account ?? ''}/${region}`) ?? 0;
+    const priority = -rank;
+    // Within an account, calls on a region's critical path go first, whatever their region: DescribeInstances pages
+    // (a chain: each needs the previous page's token), then GetMetricData (the last batch ends the region), then the
+    // short calls that can wait. Across accounts (the service queue) the region order alone decides.
+    const accountPriority = -(criticality(operation) * 1_000_000 + rank);
     const inService = () =>
       this.queue(this.services, service, this.perService).add(() => this.track(service, account, fn), {
         priority,
         throwOnTimeout: true,
       });
     if (GLOBAL_SERVICES.has(service)) return inService();
-    return this.queue(this.accounts, account ?? '', this.perAccount).add(inService, { priority, throwOnTimeout: true });
+    return this.queue(this.accounts, account ?? '', this.perAccount).add(inService, {
+      priority: accountPriority,
+      throwOnTimeout: true,
+    });
   }
 
   /** The most calls in flight at once so far. */

@@ -299,7 +299,9 @@ export class AwsClients {
       log.record(call);
       try {
         const limits = this.limits;
-        return await (limits ? limits.run(service, scope.accountId, scope.region, () => next(args)) : next(args));
+        return await (limits
+          ? limits.run(service, scope.accountId, scope.region, () => next(args), operation)
+          : next(args));
       } catch (e) {
         attachCallContext(e, call);
         throw e;
