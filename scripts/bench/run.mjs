@@ -173,7 +173,9 @@ if (only.has('model') || only.has('org')) {
     raw.model.push({ ...r, load });
     const wall = r.wallMs / 1000;
     const work = Math.max(0, r.wallMs - startup.wallMs) / 1000;
-    const ratio = wall / r.bound.seconds;
+    // As for the flat-latency table: the CLI's start-up (measured once, `imdsv2 --version`) is not part of the model.
+    const ratio = work / r.bound.seconds;
+    const wallRatio = wall / r.bound.seconds;
     const org = spec.accounts > 1;
     const rssOk = r.maxRssMiB < 1024;
     const label = `${fmt.n(spec.accounts)} x ${spec.regionCount} x ${fmt.n(spec.perRegion)}`;
@@ -185,7 +187,7 @@ if (only.has('model') || only.has('org')) {
       `${fmt.s(r.wallMs)} (${work.toFixed(1)} s)`,
       `${fmt.s(r.cpuMs)} / ${fmt.s(r.simulatorCpuMs)}`,
       `${r.bound.seconds.toFixed(1)} s (${r.bound.bindingTerm})`,
-      `${ratio.toFixed(2)} (${verdict(ratio <= 1.3)})`,
+      `${ratio.toFixed(2)} (${verdict(ratio <= 1.3)}); whole wall ${wallRatio.toFixed(2)}`,
       `${fmt.mib(r.maxRssMiB)}${org ? ` (${verdict(rssOk)})` : ''}`,
       org ? `${r.progress.lines} lines; last: ${r.progress.last ?? '(none)'}` : '-',
       load,
@@ -193,7 +195,14 @@ if (only.has('model') || only.has('org')) {
     const name = org
       ? `assess --org, ${label} (${fmt.n(r.instances)} instances), default concurrency: wall <= 1.3 x latency bound`
       : `assess ${fmt.n(r.instances)} instances over ${spec.regionCount} region(s): wall <= 1.3 x latency bound`;
-    goal(name, fmt.s(r.wallMs), `${r.bound.seconds.toFixed(1)} s`, ratio, ratio <= 1.3 && r.complete, load);
+    goal(
+      name,
+      `${fmt.s(r.wallMs)} wall, ${work.toFixed(1)} s minus CLI start-up`,
+      `${r.bound.seconds.toFixed(1)} s`,
+      ratio,
+      ratio <= 1.3 && r.complete,
+      load,
+    );
     if (org) {
       goal(
         `assess --org, ${label}: peak RSS < 1 GB`,
@@ -224,7 +233,7 @@ if (only.has('model') || only.has('org')) {
           'wall (minus CLI start-up)',
           'CPU: imdsv2 / simulator',
           'latency-bound min (binding term)',
-          'wall / min (<= 1.3)',
+          'wall minus start-up / min (<= 1.3)',
           'peak RSS',
           'progress (stderr, not a TTY)',
           'load average',
