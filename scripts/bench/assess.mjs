@@ -4,7 +4,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ACCESS_KEY, REGIONS, benchScenario } from './fleet.mjs';
+import { ACCESS_KEY, REGIONS, benchScenario, orgScenario } from './fleet.mjs';
+import { latencyBound } from './model.mjs';
 import { bucketSeconds, load, root, runCli, runNode } from './lib.mjs';
 
 const { bucketSpecs, scenarioFrom, startSimulator } = await load('simulator');
@@ -179,4 +180,58 @@ export async function benchAssess({ count, regionCount, latencyMs, baseline, bas
     await sim.stop();
   }
   return { count, regionCount, latencyMs, tool, naive, probe };
+}
+
+/**
+ * `imdsv2 assess` against the simulator's latency model (`--latency`, default the AWS model): wall time beside the
+ * latency-bound minimum of the same model (model.mjs) at the CLI's default concurrency. One account over `regionCount`
+ * regions, or an organization (`accounts` > 1, `assess --org`). Peak RSS and CPU of the CLI; the progress lines it
+ * printed (stderr is not a TTY here, so they are plain lines).
+ */
+export async function benchAssessModel({ accounts = 1, regionCount, perRegion, latency = 'aws' }) {
+  const org = accounts > 1;
+  const regions = REGIONS.slice(0, regionCount);
+  const scenario = scenarioFrom(
+    org ? orgScenario(accounts, regionCount, perRegion) : benchScenario(perRegion * regionCount, regionCount),
+  );
+  const env = { AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: 'x', AWS_REGION: regions[0] };
+  const sim = await startSimulator({ scenario, port: 0, throttling: true, latency });
+  const out = mkdtempSync(path.join(tmpdir(), 'bench-assess-model-'));
+  try {
+    sim.counters.reset();
+    const simCpu = process.cpuUsage();
+    // Without --json, so that the CLI prints its progress (stderr is a pipe: plain lines).
+    const run = await runCli(
+      [
+        ...['assess', '--endpoint-url', sim.url, '--regions', regions.join(','), '--no-report', '--out', out],
+        ...['--probe', 'none'],
+        ...(org ? ['--org', '--role-name', 'OrganizationAccountAccessRole'] : []),
+      ],
+      { env },
+    );
+    const simCpuUsage = process.cpuUsage(simCpu);
+    const assessment = JSON.parse(readFileSync(path.join(out, 'assessment.json'), 'utf8'));
+    const s = served(sim.counters.snapshot());
+    const bound = latencyBound({ accounts, regions: regionCount, perRegion, model: latency });
+    const progressLines = run.stderr.split('\n').filter((l) => /^assess: \d+/.test(l));
+    return {
+      accounts,
+      regionCount,
+      perRegion,
+      instances: assessment.instances.length,
+      complete: assessment.complete,
+      calls: Object.values(s.ok).reduce((a, b) => a + b, 0),
+      boundCalls: bound.calls,
+      throttled: s.throttled,
+      wallMs: run.wallMs,
+      cpuMs: run.cpuMs,
+      simulatorCpuMs: (simCpuUsage.user + simCpuUsage.system) / 1000,
+      maxRssMiB: run.maxRssMiB,
+      bound,
+      progress: { lines: progressLines.length, last: progressLines.at(-1) ?? null },
+    };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+    await sim.stop();
+  }
 }

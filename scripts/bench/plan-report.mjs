@@ -1,11 +1,13 @@
 // Plan and report at fleet scale: `imdsv2 plan` and `imdsv2 report` on a generated assessment, each a measured child
 // process (the time includes reading and validating the assessment, and the CLI's start-up, measured apart).
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { load, runCli } from './lib.mjs';
+import { load, runCli, runNode } from './lib.mjs';
 
 const { generateFleet } = await load('test-utils');
+const { writeJsonAtomic, digestFileOf } = await load('engine');
+const { assessmentKind, validateDocument } = await load('core');
 
 /**
  * Wall and CPU time of a command's start-up (oclif, then the modules it loads, up to its first check: a missing input
@@ -28,7 +30,15 @@ export async function benchPlanReport(count) {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-plan-'));
   try {
     const assessment = path.join(dir, 'assessment.json');
-    writeFileSync(assessment, JSON.stringify(generateFleet({ count, seed: 7 })));
+    // Written as `imdsv2 assess` writes it: validated, compact, with its digest file beside it.
+    const fleet = validateDocument(assessmentKind, generateFleet({ count, seed: 7 }), assessment);
+    await writeJsonAtomic(assessment, fleet, { digestFile: true, compact: true });
+    // The yardstick: a bare Node process that reads and parses the same file, and nothing else.
+    const bare = await runNode([
+      '-e',
+      "JSON.parse(require('node:fs').readFileSync(process.argv[1], 'utf8'))",
+      assessment,
+    ]);
     const planFile = path.join(dir, 'plan.json');
     const plan = await runCli([
       'plan',
@@ -40,13 +50,28 @@ export async function benchPlanReport(count) {
       '2026-12-01',
       '--json',
     ]);
+    // The same plan when the assessment has no digest file (copied without it, or edited): validated in full.
+    renameSync(digestFileOf(assessment), `${digestFileOf(assessment)}.aside`);
+    const planFull = await runCli([
+      'plan',
+      '--assessment',
+      assessment,
+      '--out',
+      `${planFile}.full`,
+      '--start-date',
+      '2026-12-01',
+      '--json',
+    ]);
+    renameSync(`${digestFileOf(assessment)}.aside`, digestFileOf(assessment));
     const out = path.join(dir, 'report');
     const report = await runCli(['report', '--assessment', assessment, '--plan', planFile, '--out', out, '--json']);
     const sizes = Object.fromEntries(readdirSync(out).map((f) => [f, statSync(path.join(out, f)).size]));
     return {
       count,
       assessmentBytes: statSync(assessment).size,
+      bareParse: { wallMs: bare.wallMs, cpuMs: bare.cpuMs, maxRssMiB: bare.maxRssMiB },
       plan: { wallMs: plan.wallMs, cpuMs: plan.cpuMs, maxRssMiB: plan.maxRssMiB, bytes: statSync(planFile).size },
+      planValidatedInFull: { wallMs: planFull.wallMs, cpuMs: planFull.cpuMs, maxRssMiB: planFull.maxRssMiB },
       report: { wallMs: report.wallMs, cpuMs: report.cpuMs, maxRssMiB: report.maxRssMiB, sizes },
     };
   } finally {

@@ -8,6 +8,7 @@
 //   pnpm bench --full                    adds 50k and 100k assessments and enforces 5,000 instances (~+20 minutes)
 //   pnpm bench --only assess --sizes 1000,10000x5 --baseline-max 10000
 //   pnpm bench --only startup               imdsv2 --version, --help and commands' start-up (scripts/bench/startup.mjs)
+//   pnpm bench --only model,org --org 1000x4x25        at AWS's latency (the simulator's model), with the goals table
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -17,14 +18,17 @@ import { fmt, loadAverage, markdownTable, root, verdict } from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'startup,assess,plan,probe,enforce' },
+    only: { type: 'string', default: 'startup,assess,model,org,plan,probe,enforce' },
     full: { type: 'boolean', default: false },
     sizes: { type: 'string' },
     'plan-sizes': { type: 'string', default: '10000,100000' },
     'baseline-max': { type: 'string', default: '10000' },
     latency: { type: 'string', default: '30' },
+    'latency-model': { type: 'string', default: 'aws' },
+    'model-sizes': { type: 'string', default: '10000x1,10000x5' },
+    org: { type: 'string', default: '1000x4x25' },
     enforce: { type: 'string' },
-    'probe-window': { type: 'string', default: '30' },
+    'probe-window': { type: 'string', default: '60' },
     'probe-rate': { type: 'string', default: '100' },
     out: { type: 'string', default: path.join(root, 'test-output/bench') },
   },
@@ -42,6 +46,10 @@ const baselineMax = Number(values['baseline-max']);
 
 const sections = [];
 const raw = {};
+/** One row per goal of the issue: what was measured, the bound, the ratio and met/missed, with the load while taken. */
+const goals = [];
+const goal = (name, measured, bound, ratio, met, load) =>
+  goals.push([name, measured, bound, ratio === null ? '-' : ratio.toFixed(2), verdict(met), load]);
 const log = (s) => process.stderr.write(`${s}\n`);
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${execSync('uname -sr').toString().trim()}`;
 log(`machine: ${machine}; load average ${loadAverage()}`);
@@ -156,21 +164,145 @@ if (only.has('assess')) {
   );
 }
 
+if (only.has('model') || only.has('org')) {
+  const { benchAssessModel } = await import('./assess.mjs');
+  const runs = [];
+  if (only.has('model'))
+    for (const size of values['model-sizes'].split(',')) {
+      const [n, r] = size.split('x').map(Number);
+      runs.push({ accounts: 1, regionCount: r || 1, perRegion: Math.floor(n / (r || 1)) });
+    }
+  if (only.has('org')) {
+    const [accounts, regionCount, perRegion] = values.org.split('x').map(Number);
+    runs.push({ accounts, regionCount, perRegion });
+  }
+  const rows = [];
+  raw.model = [];
+  for (const spec of runs) {
+    const load = loadAverage();
+    log(
+      `assess at the latency model: ${spec.accounts} account(s) x ${spec.regionCount} region(s) x ${spec.perRegion}... (load ${load})`,
+    );
+    const r = await benchAssessModel({ ...spec, latency: values['latency-model'] });
+    raw.model.push({ ...r, load });
+    const wall = r.wallMs / 1000;
+    const work = Math.max(0, r.wallMs - startup.wallMs) / 1000;
+    // As for the flat-latency table: the CLI's start-up (measured once, `imdsv2 --version`) is not part of the model.
+    const ratio = work / r.bound.seconds;
+    const wallRatio = wall / r.bound.seconds;
+    const org = spec.accounts > 1;
+    const rssOk = r.maxRssMiB < 1024;
+    const label = `${fmt.n(spec.accounts)} x ${spec.regionCount} x ${fmt.n(spec.perRegion)}`;
+    rows.push([
+      label,
+      fmt.n(r.instances),
+      r.complete ? 'yes' : '**no**',
+      `${fmt.n(r.calls)} (${fmt.n(r.boundCalls)})`,
+      `${fmt.s(r.wallMs)} (${work.toFixed(1)} s)`,
+      `${fmt.s(r.cpuMs)} / ${fmt.s(r.simulatorCpuMs)}`,
+      `${r.bound.seconds.toFixed(1)} s (${r.bound.bindingTerm})`,
+      `${ratio.toFixed(2)} (${verdict(ratio <= 1.3)}); whole wall ${wallRatio.toFixed(2)}`,
+      `${fmt.mib(r.maxRssMiB)}${org ? ` (${verdict(rssOk)})` : ''}`,
+      org ? `${r.progress.lines} lines; last: ${r.progress.last ?? '(none)'}` : '-',
+      load,
+    ]);
+    const name = org
+      ? `assess --org, ${label} (${fmt.n(r.instances)} instances), default concurrency: wall <= 1.3 x latency bound`
+      : `assess ${fmt.n(r.instances)} instances over ${spec.regionCount} region(s): wall <= 1.3 x latency bound`;
+    goal(
+      name,
+      `${fmt.s(r.wallMs)} wall, ${work.toFixed(1)} s minus CLI start-up`,
+      `${r.bound.seconds.toFixed(1)} s`,
+      ratio,
+      ratio <= 1.3 && r.complete,
+      load,
+    );
+    if (org) {
+      goal(
+        `assess --org, ${label}: peak RSS < 1 GB`,
+        fmt.mib(r.maxRssMiB),
+        '1024 MiB',
+        r.maxRssMiB / 1024,
+        rssOk,
+        load,
+      );
+      goal(
+        `assess --org, ${label}: progress by accounts and regions (plain lines off a TTY)`,
+        `${r.progress.lines} lines, last "${r.progress.last ?? ''}"`,
+        '-',
+        null,
+        r.progress.lines > 0 && /accounts/.test(r.progress.last ?? ''),
+        load,
+      );
+    }
+  }
+  sections.push(
+    `### Assessment at AWS's latency (simulator latency model \`${values['latency-model']}\`, AWS throttling, default concurrency)\n\n` +
+      markdownTable(
+        [
+          'accounts x regions x instances',
+          'instances',
+          'complete',
+          'API calls (fewest)',
+          'wall (minus CLI start-up)',
+          'CPU: imdsv2 / simulator',
+          'latency-bound min (binding term)',
+          'wall minus start-up / min (<= 1.3)',
+          'peak RSS',
+          'progress (stderr, not a TTY)',
+          'load average',
+        ],
+        rows,
+      ),
+  );
+}
+
 if (only.has('plan')) {
   const { benchPlanReport } = await import('./plan-report.mjs');
   const rows = [];
   raw.planReport = [];
   for (const count of values['plan-sizes'].split(',').map(Number)) {
     log(`plan and report ${count}... (load ${loadAverage()})`);
+    const load = loadAverage();
     const r = await benchPlanReport(count);
-    raw.planReport.push(r);
+    raw.planReport.push({ ...r, load });
     const planWork = r.plan.wallMs - planStartup.wallMs;
     const reportWork = r.report.wallMs - planStartup.wallMs;
+    const vsParse = r.plan.wallMs / r.bareParse.wallMs;
+    if (count >= 100_000) {
+      goal(
+        `plan of ${fmt.n(count)} instances: wall < 5 s`,
+        fmt.s(r.plan.wallMs),
+        '5 s',
+        r.plan.wallMs / 5000,
+        r.plan.wallMs < 5000,
+        load,
+      );
+      goal(
+        `plan of ${fmt.n(count)} instances: wall <= 1.5 x a bare JSON.parse of the assessment`,
+        fmt.s(r.plan.wallMs),
+        `${fmt.s(r.bareParse.wallMs)} (parse)`,
+        vsParse,
+        vsParse <= 1.5,
+        load,
+      );
+      goal(
+        `plan of ${fmt.n(count)} instances: peak RSS < 1 GB`,
+        fmt.mib(r.plan.maxRssMiB),
+        '1024 MiB',
+        r.plan.maxRssMiB / 1024,
+        r.plan.maxRssMiB < 1024,
+        load,
+      );
+    }
     const html = r.report.sizes['report.html'] ?? 0;
     rows.push([
       fmt.n(count),
       `${(r.assessmentBytes / 2 ** 20).toFixed(1)} MiB`,
-      `${fmt.s(r.plan.wallMs)} (${fmt.s(planWork)})${count >= 100_000 ? ` ${verdict(planWork < 5000)}` : ''}`,
+      `${fmt.s(r.bareParse.wallMs)} / ${fmt.mib(r.bareParse.maxRssMiB)}`,
+      `${vsParse.toFixed(2)}`,
+      `${fmt.s(r.plan.wallMs)} (${fmt.s(planWork)})${count >= 100_000 ? ` ${verdict(r.plan.wallMs < 5000)}` : ''}`,
+      `${fmt.s(r.planValidatedInFull.wallMs)} / ${fmt.s(r.planValidatedInFull.cpuMs)}`,
       fmt.s(r.plan.cpuMs),
       fmt.mib(r.plan.maxRssMiB),
       `${(r.plan.bytes / 2 ** 20).toFixed(1)} MiB`,
@@ -178,6 +310,7 @@ if (only.has('plan')) {
       fmt.s(r.report.cpuMs),
       fmt.mib(r.report.maxRssMiB),
       `${(html / 2 ** 20).toFixed(1)} MiB HTML, ${((r.report.sizes['instances.csv'] ?? 0) / 2 ** 20).toFixed(1)} MiB CSV, ${Math.round((r.report.sizes['report.md'] ?? 0) / 1024)} KiB MD`,
+      load,
     ]);
   }
   sections.push(
@@ -186,7 +319,10 @@ if (only.has('plan')) {
         [
           'instances',
           'assessment',
+          'bare JSON.parse: wall / peak RSS',
+          'plan wall / parse wall (<= 1.5 at 100k)',
           'plan wall (minus start-up)',
+          'plan without digest file (validated in full): wall / CPU',
           'plan CPU',
           'plan peak RSS',
           'plan size',
@@ -194,6 +330,7 @@ if (only.has('plan')) {
           'report CPU',
           'report peak RSS',
           'report size',
+          'load average',
         ],
         rows,
       ),
@@ -234,6 +371,15 @@ if (only.has('probe')) {
         bpftrace,
       });
       raw.probe.push(r);
+      if (bpftrace)
+        goal(
+          `probe (bpftrace), whole run at its ${r.windowSeconds} s window, caller at ${values['probe-rate']} IMDSv1 requests/s: <= 2% of a core`,
+          `${r.cpuSeconds.toFixed(2)} s CPU = ${(r.wholeRunShare * 100).toFixed(1)}%`,
+          '2%',
+          r.wholeRunShare / 0.02,
+          r.wholeRunShare <= 0.02,
+          loadAverage(),
+        );
       rows.push([
         r.tracer,
         `${r.windowSeconds} s`,
@@ -245,6 +391,40 @@ if (only.has('probe')) {
         `${r.wallSeconds.toFixed(1)} s`,
       ]);
     }
+    const { bpftraceStartup } = await import('./probe-startup.mjs');
+    log(`bpftrace start-up... (load ${loadAverage()})`);
+    const startupCost = await bpftraceStartup({ runs: 3 });
+    raw.probeStartup = startupCost;
+    const bt = raw.probe.find((r) => r.tracer === 'bpftrace');
+    const startupRows = [
+      [
+        "bpftrace start-up on the probe's program (parse, kernel types, LLVM compile, load, attach; 1 s window)",
+        `${startupCost.program.cpuSeconds.toFixed(2)} s`,
+        bt ? `${((startupCost.program.cpuSeconds / bt.cpuSeconds) * 100).toFixed(0)}%` : '-',
+      ],
+      ['bpftrace start-up on an empty program', `${startupCost.baseline.cpuSeconds.toFixed(2)} s`, '-'],
+      ...(bt && bt.liveRate !== null
+        ? [
+            [
+              `tracing at ${values['probe-rate']} requests/s for the ${bt.windowSeconds} s window (live rate x window)`,
+              `${(bt.liveRate * bt.windowSeconds).toFixed(2)} s`,
+              `${(((bt.liveRate * bt.windowSeconds) / bt.cpuSeconds) * 100).toFixed(0)}%`,
+            ],
+            [
+              'the rest: inventory (packages, /proc), analysis of the events, shell',
+              `${Math.max(0, bt.cpuSeconds - startupCost.program.cpuSeconds - bt.liveRate * bt.windowSeconds).toFixed(2)} s`,
+              `${((Math.max(0, bt.cpuSeconds - startupCost.program.cpuSeconds - bt.liveRate * bt.windowSeconds) / bt.cpuSeconds) * 100).toFixed(0)}%`,
+            ],
+          ]
+        : []),
+    ];
+    sections.push(
+      `### Probe: where the whole run's CPU goes (bpftrace)\n\n` +
+        markdownTable(['part', 'CPU', 'share of the whole run'], startupRows) +
+        (startupCost.byLibrary
+          ? `\n\nbpftrace start-up by library (perf): ${startupCost.byLibrary.map((l) => `${l.library} ${(l.share * 100).toFixed(0)}%`).join(', ')}.`
+          : ''),
+    );
     sections.push(
       `### Probe on a host (caller at ${values['probe-rate']} IMDSv1 requests/s in a network namespace)\n\n` +
         markdownTable(
@@ -301,8 +481,16 @@ if (only.has('enforce')) {
   );
 }
 
+if (goals.length > 0)
+  sections.push(
+    `### Goals (issue 23)\n\n` +
+      markdownTable(['goal', 'measured', 'bound', 'ratio', 'met', 'load average (1, 5, 15 min) when taken'], goals),
+  );
 const doc = [`Machine: ${machine}. Load average at the end: ${loadAverage()}.`, ...sections].join('\n\n');
 mkdirSync(values.out, { recursive: true });
 writeFileSync(path.join(values.out, 'results.md'), `${doc}\n`);
-writeFileSync(path.join(values.out, 'results.json'), `${JSON.stringify({ machine, latencyMs, ...raw }, null, 2)}\n`);
+writeFileSync(
+  path.join(values.out, 'results.json'),
+  `${JSON.stringify({ machine, latencyMs, goals, ...raw }, null, 2)}\n`,
+);
 console.log(doc);

@@ -15,8 +15,8 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the built CLI with the simulator's credentials for `account`. */
-export function imdsv2(args: string[], account = '111111111111'): Promise<CliRun> {
+/** Runs the built CLI with the simulator's credentials for `account`, and `env` added to its environment. */
+export function imdsv2(args: string[], account = '111111111111', env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -30,6 +30,7 @@ export function imdsv2(args: string[], account = '111111111111'): Promise<CliRun
           AWS_SECRET_ACCESS_KEY: 'any-secret',
           AWS_CONFIG_FILE: '/nonexistent',
           AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+          ...env,
         },
         maxBuffer: 64 * 1024 * 1024,
       },

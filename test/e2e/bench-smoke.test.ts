@@ -28,6 +28,39 @@ describe('pnpm bench', () => {
     expect(raw.assess[0].naive.callsByOp['cloudwatch.GetMetricStatistics']).toBe(200);
   });
 
+  it('runs assess at the latency model, one account and an organization, and prints the goals with their bounds', async () => {
+    const out = await tempDir();
+    const { stdout } = await run(
+      process.execPath,
+      [
+        runner,
+        '--only',
+        'model,org',
+        '--model-sizes',
+        '300x1',
+        '--org',
+        '6x2x5',
+        '--latency-model',
+        '*=5',
+        '--out',
+        out,
+      ],
+      { maxBuffer: 1 << 24 },
+    );
+    expect(stdout).toContain("### Assessment at AWS's latency");
+    // The calls the tool made equal the fewest the model counts: 7 for one region, and for 6 accounts x 2 regions
+    // 1 GetCallerIdentity + 1 ListAccounts page + 5 AssumeRole + 12 x 6.
+    expect(stdout).toMatch(/\| 1 x 1 x 300 \| 300 \| yes \| 7 \(7\) \|/);
+    expect(stdout).toMatch(/\| 6 x 2 x 5 \| 60 \| yes \| 79 \(79\) \|/);
+    expect(stdout).toContain('### Goals (issue 23)');
+    expect(stdout).toMatch(/\| assess --org, 6 x 2 x 5: progress by accounts and regions .* \| met \|/);
+    const raw = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as {
+      model: { bound: { seconds: number } }[];
+    };
+    expect(raw.model).toHaveLength(2);
+    for (const m of raw.model) expect(m.bound.seconds).toBeGreaterThan(0);
+  });
+
   it('prints the probe size in the SendCommand request with the limit beside it', async () => {
     const out = await tempDir();
     const { stdout } = await run(process.execPath, [runner, '--only', 'probe-size', '--out', out]);

@@ -76,7 +76,10 @@ describe('every imdsv2 command line the tool and its docs show exists', async ()
           problems.push(`${m.file}:${m.line}: no command "${id}" in: imdsv2 ${m.text}`);
         continue;
       }
-      const known = new Set([...Object.keys(command.flags), 'help', 'json']);
+      const negated = Object.entries(command.flags).flatMap(([name, f]) =>
+        (f as { allowNo?: boolean }).allowNo ? [`no-${name}`] : [],
+      );
+      const known = new Set([...Object.keys(command.flags), ...negated, 'help', 'json']);
       const takesArgs = Object.keys(command.args ?? {}).length > 0 || command.strict === false;
       const rest = words.slice(id.split(' ').length);
       for (let i = 0; i < rest.length; i++) {

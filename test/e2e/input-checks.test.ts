@@ -252,7 +252,7 @@ describe('one date grammar and one duration grammar across flags', () => {
   it('simulate durations take the unit like every other duration flag', async () => {
     for (const [flag, value] of [
       ['--apply-delay', '5'],
-      ['--latency', '50'],
+      ['--extra-latency', '50'],
       ['--metric-delay', '3'],
     ]) {
       const r = await imdsv2(['simulate', '--port', '0', flag!, value!, '--json']);

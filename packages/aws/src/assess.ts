@@ -5,6 +5,7 @@ import type {
   Assessment,
   AutoScalingGroup,
   TemplateMetadataOptions,
+  EngineEvent,
   Image,
   Instance,
   LaunchTemplate,
@@ -21,6 +22,7 @@ import {
   silentReporter,
 } from '@imdsv2-cutover/core';
 import pLimit from 'p-limit';
+import { CallLimits } from './call-limits.js';
 import type { AwsClients } from './clients.js';
 import { getAccountDefaults } from './discovery/defaults.js';
 import { discoverInstances, type DiscoveredInstance } from './discovery/instances.js';
@@ -37,9 +39,9 @@ import {
   type TemplateVersions,
 } from './discovery/launch-config.js';
 import { awsErrorInfo } from './errors.js';
-import { queryMetrics, seriesKey, toEvidence, unqueriedEvidence, type MetricTarget } from './metrics/query.js';
+import { MetricBatcher, seriesKey, toEvidence, unqueriedEvidence, type MetricTarget } from './metrics/query.js';
 import { metricWindow, type MetricWindow } from './metrics/window.js';
-import { enabledRegions, resolveAccounts, type AccountScope, type TargetAccount } from './scope.js';
+import { accountsOf, enabledRegions, type AccountScope, type TargetAccount } from './scope.js';
 
 export interface AssessOptions extends AccountScope {
   clients: AwsClients;
@@ -49,10 +51,12 @@ export interface AssessOptions extends AccountScope {
   allRegions?: boolean;
   lookbackDays: number;
   minObservationDays: number;
-  /** Regions assessed at once across all accounts. Default 8. */
+  /** AWS calls in flight per service (EC2, CloudWatch, Auto Scaling, STS) across the run. Default 32. */
   concurrency?: number;
-  /** GetMetricData calls in flight per region (CloudWatch allows 50 TPS a region). Default 4. */
-  metricConcurrency?: number;
+  /** AWS calls in flight per account, all its regions together. Default 8. */
+  accountConcurrency?: number;
+  /** The call limits to use instead of ones made from `concurrency` and `accountConcurrency` (to read their peaks). */
+  limits?: CallLimits;
   /** Query at 60 s resolution within 15 days (instances with detailed monitoring). */
   detailedMonitoring?: boolean;
   reporter?: Reporter;
@@ -73,27 +77,91 @@ interface RegionOutput {
 const METRIC_DELAY_MS = 15 * 60_000;
 
 /**
- * Runs discovery and measurement over the accounts and regions of the scope and returns the assessment. Accounts and
- * regions run in parallel, bounded; an account whose role cannot be assumed, or a region that fails, is recorded with
- * its error and the run goes on (`complete: false`). Calls grow with pages, not instances: DescribeInstances 1000 a
- * page, GetMetricData 500 series a call, launch template versions for all templates at once, images 200 a call.
+ * Regions in progress at once, per slot of the per-service bound: enough to keep every slot busy (a region's calls
+ * are mostly one chain), few enough that the clients and partial results of waiting regions do not pile up.
+ */
+const REGIONS_PER_SERVICE_SLOT = 4;
+
+/** Counts regions and accounts done, for the progress display. */
+class ScopeProgress {
+  private regionsDone = 0;
+  private regionsTotal = 0;
+  private accountsDone = 0;
+  private accountsTotal = 0;
+  private listed = false;
+  private readonly pending = new Map<string, number>();
+
+  constructor(private readonly reporter: Reporter) {}
+
+  /** An account whose regions are known (`regions` of them; 0 when it failed before). */
+  account(accountId: string, regions: number): void {
+    this.accountsTotal++;
+    this.regionsTotal += regions;
+    if (regions === 0) this.accountsDone++;
+    else this.pending.set(accountId, regions);
+    this.emit();
+  }
+
+  region(accountId: string): void {
+    this.regionsDone++;
+    const left = (this.pending.get(accountId) ?? 1) - 1;
+    if (left <= 0) {
+      this.pending.delete(accountId);
+      this.accountsDone++;
+    } else this.pending.set(accountId, left);
+    this.emit();
+  }
+
+  /** Every account of the run is known (and so, once each has its regions, every region). */
+  allListed(): void {
+    this.listed = true;
+    this.emit();
+  }
+
+  private emit(): void {
+    this.reporter.emit({
+      type: 'progress',
+      phase: 'assess',
+      done: this.regionsDone,
+      ...(this.listed ? { total: this.regionsTotal } : {}),
+      unit: 'regions',
+      also: { done: this.accountsDone, ...(this.listed ? { total: this.accountsTotal } : {}), unit: 'accounts' },
+    });
+  }
+}
+
+/**
+ * Runs discovery and measurement over the accounts and regions of the scope and returns the assessment. Accounts
+ * start as the organization's account list arrives; their regions run in parallel, bounded by calls in flight per
+ * service and per account (`CallLimits`), earlier regions first. An account whose role cannot be assumed, or a region
+ * that fails, is recorded with its error and the run goes on (`complete: false`). Calls grow with pages, not
+ * instances: DescribeInstances 1000 a page, GetMetricData 500 series a call (started while later pages are still
+ * arriving), launch template versions for all templates at once, images 200 a call.
  */
 export async function assess(opts: AssessOptions): Promise<Assessment> {
   const reporter = opts.reporter ?? silentReporter;
-  const regionLimit = pLimit(opts.concurrency ?? 8);
   const { clients } = opts;
-
-  reporter.emit({ type: 'phase', phase: 'scope', message: 'Resolving accounts and regions' });
-  let targets: TargetAccount[];
-  let partition: string;
+  const limits =
+    opts.limits ??
+    new CallLimits({
+      ...(opts.concurrency === undefined ? {} : { perService: opts.concurrency }),
+      ...(opts.accountConcurrency === undefined ? {} : { perAccount: opts.accountConcurrency }),
+    });
+  const previousLimits = clients.limits;
+  clients.limits = limits;
   try {
-    // Every ARN the tool builds (roles to assume, the plan's SCP) is in the partition of the caller's identity.
-    partition = (await clients.callerIdentity()).partition;
-    targets = await resolveAccounts(clients, opts);
-  } catch (e) {
-    if (e instanceof CutoverError) throw e;
+    return await assessWithin(opts, reporter, limits);
+  } finally {
+    clients.limits = previousLimits;
+  }
+}
+
+async function assessWithin(opts: AssessOptions, reporter: Reporter, limits: CallLimits): Promise<Assessment> {
+  const { clients } = opts;
+  const scopeError = (e: unknown): CutoverError => {
+    if (e instanceof CutoverError) return e;
     const { code, message } = awsErrorInfo(e);
-    throw new CutoverError(
+    return new CutoverError(
       code === 'AccessDenied' || code === 'AccessDeniedException' ? 'ACCESS_DENIED' : 'AWS_ERROR',
       `Cannot resolve the accounts to assess (${opts.organization ? 'Organizations ListAccounts' : 'STS GetCallerIdentity'}): ${code}: ${message}`,
       {
@@ -106,38 +174,69 @@ export async function assess(opts: AssessOptions): Promise<Assessment> {
         ],
       },
     );
+  };
+  reporter.emit({ type: 'phase', phase: 'scope', message: 'Resolving accounts and regions' });
+  let partition: string;
+  try {
+    // Every ARN the tool builds (roles to assume, the plan's SCP) is in the partition of the caller's identity.
+    partition = (await clients.callerIdentity()).partition;
+  } catch (e) {
+    throw scopeError(e);
   }
   const now = opts.now ? opts.now() : clients.serviceNow();
   const window = metricWindow(now, opts.lookbackDays, opts.detailedMonitoring);
   const accounts: AccountResult[] = [];
   const outputs: RegionOutput[] = [];
+  const targets: TargetAccount[] = [];
+  const regionLimit = pLimit(limits.perService * REGIONS_PER_SERVICE_SLOT);
+  const progress = new ScopeProgress(reporter);
+  const work: Promise<void>[] = [];
 
-  await Promise.all(
-    targets.map(async (account) => {
-      const regions = await reachAccount(opts, account);
-      if ('error' in regions) {
-        accounts.push({ accountId: account.accountId, ...nameOf(account), status: 'failed', error: regions.error });
-        reporter.emit({
-          type: 'warning',
-          code: 'ACCOUNT_FAILED',
-          message: `Account ${account.accountId} was not assessed: ${regions.error.code}: ${regions.error.message}`,
-          scope: { account: account.accountId },
-        });
-        return;
-      }
-      accounts.push({
-        accountId: account.accountId,
-        ...nameOf(account),
-        status: 'ok',
-        // From the AssumeRole answer for an account reached through a role, else the caller's identity.
-        partition: clients.partitionOf(account.accountId) ?? partition,
+  const assessAccount = async (account: TargetAccount): Promise<void> => {
+    const regions = await reachAccount(opts, account);
+    if ('error' in regions) {
+      accounts.push({ accountId: account.accountId, ...nameOf(account), status: 'failed', error: regions.error });
+      reporter.emit({
+        type: 'warning',
+        code: 'ACCOUNT_FAILED',
+        message: `Account ${account.accountId} was not assessed: ${regions.error.code}: ${regions.error.message}`,
+        scope: { account: account.accountId },
       });
-      const done = await Promise.all(
-        regions.list.map((region) => regionLimit(() => assessRegion(opts, account, region, window, reporter))),
-      );
-      outputs.push(...done);
-    }),
-  );
+      progress.account(account.accountId, 0);
+      return;
+    }
+    accounts.push({
+      accountId: account.accountId,
+      ...nameOf(account),
+      status: 'ok',
+      // From the AssumeRole answer for an account reached through a role, else the caller's identity.
+      partition: clients.partitionOf(account.accountId) ?? partition,
+    });
+    progress.account(account.accountId, regions.list.length);
+    for (const region of regions.list) limits.register(account.viaRole ? account.accountId : undefined, region);
+    await Promise.all(
+      regions.list.map((region) =>
+        regionLimit(async () => {
+          const out = await assessRegion(opts, account, region, window, reporter);
+          outputs.push(out);
+          progress.region(account.accountId);
+        }),
+      ),
+    );
+  };
+
+  try {
+    for await (const account of accountsOf(clients, opts)) {
+      targets.push(account);
+      work.push(assessAccount(account));
+    }
+  } catch (e) {
+    // Let the accounts already started finish their calls before reporting: nothing runs after assess returns.
+    await Promise.allSettled(work);
+    throw scopeError(e);
+  }
+  progress.allListed();
+  await Promise.all(work);
 
   const byScope = <T extends { accountId: string; region: string }>(a: T, b: T) =>
     a.accountId.localeCompare(b.accountId) || a.region.localeCompare(b.region);
@@ -151,7 +250,7 @@ export async function assess(opts: AssessOptions): Promise<Assessment> {
     createdAt,
     tool: opts.tool,
     scope: {
-      accounts: targets.map((t) => t.accountId),
+      accounts: targets.map((t) => t.accountId).sort(),
       regions: [...new Set(regionResults.map((r) => r.region))].sort(),
       organization: opts.organization ?? false,
       partition,
@@ -191,8 +290,28 @@ async function reachAccount(
   }
 }
 
-/** Discovery and measurement of one account and region. Failures become the region's status, never exceptions. */
+/**
+ * Discovery and measurement of one account and region, pipelined: the account defaults, launch templates and Auto
+ * Scaling groups are asked for at once, beside the first DescribeInstances page, and each page's instances go to
+ * GetMetricData in batches of 500 while the next page is fetched; images follow the last page. Failures become the
+ * region's status, never exceptions. The region's clients are released when it is done.
+ */
 async function assessRegion(
+  opts: AssessOptions,
+  account: TargetAccount,
+  region: string,
+  window: MetricWindow,
+  reporter: Reporter,
+): Promise<RegionOutput> {
+  const clientScope = { accountId: account.viaRole ? account.accountId : undefined, region };
+  try {
+    return await discoverAndMeasure(opts, account, region, window, reporter);
+  } finally {
+    opts.clients.release(clientScope);
+  }
+}
+
+async function discoverAndMeasure(
   opts: AssessOptions,
   account: TargetAccount,
   region: string,
@@ -204,25 +323,68 @@ async function assessRegion(
   const clientScope = { accountId: account.viaRole ? accountId : undefined, region };
   const ec2 = opts.clients.ec2(clientScope);
   const problems: { code: string; message: string }[] = [];
+  // Failures of the calls made beside discovery are told once discovery has succeeded: when it fails, the region is
+  // reported failed as a whole and they add nothing.
+  let discovery: 'running' | 'done' | 'failed' = 'running';
+  const held: EngineEvent[] = [];
   const partial = (what: string) => (e: unknown) => {
+    if (discovery === 'failed') return undefined;
     const info = awsErrorInfo(e);
     problems.push({ code: info.code, message: `${what}: ${info.message}` });
-    reporter.emit({
+    const warning: EngineEvent = {
       type: 'warning',
       code: 'REGION_PARTIAL',
       message: `${what} failed: ${info.code}: ${info.message}`,
       scope,
-    });
+    };
+    if (discovery === 'done') reporter.emit(warning);
+    else held.push(warning);
     return undefined;
   };
 
-  reporter.emit({ type: 'phase', phase: 'discover', message: 'Discovering instances', scope });
+  reporter.emit({ type: 'debug', message: 'Discovering instances, launch templates and Auto Scaling groups', scope });
+  const evidence = new Map<string, Partial<Record<MetricTarget['metric'], MetricEvidence>>>();
+  const metrics = new MetricBatcher(opts.clients.cloudwatch(clientScope), window, {
+    onBatch: (done, total) => reporter.emit({ type: 'progress', phase: 'measure', done, total, unit: 'series', scope }),
+    onError: partial('GetMetricData'),
+  });
+
+  // The pages first: they are the region's critical path; the short calls go beside them.
+  const discoveryCall = discoverInstances(ec2, accountId, region, (found, page) => {
+    metrics.add(planQueries(page, window, evidence));
+    reporter.emit({ type: 'progress', phase: 'discover', done: found, unit: 'instances', scope });
+  });
+  const defaultsCall = getAccountDefaults(ec2).catch(partial('GetInstanceMetadataDefaults'));
+  const templatesCall = discoverTemplateVersions(ec2).catch(partial('DescribeLaunchTemplateVersions'));
+  const groupsCall = discoverGroups(opts.clients.autoScaling(clientScope)).catch(partial('DescribeAutoScalingGroups'));
+  const pinnedCall = Promise.all([templatesCall, groupsCall]).then(([templates, groups]) =>
+    templates && groups
+      ? fetchPinnedVersions(ec2, templates, pinnedVersions(groups, templates)).catch(
+          partial('DescribeLaunchTemplateVersions (pinned versions)'),
+        )
+      : undefined,
+  );
+  const launchConfigurationsCall = groupsCall.then((groups) => {
+    const names = (groups ?? []).flatMap((g) => (g.launchConfigurationName ? [g.launchConfigurationName] : []));
+    return names.length > 0
+      ? discoverLaunchConfigurations(opts.clients.autoScaling(clientScope), names).catch(
+          partial('DescribeLaunchConfigurations'),
+        )
+      : undefined;
+  });
   let discovered: DiscoveredInstance[];
   try {
-    discovered = await discoverInstances(ec2, accountId, region, (found) =>
-      reporter.emit({ type: 'progress', phase: 'discover', done: found, unit: 'instances', scope }),
-    );
+    discovered = await discoveryCall;
   } catch (e) {
+    discovery = 'failed';
+    await Promise.allSettled([
+      defaultsCall,
+      templatesCall,
+      groupsCall,
+      pinnedCall,
+      launchConfigurationsCall,
+      metrics.finish(),
+    ]);
     const error = awsErrorInfo(e);
     reporter.emit({
       type: 'warning',
@@ -238,43 +400,18 @@ async function assessRegion(
       images: [],
     };
   }
-
-  const [defaults, templates, groups] = await Promise.all([
-    getAccountDefaults(ec2).catch(partial('GetInstanceMetadataDefaults')),
-    discoverTemplateVersions(ec2).catch(partial('DescribeLaunchTemplateVersions')),
-    discoverGroups(opts.clients.autoScaling(clientScope)).catch(partial('DescribeAutoScalingGroups')),
-  ]);
-  if (templates && groups) {
-    await fetchPinnedVersions(ec2, templates, pinnedVersions(groups, templates)).catch(
-      partial('DescribeLaunchTemplateVersions (pinned versions)'),
-    );
-  }
-  const lcNames = (groups ?? []).flatMap((g) => (g.launchConfigurationName ? [g.launchConfigurationName] : []));
-  const launchConfigurations =
-    lcNames.length > 0
-      ? await discoverLaunchConfigurations(opts.clients.autoScaling(clientScope), lcNames).catch(
-          partial('DescribeLaunchConfigurations'),
-        )
-      : undefined;
+  discovery = 'done';
+  for (const w of held) reporter.emit(w);
+  const seriesCall = metrics.finish();
+  const [defaults, templates, groups] = await Promise.all([defaultsCall, templatesCall, groupsCall]);
+  await pinnedCall;
+  const launchConfigurations = await launchConfigurationsCall;
   const imageIds = [
     ...discovered.map((i) => i.imageId),
     ...[...(templates?.values() ?? [])].map((t) => t.defaultVersion.imageId),
   ].filter((x): x is string => x !== undefined && x.startsWith('ami-'));
   const images = (await discoverImages(ec2, imageIds).catch(partial('DescribeImages'))) ?? new Map<string, ImageInfo>();
-
-  reporter.emit({
-    type: 'phase',
-    phase: 'measure',
-    message: `Measuring IMDSv1 calls of ${discovered.length} instances`,
-    scope,
-  });
-  const { evidence, targets } = planQueries(discovered, window);
-  const metricLimit = pLimit(opts.metricConcurrency ?? 4);
-  const series = await queryMetrics(opts.clients.cloudwatch(clientScope), targets, window, {
-    schedule: (fn) => metricLimit(fn),
-    onBatch: (done, total) => reporter.emit({ type: 'progress', phase: 'measure', done, total, unit: 'series', scope }),
-    onError: partial('GetMetricData'),
-  });
+  const series = await seriesCall;
 
   const groupTags = new Map((groups ?? []).map((g) => [g.name, g.tags]));
   const instances: Instance[] = discovered.map(({ stoppedAt: _stoppedAt, ...d }) => {
@@ -318,7 +455,7 @@ async function assessRegion(
       )
     : [];
   reporter.emit({
-    type: 'info',
+    type: 'debug',
     message: `${instances.length} instances, ${autoScalingGroups.length} Auto Scaling groups, ${launchTemplates.length} launch templates`,
     scope,
   });
@@ -338,15 +475,16 @@ async function assessRegion(
 }
 
 /**
- * Which series to query. MetadataNoToken for instances that accept IMDSv1, MetadataNoTokenRejected for enforced ones
- * (calls failing now); nothing for a disabled endpoint, an instance stopped since before the window, or one launched
- * less than 15 minutes before its end (no metric can exist yet). Both metrics share batches.
+ * Which series to query, for a page of instances; the evidence of those not queried goes into `evidence`.
+ * MetadataNoToken for instances that accept IMDSv1, MetadataNoTokenRejected for enforced ones (calls failing now);
+ * nothing for a disabled endpoint, an instance stopped since before the window, or one launched less than 15 minutes
+ * before its end (no metric can exist yet). Both metrics share batches.
  */
 function planQueries(
   instances: DiscoveredInstance[],
   window: MetricWindow,
-): { evidence: Map<string, Partial<Record<MetricTarget['metric'], MetricEvidence>>>; targets: MetricTarget[] } {
-  const evidence = new Map<string, Partial<Record<MetricTarget['metric'], MetricEvidence>>>();
+  evidence: Map<string, Partial<Record<MetricTarget['metric'], MetricEvidence>>>,
+): MetricTarget[] {
   const targets: MetricTarget[] = [];
   for (const i of instances) {
     const mo = i.metadataOptions;
@@ -369,7 +507,7 @@ function planQueries(
     }
     evidence.set(i.instanceId, pre);
   }
-  return { evidence, targets };
+  return targets;
 }
 
 function pinnedVersions(groups: DiscoveredGroup[], templates: Map<string, TemplateVersions>): Map<string, Set<number>> {

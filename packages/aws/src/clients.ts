@@ -25,6 +25,7 @@ import type {
   MiddlewareStack,
 } from '@smithy/types';
 
+import type { CallLimits } from './call-limits.js';
 import type { ClientsFor } from './enforce/types.js';
 import { attachCallContext } from './errors.js';
 import { ServiceClock } from './service-clock.js';
@@ -102,18 +103,20 @@ export class CommandLog {
  * Credentials from STS AssumeRole, cached until five minutes before they expire. The STS call goes through this
  * factory's own STS client so it honours the endpoint, retries and the command log. The role ARN is asked for when
  * the role is first assumed (it needs the caller's partition); `onAssumed` sees the assumed-role ARN of every answer.
+ * Expiry is judged on the service's clock (`now`), the clock STS stated it on: a skewed local clock, or a simulator on
+ * simulated time, would otherwise see every credential as expired and assume the role again for every call.
  */
 function assumeRoleProvider(
   sts: STSClient,
   roleArnOf: () => Promise<string>,
   sessionName: string,
   onAssumed: (assumedRoleArn: string | undefined) => void,
+  now: () => number,
 ): AwsCredentialIdentityProvider {
   let cached: AwsCredentialIdentity | undefined;
   let pending: Promise<AwsCredentialIdentity> | undefined;
   return async () => {
-    if (cached && (cached.expiration === undefined || cached.expiration.getTime() - Date.now() > 300_000))
-      return cached;
+    if (cached && (cached.expiration === undefined || cached.expiration.getTime() - now() > 300_000)) return cached;
     pending ??= (async () => {
       try {
         const roleArn = await roleArnOf();
@@ -149,6 +152,11 @@ export class AwsClients {
   readonly log = new CommandLog();
   /** The service's clock, from the `Date` header of every response any client of this factory receives. */
   readonly clock = new ServiceClock();
+  /**
+   * Bounds on calls in flight per service and per account (`assess` sets them for its run); every call of every client
+   * of this factory waits for its slots. Unset: no bound but the connection pool.
+   */
+  limits: CallLimits | undefined;
   private readonly handler: NodeHttpHandler;
   private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly base: AwsCredentialIdentity | AwsCredentialIdentityProvider;
@@ -195,7 +203,13 @@ export class AwsClients {
         }
         this.partitions.set(accountId, answered ?? partition);
       };
-      provider = assumeRoleProvider(this.sts({ region: this.config.region }), roleArnOf, 'imdsv2-cutover', onAssumed);
+      provider = assumeRoleProvider(
+        this.sts({ region: this.config.region }),
+        roleArnOf,
+        'imdsv2-cutover',
+        onAssumed,
+        () => this.clock.now(),
+      );
       this.accountCredentials.set(accountId, provider);
     }
     return provider;
@@ -292,6 +306,16 @@ export class AwsClients {
     return this.client('organizations', { ...scope, region: this.config.region });
   }
 
+  /**
+   * Forgets the clients of one account and region (a region an assessment is done with), so that a run over thousands
+   * of regions does not keep thousands of clients. The connection pool is shared and stays open; asking for a client
+   * of the scope again makes a new one.
+   */
+  release(scope: ClientScope): void {
+    for (const service of Object.keys(clientClasses))
+      this.cache.delete(`${scope.accountId ?? ''}/${scope.region}/${service}`);
+  }
+
   /** Closes the pooled connections; clients must not be used afterwards. */
   destroy(): void {
     this.agents.http.destroy();
@@ -333,7 +357,10 @@ export class AwsClients {
       const call = { action: `${service}:${operation}`, accountId: scope.accountId, region: scope.region };
       log.record(call);
       try {
-        return await next(args);
+        const limits = this.limits;
+        return await (limits
+          ? limits.run(service, scope.accountId, scope.region, () => next(args), operation)
+          : next(args));
       } catch (e) {
         attachCallContext(e, call);
         throw e;

@@ -1,4 +1,5 @@
 export * from './assess.js';
+export * from './call-limits.js';
 export * from './clients.js';
 export * from './errors.js';
 export * from './scope.js';

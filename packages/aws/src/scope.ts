@@ -10,6 +10,23 @@ export interface AccountScope {
   organization?: boolean;
   roleName?: string;
   excludeAccounts?: string[];
+  /** Only the accounts of this shard (`--shard K/N`): see `inShard`. */
+  shard?: AccountShard;
+}
+
+/** Shard `index` (0-based) of `count` shards of a run split across jobs. */
+export interface AccountShard {
+  index: number;
+  count: number;
+}
+
+/**
+ * Whether an account belongs to a shard: its 12-digit id modulo the shard count is the shard's index. Deterministic
+ * and independent of the other accounts (an account keeps its shard when accounts join or leave the organization),
+ * and anyone can check it by hand. Without a shard every account belongs.
+ */
+export function inShard(accountId: string, shard: AccountShard | undefined): boolean {
+  return shard === undefined || Number(accountId) % shard.count === shard.index;
 }
 
 /** An account to assess: `viaRole` unset means the base credentials' own account. */
@@ -20,35 +37,42 @@ export interface TargetAccount {
 }
 
 /**
- * Resolves the accounts of the run. Without `--accounts`/`--org` it is the caller's account. With `--org`, the
- * organization's ACTIVE accounts minus `--exclude-accounts`; the caller's own account is reached with the base
- * credentials rather than a role (the management account usually has no member role).
+ * The accounts of the run, as they become known. Without `--accounts`/`--org` it is the caller's account. With
+ * `--org`, the organization's ACTIVE accounts minus `--exclude-accounts`, yielded page by page as ListAccounts answers
+ * (so that work on the first accounts starts while the others are listed); the caller's own account is reached with
+ * the base credentials rather than a role (the management account usually has no member role). Only the accounts of
+ * `shard` when one is given. Errors of the first call (GetCallerIdentity) and of ListAccounts are thrown.
  */
-export async function resolveAccounts(clients: AwsClients, scope: AccountScope): Promise<TargetAccount[]> {
+export async function* accountsOf(clients: AwsClients, scope: AccountScope): AsyncGenerator<TargetAccount> {
   const caller = await clients.callerAccount();
   const exclude = new Set(scope.excludeAccounts ?? []);
+  const wanted = (id: string) => !exclude.has(id) && inShard(id, scope.shard);
   const viaRole = (accountId: string, name?: string): TargetAccount => ({
     accountId,
     ...(name ? { name } : {}),
     ...(accountId !== caller && scope.roleName ? { viaRole: scope.roleName } : {}),
   });
   if (scope.organization) {
-    const out: TargetAccount[] = [];
     for await (const page of paginateListAccounts({ client: clients.organizations(), pageSize: 20 }, {})) {
       for (const a of page.Accounts ?? []) {
         const active = (a.State ?? a.Status) === 'ACTIVE';
-        if (a.Id && active && !exclude.has(a.Id)) out.push(viaRole(a.Id, a.Name));
+        if (a.Id && active && wanted(a.Id)) yield viaRole(a.Id, a.Name);
       }
     }
-    return out.sort((a, b) => a.accountId.localeCompare(b.accountId));
+    return;
   }
   if (scope.accounts && scope.accounts.length > 0) {
-    return [...new Set(scope.accounts)]
-      .filter((a) => !exclude.has(a))
-      .sort()
-      .map((a) => viaRole(a));
+    for (const a of [...new Set(scope.accounts)].filter(wanted).sort()) yield viaRole(a);
+    return;
   }
-  return [{ accountId: caller }];
+  if (inShard(caller, scope.shard)) yield { accountId: caller };
+}
+
+/** The accounts of the run (`accountsOf`), all of them, sorted by id. */
+export async function resolveAccounts(clients: AwsClients, scope: AccountScope): Promise<TargetAccount[]> {
+  const out: TargetAccount[] = [];
+  for await (const a of accountsOf(clients, scope)) out.push(a);
+  return out.sort((a, b) => a.accountId.localeCompare(b.accountId));
 }
 
 /** The regions enabled for an account (DescribeRegions without AllRegions lists only enabled ones), sorted. */

@@ -15,8 +15,19 @@ export interface EventScope {
 export type EngineEvent =
   /** A phase of a long operation starts (discover, measure, probe, plan, apply, soak, rollback...). */
   | { type: 'phase'; phase: string; message: string; scope?: EventScope }
-  /** Progress within a phase: `done` of `total` units (total unknown while paging). */
-  | { type: 'progress'; phase: string; done: number; total?: number; unit?: string; scope?: EventScope }
+  /**
+   * Progress within a phase: `done` of `total` units (total unknown while paging); `also` counts a second unit of the
+   * same progress (regions done, and the accounts whose every region is done).
+   */
+  | {
+      type: 'progress';
+      phase: string;
+      done: number;
+      total?: number;
+      unit?: string;
+      also?: { done: number; total?: number; unit: string };
+      scope?: EventScope;
+    }
   /** Something the user should know but that does not stop the run (a region failed, data incomplete). */
   | { type: 'warning'; code: string; message: string; scope?: EventScope }
   /** A noteworthy step (a wave applied, a guard poll) for logs. */

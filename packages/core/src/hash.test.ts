@@ -1,7 +1,7 @@
 import canonicalizeModule from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, contentHash } from './hash.js';
+import { canonicalJson, contentHash, sha256Hex } from './hash.js';
 
 // canonicalize is CommonJS (`module.exports = fn`) but its types declare an ES default export.
 const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
@@ -30,6 +30,18 @@ describe('canonicalJson', () => {
 
   it('keeps a "__proto__" key as a plain property', () => {
     expect(canonicalJson(JSON.parse('{"z":1,"__proto__":0}'))).toBe('{"__proto__":0,"z":1}');
+  });
+
+  it('contentHash is the sha256 of the reference canonical text, for values large enough to be hashed in pieces', () => {
+    fc.assert(
+      fc.property(fc.array(fc.jsonValue(), { minLength: 0, maxLength: 400 }), (v) => {
+        expect(contentHash(v)).toBe(sha256Hex(canonicalize(v)!));
+      }),
+      { numRuns: 100 },
+    );
+    const big = Array.from({ length: 5000 }, (_, i) => ({ z: i, a: `instance ${i}`, m: { '10': 1, '9': 2, b: [i] } }));
+    expect(contentHash(big)).toBe(sha256Hex(canonicalize(big)!));
+    expect(canonicalJson(big)).toBe(canonicalize(big));
   });
 
   it('gives the same hash whatever the key order', () => {

@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ProbeSelection } from '@imdsv2-cutover/aws';
-import { assess, awsFailure, parseProbeSelection, parseS3Url, probeAssessment } from '@imdsv2-cutover/aws';
+import {
+  DEFAULT_SERVICE_CONCURRENCY,
+  assess,
+  awsFailure,
+  parseProbeSelection,
+  parseS3Url,
+  probeAssessment,
+} from '@imdsv2-cutover/aws';
 import type { Assessment, AssessmentSummary, Reporter, TrendPoint } from '@imdsv2-cutover/core';
 import {
   CutoverError,
@@ -17,7 +24,7 @@ import type { DiffResult, Outcome } from './compare.js';
 import { compareAssessments, gateError } from './compare.js';
 import type { ConnectionConfig } from './connection.js';
 import { connect } from './connection.js';
-import { readJsonDocument, writeJsonAtomic } from './files.js';
+import { readAssessmentFile, writeJsonAtomic } from './files.js';
 import { historyTrend, writeHistory } from './history.js';
 import { writeReportFiles } from './report-files.js';
 
@@ -35,8 +42,15 @@ export interface AssessmentRequest {
   lookback: string;
   /** Time the metric data must cover, with zero IMDSv1 calls, for `ready` (duration grammar: `7d`, `36h`). */
   minObservation: string;
-  /** Regions assessed at once across accounts. */
-  concurrency: number;
+  /** AWS calls in flight per service (EC2, CloudWatch, Auto Scaling, STS) across the run. Default 32. */
+  concurrency?: number;
+  /** AWS calls in flight per account, all its regions together. Default 8. */
+  accountConcurrency?: number;
+  /**
+   * `K/N`: assess only the accounts of shard K (0-based) of N (`parseShard`); `N`: the index K comes from the job
+   * array's environment (JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX).
+   */
+  shard?: string;
   /** `suspects`, `all`, `none`, or instance ids separated by commas. */
   probe: string;
   probeConcurrency: string;
@@ -114,6 +128,60 @@ export function minObservationDays(value: string): number {
   return days;
 }
 
+/**
+ * `--shard K/N` (shard K of N, 0-based) or `--shard N` with the index from the environment a job array sets:
+ * JOB_COMPLETION_INDEX (a Kubernetes Indexed Job: "the control plane automatically sets the downward API to expose the
+ * index in the JOB_COMPLETION_INDEX environment variable", 0 to completions - 1; kubernetes.io, "Indexed Job for
+ * Parallel Processing with Static Work Assignment") or AWS_BATCH_JOB_ARRAY_INDEX (an AWS Batch array job child: "The
+ * array job index begins at 0 ... an array job with 10 children has index values of 0-9"; AWS Batch User Guide, "AWS
+ * Batch job environment variables"). When AWS Batch also sets AWS_BATCH_JOB_ARRAY_SIZE it must equal N. Anything else
+ * (a K outside 0..N-1, N < 1, no index to be found, two different indexes) is BAD_USAGE, exit 2.
+ */
+export function parseShard(
+  value: string,
+  env: Record<string, string | undefined> = process.env,
+): { index: number; count: number } {
+  const bad = (why: string, suggestions: string[]): never => {
+    throw new CutoverError('BAD_USAGE', `--shard ${cell(value)}: ${why}`, { suggestions });
+  };
+  const m = /^(?:(\d+)\/)?(\d+)$/.exec(value.trim());
+  if (!m)
+    bad('is neither K/N nor N', ['e.g. --shard 3/10 (shard 3 of 10, counted from 0), or --shard 10 in a job array']);
+  const count = Number(m![2]);
+  if (!Number.isSafeInteger(count) || count < 1) bad('N must be a whole number of at least 1', ['e.g. --shard 0/4']);
+  const size = env.AWS_BATCH_JOB_ARRAY_SIZE;
+  if (size !== undefined && size !== '' && Number(size) !== count)
+    bad(`N is ${count} but this AWS Batch array job has ${cell(size)} children (AWS_BATCH_JOB_ARRAY_SIZE)`, [
+      `Give the array size: --shard ${cell(size)}`,
+    ]);
+  let index: number;
+  if (m![1] !== undefined) index = Number(m![1]);
+  else {
+    const found = (['JOB_COMPLETION_INDEX', 'AWS_BATCH_JOB_ARRAY_INDEX'] as const)
+      .map((name) => ({ name, text: env[name] }))
+      .filter((e): e is { name: 'JOB_COMPLETION_INDEX' | 'AWS_BATCH_JOB_ARRAY_INDEX'; text: string } =>
+        Boolean(e.text),
+      );
+    if (found.length === 0)
+      bad('no shard index: neither JOB_COMPLETION_INDEX nor AWS_BATCH_JOB_ARRAY_INDEX is set', [
+        `Give the index: --shard K/${count} (K from 0 to ${count - 1}), or run in a Kubernetes Indexed Job or an AWS Batch array job`,
+      ]);
+    if (found.length === 2 && found[0]!.text !== found[1]!.text)
+      bad(`JOB_COMPLETION_INDEX is ${cell(found[0]!.text)} but AWS_BATCH_JOB_ARRAY_INDEX is ${cell(found[1]!.text)}`, [
+        `Give the index: --shard K/${count}`,
+      ]);
+    const text = found[0]!.text;
+    if (!/^\d+$/.test(text))
+      bad(`${found[0]!.name} is ${cell(text)}, not a shard index`, [`Give the index: --shard K/${count}`]);
+    index = Number(text);
+  }
+  if (!(index >= 0 && index < count))
+    bad(`shard index ${index} is outside 0..${count - 1} (shards are counted from 0)`, [
+      `e.g. --shard 0/${count} to --shard ${count - 1}/${count}`,
+    ]);
+  return { index, count };
+}
+
 /** `--probe-window` (duration grammar) in whole seconds, 1 to 900. */
 export function probeWindowSeconds(value: string): number {
   const s = parseDuration(value, '--probe-window');
@@ -139,6 +207,7 @@ function percentOrCount(flag: string, v: string): string {
 }
 
 interface CheckedRequest {
+  shard: { index: number; count: number } | undefined;
   minObservationDays: number;
   probeWindowSeconds: number;
   gates: ReturnType<typeof parseGates>;
@@ -163,7 +232,7 @@ async function check(r: AssessmentRequest): Promise<CheckedRequest> {
   }
   let previous: Assessment | null = null;
   if (r.compare !== undefined) {
-    if (existsSync(r.compare)) previous = await readJsonDocument(assessmentKind, r.compare);
+    if (existsSync(r.compare)) previous = await readAssessmentFile(r.compare);
     else
       r.reporter.emit({
         type: 'warning',
@@ -179,6 +248,7 @@ async function check(r: AssessmentRequest): Promise<CheckedRequest> {
     });
   }
   return {
+    shard: r.shard === undefined ? undefined : parseShard(r.shard, r.connection.env ?? process.env),
     minObservationDays: minObservationDays(r.minObservation),
     probeWindowSeconds: probeWindowSeconds(r.probeWindow),
     gates,
@@ -204,10 +274,14 @@ async function check(r: AssessmentRequest): Promise<CheckedRequest> {
  */
 export async function runAssessment(r: AssessmentRequest): Promise<Outcome<AssessResult>> {
   const c = await check(r);
-  const clients = await connect(r.connection, {
-    ...(c.regions ? { regions: c.regions } : {}),
-    toolVersion: r.toolVersion,
-  });
+  const perService = r.concurrency ?? DEFAULT_SERVICE_CONCURRENCY;
+  const clients = await connect(
+    { ...r.connection, concurrency: Math.max(r.connection.concurrency ?? 0, perService * 4) },
+    {
+      ...(c.regions ? { regions: c.regions } : {}),
+      toolVersion: r.toolVersion,
+    },
+  );
   let assessment: Assessment;
   try {
     assessment = await assess({
@@ -220,7 +294,9 @@ export async function runAssessment(r: AssessmentRequest): Promise<Outcome<Asses
       ...(c.excludeAccounts ? { excludeAccounts: c.excludeAccounts } : {}),
       lookbackDays: c.lookbackDays,
       minObservationDays: c.minObservationDays,
-      concurrency: r.concurrency,
+      concurrency: perService,
+      ...(r.accountConcurrency === undefined ? {} : { accountConcurrency: r.accountConcurrency }),
+      ...(c.shard ? { shard: c.shard } : {}),
       reporter: r.reporter,
       tool: { name: 'imdsv2-cutover', version: r.toolVersion },
     });
@@ -253,7 +329,7 @@ export async function runAssessment(r: AssessmentRequest): Promise<Outcome<Asses
   // Validate before writing: a file this tool writes is one every other command can read. Keep only the validated
   // copy from here on: at 100,000 instances each copy holds about 200 MB.
   assessment = validateDocument(assessmentKind, assessment, file);
-  await writeJsonAtomic(file, assessment);
+  const sha256 = await writeJsonAtomic(file, assessment, { digestFile: true, compact: true });
   const result: AssessResult = {
     assessmentPath: file,
     assessmentId: assessment.id,
@@ -268,7 +344,11 @@ export async function runAssessment(r: AssessmentRequest): Promise<Outcome<Asses
   }
   if (r.report) {
     result.reportFiles = (
-      await writeReportFiles(r.outDir, { assessment, trend }, { toolVersion: r.toolVersion })
+      await writeReportFiles(
+        r.outDir,
+        { assessment, assessmentFileSha256: sha256, trend },
+        { toolVersion: r.toolVersion },
+      )
     ).files;
   }
   let failure: CutoverError | null = null;

@@ -1,8 +1,8 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Assessment, Reporter, TrendPoint } from '@imdsv2-cutover/core';
-import { assessmentKind, isCutoverError, trend, trendPoint } from '@imdsv2-cutover/core';
-import { readJsonDocument, writeJsonAtomic } from './files.js';
+import { isCutoverError, trend, trendPoint } from '@imdsv2-cutover/core';
+import { readAssessmentFile, writeJsonAtomic } from './files.js';
 
 /**
  * A history directory of dated assessments (`assess --history-dir DIR`): one file per run named
@@ -51,10 +51,10 @@ export async function writeHistory(dir: string, assessment: Assessment, reporter
     const name = `assessment-${stamp}${n === 1 ? '' : `-${n}`}.json`;
     const file = path.join(dir, name);
     if (existing.has(name)) {
-      const other = await readJsonDocument(assessmentKind, file).catch(() => null);
+      const other = await readAssessmentFile(file).catch(() => null);
       if (other?.id !== assessment.id) continue;
     }
-    await writeJsonAtomic(file, assessment);
+    await writeJsonAtomic(file, assessment, { digestFile: true, compact: true });
     reporter.emit({ type: 'info', message: `saved the assessment in the history as ${file}` });
     return file;
   }
@@ -68,7 +68,7 @@ export async function historyTrend(dir: string, reporter: Reporter): Promise<Tre
   const points: TrendPoint[] = [];
   for (const file of await listHistory(dir)) {
     try {
-      points.push(trendPoint(await readJsonDocument(assessmentKind, file)));
+      points.push(trendPoint(await readAssessmentFile(file)));
     } catch (e) {
       reporter.emit({
         type: 'warning',

@@ -7,10 +7,11 @@ import {
   defaultPolicy,
   explainInstance,
   plan,
+  planBody,
   policyKind,
   summarizePlan,
 } from '@imdsv2-cutover/core';
-import { readJsonDocument, readYamlDocument, writeJsonAtomic, writeTextAtomic } from './files.js';
+import { readDigestedDocument, readYamlDocument, writeCanonicalPlan, writeTextAtomic } from './files.js';
 
 /** What `imdsv2 plan` is asked to do. */
 export interface PlanRequest {
@@ -32,18 +33,22 @@ export type PlanResult =
 
 /**
  * `imdsv2 plan`: reads and validates the assessment and the policy (BAD_INPUT, exit 2, naming file and field), plans
- * with core's pure `plan()`, then writes the plan atomically, or explains one instance without writing anything.
+ * with core's pure `plan()` bound to the sha256 of the assessment file's bytes, then writes the plan atomically, or
+ * explains one instance without writing anything.
  */
 export async function runPlan(r: PlanRequest): Promise<PlanResult> {
-  const assessment = await readJsonDocument(assessmentKind, r.assessmentFile);
+  const { value: assessment, sha256 } = await readDigestedDocument(assessmentKind, r.assessmentFile);
   const policy = r.policyFile === undefined ? defaultPolicy() : await readYamlDocument(policyKind, r.policyFile);
   r.reporter.emit({ type: 'phase', phase: 'plan', message: `Planning ${assessment.instances.length} instances` });
-  const p = plan(assessment, policy, {
+  const options = {
     ...(r.startDate === undefined ? {} : { startDate: r.startDate }),
     tool: { name: 'imdsv2-cutover', version: r.toolVersion },
-  });
-  if (r.explain !== undefined) return { action: 'explain', explanation: explainInstance(p, r.explain) };
-  await writeJsonAtomic(r.out, p);
+    assessmentFileSha256: sha256,
+  };
+  if (r.explain !== undefined)
+    return { action: 'explain', explanation: explainInstance(plan(assessment, policy, options), r.explain) };
+  const body = planBody(assessment, policy, options);
+  const p: Plan = { ...body, contentHash: await writeCanonicalPlan(r.out, body) };
   return { action: 'plan', out: r.out, summary: summarizePlan(p), plan: p };
 }
 

@@ -3,7 +3,7 @@ import { assertJournalOfPlan, assessmentKind, planKind, summarizeJournal } from 
 // The journal module alone: a report needs no AWS client (the package's index loads the SDK).
 import { readJournal } from '@imdsv2-cutover/aws/journal';
 import type { ReportFormat, ReportModel } from '@imdsv2-cutover/report';
-import { readJsonDocument } from './files.js';
+import { readDigestedDocument, readJsonDocument } from './files.js';
 import { writeReportFiles } from './report-files.js';
 
 /** What `imdsv2 report` is asked to do. */
@@ -52,7 +52,7 @@ export async function readJournalSummary(
  * naming the file), builds the report model and writes report.html, report.md and instances.csv atomically.
  */
 export async function runReport(r: ReportRequest): Promise<ReportResult & { model: ReportModel }> {
-  const assessment = await readJsonDocument(assessmentKind, r.assessmentFile);
+  const { value: assessment, sha256 } = await readDigestedDocument(assessmentKind, r.assessmentFile);
   const plan = r.planFile === undefined ? null : await readJsonDocument(planKind, r.planFile);
   let journal: JournalSummary | null = null;
   const warnings: string[] = [];
@@ -63,7 +63,7 @@ export async function runReport(r: ReportRequest): Promise<ReportResult & { mode
   }
   const { files, instances, model } = await writeReportFiles(
     r.outDir,
-    { assessment, plan, journal, inputWarnings: warnings },
+    { assessment, assessmentFileSha256: sha256, plan, journal, inputWarnings: warnings },
     {
       toolVersion: r.toolVersion,
       ...(r.formats ? { formats: r.formats } : {}),

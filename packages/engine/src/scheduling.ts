@@ -1,7 +1,7 @@
-import { CutoverError, assessmentKind, mergeAssessments, parseGates } from '@imdsv2-cutover/core';
+import { CutoverError, assessmentKind, mergeAssessments, parseGates, validateDocument } from '@imdsv2-cutover/core';
 import type { DiffResult, Outcome } from './compare.js';
 import { compareAssessments, gateError } from './compare.js';
-import { readJsonDocument, writeJsonAtomic } from './files.js';
+import { readAssessmentFile, writeJsonAtomic } from './files.js';
 
 /**
  * `imdsv2 diff OLD NEW`: checks the gates first (a typo in CI fails fast, exit 2), reads both assessments, compares
@@ -9,10 +9,7 @@ import { readJsonDocument, writeJsonAtomic } from './files.js';
  */
 export async function runDiff(r: { oldFile: string; newFile: string; failOn?: string }): Promise<Outcome<DiffResult>> {
   const gates = parseGates(r.failOn ?? '');
-  const [oldA, newA] = await Promise.all([
-    readJsonDocument(assessmentKind, r.oldFile),
-    readJsonDocument(assessmentKind, r.newFile),
-  ]);
+  const [oldA, newA] = await Promise.all([readAssessmentFile(r.oldFile), readAssessmentFile(r.newFile)]);
   const result = compareAssessments(oldA, newA, gates);
   return { result, failure: gateError(result) };
 }
@@ -37,11 +34,10 @@ export async function runMerge(r: { files: readonly string[]; out: string }): Pr
       suggestions: ['Name every shard file: imdsv2 merge a.json b.json --out all.json'],
     });
   }
-  const shards = await Promise.all(
-    r.files.map(async (file) => ({ file, assessment: await readJsonDocument(assessmentKind, file) })),
-  );
-  const merged = mergeAssessments(shards);
-  await writeJsonAtomic(r.out, merged);
+  const shards = await Promise.all(r.files.map(async (file) => ({ file, assessment: await readAssessmentFile(file) })));
+  // Validated like every assessment this tool writes, so that its digest file may vouch for it.
+  const merged = validateDocument(assessmentKind, mergeAssessments(shards), r.out);
+  await writeJsonAtomic(r.out, merged, { digestFile: true, compact: true });
   return {
     out: r.out,
     id: merged.id,

@@ -67,6 +67,11 @@ export interface ReportInput {
   inputWarnings?: string[];
   /** `contentHash(assessment)` when the caller has it already. */
   assessmentSha256?: string;
+  /**
+   * sha256 of the assessment file's bytes (what `sha256sum` shows), when the assessment was read from or written to a
+   * file: the report shows it as the assessment's identity and checks a plan bound to a file against it.
+   */
+  assessmentFileSha256?: string;
   /** Enforced share of earlier scheduled runs (core's `trend()` over the history directory), oldest first. */
   trend?: readonly TrendPoint[];
 }
@@ -330,7 +335,11 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
   const owner = (i: Instance) => i.tags[ownerKey] ?? '';
   const total = instances.length;
   const share = (n: number) => (total === 0 ? 0 : n / total);
-  const assessmentSha256 = input.assessmentSha256 ?? contentHash(assessment);
+  // The assessment's identity: its file's sha256 when there is a file (cheap, and checkable with sha256sum), else the
+  // sha256 of its canonical content. A plan names one or the other (`assessment.sha256Of`).
+  let contentSha256 = input.assessmentSha256;
+  const contentSha = () => (contentSha256 ??= contentHash(assessment));
+  const assessmentSha256 = input.assessmentFileSha256 ?? contentSha();
 
   // Plan lookups: which wave each instance is in, who is held.
   const waveOf = new Map<string, string>();
@@ -573,10 +582,17 @@ export function buildReportModel(input: ReportInput, options: ReportOptions): Re
     ),
   ).length;
   if (probeFailed > 0) warnings.push(`${probeFailed} instance(s) could not be probed on the host.`);
-  const planMatches = plan ? plan.assessment.sha256 === assessmentSha256 : true;
+  const planBoundToFile = plan?.assessment.sha256Of === 'file';
+  const planMatches = plan
+    ? planBoundToFile
+      ? plan.assessment.sha256 === input.assessmentFileSha256
+      : plan.assessment.sha256 === contentSha()
+    : true;
   if (plan && !planMatches)
     warnings.push(
-      `The plan was made from a different assessment (${plan.assessment.id}, sha256 ${plan.assessment.sha256.slice(0, 12)}…) than this one.`,
+      planBoundToFile && input.assessmentFileSha256 === undefined
+        ? `The plan names its assessment file by sha256 (${plan.assessment.sha256.slice(0, 12)}…); no assessment file was given to check it against.`
+        : `The plan was made from a different assessment (${plan.assessment.id}, sha256 ${plan.assessment.sha256.slice(0, 12)}…) than this one.`,
     );
 
   // What execution did to each instance.

@@ -155,6 +155,26 @@ describe('buildReportModel', () => {
     expect(m.warnings.join('\n')).toMatch(/different assessment/);
   });
 
+  it('checks a plan bound to the assessment file by the sha256 of that file, and shows that sha256', () => {
+    const a = makeAssessment([makeInstance()]);
+    const fileSha = 'f'.repeat(64);
+    const bound = {
+      ...planFor(a),
+      assessment: { id: a.id, createdAt: a.createdAt, sha256: fileSha, sha256Of: 'file' as const },
+    };
+    const same = buildReportModel({ assessment: a, plan: bound, assessmentFileSha256: fileSha }, opts);
+    expect(same.plan?.matchesAssessment).toBe(true);
+    expect(same.assessment.sha256).toBe(fileSha);
+    expect(same.warnings.join('\n')).not.toMatch(/different assessment/);
+    // The same content in a file with other bytes (edited, re-serialised): not the file the plan was made from.
+    const edited = buildReportModel({ assessment: a, plan: bound, assessmentFileSha256: 'e'.repeat(64) }, opts);
+    expect(edited.plan?.matchesAssessment).toBe(false);
+    expect(edited.warnings.join('\n')).toMatch(/different assessment/);
+    // A plan of the older kind (bound to the canonical content) is still checked by content.
+    const legacy = buildReportModel({ assessment: a, plan: planFor(a), assessmentFileSha256: fileSha }, opts);
+    expect(legacy.plan?.matchesAssessment).toBe(true);
+  });
+
   it('renders without a plan or journal', () => {
     const m = buildReportModel({ assessment: generateFleet({ count: 30 }) }, opts);
     const r = renderReports(m);

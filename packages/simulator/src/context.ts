@@ -42,6 +42,11 @@ export interface Call {
   accessKey: string;
   nowMs: number;
   requestId: string;
+  /**
+   * Items the answer carries (instances of a DescribeInstances page, queries of a GetMetricData call...), set by the
+   * handler: the latency model's per-item cost (`latency.ts`) applies to them.
+   */
+  items?: number;
 }
 
 /** A query-protocol operation: returns the XML inside the response (EC2) or inside `<OpResult>` (awsQuery). */

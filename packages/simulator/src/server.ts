@@ -9,6 +9,7 @@ import { awsJsonStringify } from './protocol/json-query.js';
 import { QueryParams } from './protocol/query.js';
 import { escapeXml } from './protocol/xml.js';
 import { getObject, s3ErrorXml, s3Operation } from './services/s3.js';
+import { type LatencyModel, modelledLatencyMs } from './latency.js';
 import type { Throttler } from './throttle.js';
 
 export interface ServerEnv {
@@ -20,7 +21,10 @@ export interface ServerEnv {
   counters: Counters;
   throttler: Throttler;
   faults: Faults;
+  /** Flat latency added to every call before it is served (ms). */
   latencyMs: number;
+  /** Per-operation latency (base + per item), measured from the request's arrival to the answer. */
+  latency: LatencyModel | undefined;
   /** Services that are global (no regional state): STS, Organizations. */
   globalServices: Set<string>;
 }
@@ -48,6 +52,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 /** Serves one HTTP request: finds the service and operation from the protocol signals, then runs it. */
 export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const arrivedMs = performance.now();
   const body = await readBody(req);
   const requestId = randomUUID();
   const target = req.headers['x-amz-target'];
@@ -67,7 +72,19 @@ export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: S
   const serviceName = json?.svc.name ?? query?.svc.name ?? (s3Op ? 's3' : undefined);
   // A `dropAnswer` fault: the call is served, then its connection reset instead of a successful answer.
   let dropAnswer = false;
+  let items = 0;
+  let latencyKey = '';
+  // Time slept on purpose (the flat latency, a slow fault): the model's latency comes on top of it.
+  let sleptMs = 0;
   const send = (status: number, contentType: string, payload: string, headers: Record<string, string> = {}): void => {
+    const holdMs = modelledLatencyMs(env.latency, latencyKey, items) + sleptMs - (performance.now() - arrivedMs);
+    if (holdMs > 0) {
+      setTimeout(() => sendNow(status, contentType, payload, headers), holdMs);
+      return;
+    }
+    sendNow(status, contentType, payload, headers);
+  };
+  const sendNow = (status: number, contentType: string, payload: string, headers: Record<string, string>): void => {
     if (res.destroyed) return;
     if (dropAnswer && status < 300) {
       env.counters.fault('dropAnswer');
@@ -120,6 +137,7 @@ export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: S
   }
   const op = (json?.op ?? query?.op ?? s3Op)!;
   const key = `${serviceName}.${op}`;
+  latencyKey = key;
   env.counters.call(key);
   try {
     const auth = parseAuthorization(req.headers.authorization);
@@ -137,8 +155,12 @@ export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: S
     if (fault.kind === 'slow') {
       env.counters.fault('slow');
       await sleep(fault.ms);
+      sleptMs += fault.ms;
     }
-    if (env.latencyMs > 0) await sleep(env.latencyMs);
+    if (env.latencyMs > 0) {
+      await sleep(env.latencyMs);
+      sleptMs += env.latencyMs;
+    }
     if (fault.kind === 'error' || fault.kind === 'unavailable') {
       env.counters.fault(fault.kind);
       throw fault.kind === 'error'
@@ -192,12 +214,14 @@ export async function handleRequest(env: ServerEnv, req: IncomingMessage, res: S
         }
       }
       const out = await handler(call, input);
+      items = call.items ?? 0;
       send(200, json.svc.contentType, awsJsonStringify(out ?? {}));
     } else {
       const q = query!;
       const handler = q.svc.handlers[op];
       if (!handler) throw new ServiceError('InvalidAction', `The action ${op} is not valid for this web service.`);
       const inner = await handler(call, q.params);
+      items = call.items ?? 0;
       const xml = q.svc.ec2
         ? `<?xml version="1.0" encoding="UTF-8"?>\n<${op}Response xmlns="${q.svc.xmlns}"><requestId>${requestId}</requestId>${inner}</${op}Response>`
         : `<${op}Response xmlns="${q.svc.xmlns}"><${op}Result>${inner}</${op}Result><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${op}Response>`;

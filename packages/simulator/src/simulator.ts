@@ -9,6 +9,7 @@ import { type CounterSnapshot, Counters } from './counters.js';
 import { type FaultConfig, Faults } from './faults.js';
 import { Fleet, type MetadataOptionValues, type SimCaller, type SimInstance } from './fleet.js';
 import { type MetricSource, MetricsEngine } from './metrics.js';
+import { type LatencyModel, parseLatencyModel } from './latency.js';
 import { LiveFleet } from './live/index.js';
 import { probeCommandRunner } from './probe-runner.js';
 import { loadScenario } from './scenario.js';
@@ -28,8 +29,14 @@ export interface SimulatorOptions {
   host?: string;
   /** Simulated start (default the scenario's `now`) and speed (simulated seconds per real second, default 1). */
   clock?: { start?: Date | string; speed?: number };
-  /** Added real latency per call. */
+  /** Flat real latency (ms) added to every call before it is served. */
   latencyMs?: number;
+  /**
+   * AWS's latency per operation, a base plus a cost per item of the answer (`latency.ts`): a model, or the `--latency`
+   * grammar (`aws`, `aws,ec2.DescribeInstances=400+2`). Default: none. Held from the request's arrival, so the
+   * simulator's own work is inside it; `latencyMs` adds on top.
+   */
+  latency?: LatencyModel | string;
   /** Token-bucket throttling (default on). */
   throttling?: boolean;
   faults?: FaultConfig;
@@ -175,6 +182,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     throttler,
     faults,
     latencyMs: opts.latencyMs ?? 0,
+    latency: typeof opts.latency === 'string' ? parseLatencyModel(opts.latency) : opts.latency,
     globalServices: new Set(['sts', 'organizations']),
   };
   const server: Server = createServer((req, res) => {

@@ -1,7 +1,7 @@
 import { CloudWatchClient, GetMetricDataCommand, type GetMetricDataInput } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { queryMetrics, toEvidence, type MetricTarget } from './query.js';
+import { getMetricDataPage, queryMetrics, toEvidence, type MetricTarget } from './query.js';
 import { metricWindow } from './window.js';
 
 const window = metricWindow(new Date('2026-11-20T12:00:00Z'), 14);
@@ -127,5 +127,93 @@ describe('toEvidence', () => {
   ])('%s', (_n, s, ctx, status, total, reason) => {
     const e = toEvidence('MetadataNoToken', s, window, ctx);
     expect([e.status, e.total, e.unknownReason]).toEqual([status, total, reason]);
+  });
+});
+
+describe('GetMetricData answers read without the SDK deserializer', () => {
+  it('give the same series as the SDK reads, across pages', async () => {
+    const { startSimulator } = await import('@imdsv2-cutover/simulator');
+    const sim = await startSimulator({ scenario: 'demo', throttling: false });
+    cwMock.restore();
+    try {
+      const real = new CloudWatchClient({
+        endpoint: sim.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: sim.defaultAccessKeyId, secretAccessKey: 'x' },
+        disableClockSkewCorrection: true,
+      });
+      const ids = [...sim.fleet.model.allInstances()]
+        .filter((i) => i.account === '111111111111' && i.region === 'us-east-1' && i.running)
+        .slice(0, 40)
+        .map((i) => i.id);
+      const w = metricWindow(sim.clock.now(), 14);
+      const ts = ids.map((instanceId) => ({ instanceId, metric: 'MetadataNoToken' as const }));
+      const ours = await queryMetrics(real, ts, w);
+      // The SDK's own reading of the same call, in pages of 1,000 datapoints so NextToken is followed.
+      const sdk = new Map<string, { timestamps: number[]; values: number[] }>();
+      let NextToken: string | undefined;
+      do {
+        const out = await real.send(
+          new GetMetricDataCommand({
+            MetricDataQueries: ts.map((t, i) => ({
+              Id: `q${i}`,
+              MetricStat: {
+                Metric: {
+                  Namespace: 'AWS/EC2',
+                  MetricName: t.metric,
+                  Dimensions: [{ Name: 'InstanceId', Value: t.instanceId }],
+                },
+                Period: w.periodSeconds,
+                Stat: 'Sum',
+              },
+            })),
+            StartTime: w.start,
+            EndTime: w.end,
+            ScanBy: 'TimestampAscending',
+            MaxDatapoints: 1000,
+            NextToken,
+          }),
+        );
+        for (const r of out.MetricDataResults ?? []) {
+          const key = `MetadataNoToken/${ts[Number(r.Id!.slice(1))]!.instanceId}`;
+          const s = sdk.get(key) ?? { timestamps: [], values: [] };
+          s.timestamps.push(...(r.Timestamps ?? []).map((d) => d.getTime()));
+          s.values.push(...(r.Values ?? []));
+          sdk.set(key, s);
+        }
+        NextToken = out.NextToken;
+      } while (NextToken);
+      expect([...ours.keys()].sort()).toEqual([...sdk.keys()].sort());
+      let points = 0;
+      for (const [key, s] of ours) {
+        expect({ timestamps: s.timestamps, values: s.values }, key).toEqual(sdk.get(key));
+        points += s.timestamps.length;
+      }
+      expect(points).toBeGreaterThan(1000);
+      // The answers were read from their bodies, not through the SDK's output.
+      const one = await getMetricDataPage(real, {
+        MetricDataQueries: [
+          {
+            Id: 'q0',
+            MetricStat: {
+              Metric: {
+                Namespace: 'AWS/EC2',
+                MetricName: 'MetadataNoToken',
+                Dimensions: [{ Name: 'InstanceId', Value: ids[0]! }],
+              },
+              Period: w.periodSeconds,
+              Stat: 'Sum',
+            },
+          },
+        ],
+        StartTime: w.start,
+        EndTime: w.end,
+      });
+      expect(one.readBy).toBe('json');
+      expect(one.MetricDataResults![0]!.Timestamps![0]).toBeGreaterThan(w.start.getTime() - 1);
+      real.destroy();
+    } finally {
+      await sim.stop();
+    }
   });
 });

@@ -20,6 +20,7 @@ export default class Assess extends BaseCommand<typeof Assess> {
     '<%= config.bin %> assess --endpoint-url http://127.0.0.1:4566 --all-regions --json',
     '<%= config.bin %> assess --regions us-east-1 --probe suspects --probe-window 2m --probe-output-s3 s3://my-ssm-output/imdsv2',
     '<%= config.bin %> assess --regions us-east-1 --probe i-0123456789abcdef0,i-0fedcba9876543210',
+    '<%= config.bin %> assess --org --role-name ImdsAudit --all-regions --shard 10 --out /data/shard-$JOB_COMPLETION_INDEX',
   ];
 
   static override flags = {
@@ -43,11 +44,19 @@ export default class Assess extends BaseCommand<typeof Assess> {
       description: 'Assess every region enabled in each account (DescribeRegions).',
       exclusive: ['regions'],
     }),
-    concurrency: Flags.integer({
-      description: 'Regions assessed at once, across accounts.',
+    'account-concurrency': Flags.integer({
+      description:
+        'AWS calls in flight per account, all its regions together (keeps each account within its API rate).',
       default: 8,
       min: 1,
       max: 64,
+    }),
+    concurrency: Flags.integer({
+      description:
+        'AWS calls in flight per service (EC2, CloudWatch, Auto Scaling, STS) across all accounts and regions.',
+      default: 32,
+      min: 1,
+      max: 256,
     }),
     'exclude-accounts': Flags.string({ description: 'Leave these accounts out (comma-separated ids).' }),
     lookback: Flags.string({ description: 'How far back to look for IMDSv1 calls (e.g. 14d, 36h).', default: '14d' }),
@@ -84,6 +93,12 @@ export default class Assess extends BaseCommand<typeof Assess> {
     regions: Flags.string({ description: 'Regions to assess (comma-separated). Default: --region.' }),
     report: Flags.boolean({ description: 'Also write the HTML/Markdown/CSV report.', allowNo: true, default: true }),
     'role-name': Flags.string({ description: 'Role to assume in each account of --accounts or --org.' }),
+    shard: Flags.string({
+      description:
+        'Assess only shard K of N (K/N, counted from 0): the accounts whose id modulo N is K. With N alone, K comes from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job). Merge the shards with imdsv2 merge.',
+      helpGroup: 'SCHEDULE',
+      helpValue: 'K/N',
+    }),
     strict: Flags.boolean({ description: 'Exit 1 when any account or region could not be assessed.' }),
   };
 
@@ -100,6 +115,8 @@ export default class Assess extends BaseCommand<typeof Assess> {
       lookback: f.lookback,
       minObservation: f['min-observation'],
       concurrency: f.concurrency,
+      accountConcurrency: f['account-concurrency'],
+      ...(f.shard === undefined ? {} : { shard: f.shard }),
       probe: f.probe,
       probeConcurrency: f['probe-concurrency'],
       probeMaxErrors: f['probe-max-errors'],

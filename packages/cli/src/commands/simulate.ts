@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { CutoverError, cell, parseDuration } from '@imdsv2-cutover/core';
-import { bundledScenarios, startSimulator } from '@imdsv2-cutover/simulator';
+import { type LatencyModel, bundledScenarios, parseLatencyModel, startSimulator } from '@imdsv2-cutover/simulator';
 import { BaseCommand } from '../base-command.js';
 
 /** Result of `imdsv2 simulate --json` (printed once the server listens). */
@@ -22,6 +22,7 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     '<%= config.bin %> simulate --scenario demo --port 4566',
     '<%= config.bin %> simulate --scenario large-100k --clock-speed 3600',
     '<%= config.bin %> simulate --scenario ./my-fleet.yaml --no-throttling',
+    '<%= config.bin %> simulate --scenario large-10k --latency aws,cloudwatch.GetMetricData=400+1',
   ];
 
   static override flags = {
@@ -34,7 +35,14 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
       default: '1',
     }),
     host: Flags.string({ description: 'Address to listen on.', default: '127.0.0.1' }),
-    latency: Flags.string({ description: 'Added latency per call (real time), e.g. 50ms, 1s.', default: '0s' }),
+    latency: Flags.string({
+      description:
+        'AWS-like latency per operation, a base plus a cost per item answered (ms): aws (the default model, docs/simulator.md), or entries such as aws,ec2.DescribeInstances=400+2 or *=100.',
+    }),
+    'extra-latency': Flags.string({
+      description: 'A flat latency added to every call (real time), on top of --latency, e.g. 50ms, 1s.',
+      default: '0s',
+    }),
     'metric-delay': Flags.string({
       description:
         'CloudWatch ingestion delay: how long after the end of its period a datapoint becomes visible, e.g. 3m (default: the scenario’s, 3m).',
@@ -54,12 +62,14 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
       throw new CutoverError('BAD_USAGE', `--clock-speed "${cell(flags['clock-speed'])}" is not a positive number`, {
         suggestions: ['Use 1 for real time, or e.g. 3600 for an hour of simulated time a second.'],
       });
+    const latency = flags.latency === undefined ? undefined : latencyFlag(flags.latency);
     const sim = await startSimulator({
       scenario: flags.scenario,
       port: flags.port,
       host: flags.host,
       clock: { speed },
-      latencyMs: parseDuration(flags.latency, '--latency') * 1000,
+      latencyMs: parseDuration(flags['extra-latency'], '--extra-latency') * 1000,
+      ...(latency ? { latency } : {}),
       throttling: flags.throttling,
       applyDelayMs: parseDuration(flags['apply-delay'], '--apply-delay') * 1000,
       ...(flags['metric-delay'] === undefined
@@ -92,5 +102,16 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     this.log(`  export AWS_ACCESS_KEY_ID=${result.accessKeyId} AWS_SECRET_ACCESS_KEY=${result.secretAccessKey}`);
     for (const a of result.accounts) this.log(`  account ${a.id} (${cell(a.name)}): access key ${a.accessKeyId}`);
     this.log(`  simulated time ${result.clock.now} at ${result.clock.speed}x; Ctrl-C stops`);
+  }
+}
+
+/** `--latency` as a latency model; a malformed entry is BAD_USAGE (exit 2) naming it. */
+function latencyFlag(text: string): LatencyModel {
+  try {
+    return parseLatencyModel(text);
+  } catch (e) {
+    throw new CutoverError('BAD_USAGE', `--latency: ${(e as Error).message}`, {
+      suggestions: ['e.g. --latency aws, or --latency aws,ec2.DescribeInstances=400+2'],
+    });
   }
 }

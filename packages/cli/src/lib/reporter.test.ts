@@ -48,4 +48,50 @@ describe('CliReporter', () => {
     expect(text()).toMatch(/\r\x1b\[2K.*measure: 500\/1000/);
     expect(text()).toMatch(/\r\x1b\[2Kdone\n$/);
   });
+
+  it('off a TTY: the run-wide count of regions and accounts every interval and when done, no line per region', () => {
+    const { stream, text } = capture(false);
+    let clock = 0;
+    const r = new CliReporter({ stream, progressIntervalMs: 10_000, now: () => clock });
+    const overall = (done: number, accounts: number, total?: number) =>
+      r.emit({
+        type: 'progress',
+        phase: 'assess',
+        done,
+        ...(total === undefined ? {} : { total }),
+        unit: 'regions',
+        also: { done: accounts, ...(total === undefined ? {} : { total: total / 4 }), unit: 'accounts' },
+      });
+    overall(0, 0);
+    clock = 3_000;
+    overall(10, 2);
+    r.emit({ type: 'progress', phase: 'measure', done: 25, total: 25, unit: 'series', scope: { region: 'us-east-1' } });
+    clock = 12_000;
+    overall(400, 100, 4000);
+    clock = 13_000;
+    overall(401, 100, 4000);
+    clock = 60_000;
+    overall(4000, 1000, 4000);
+    const lines = text().trim().split('\n');
+    expect(lines).toEqual([
+      'assess: 0 regions, 0 accounts',
+      'assess: 400/4000 regions, 100/1000 accounts',
+      'assess: 4000/4000 regions, 1000/1000 accounts',
+    ]);
+  });
+
+  it('on a TTY shows the run-wide count beside the latest detail', () => {
+    const { stream, text } = capture(true);
+    const r = new CliReporter({ stream });
+    r.emit({
+      type: 'progress',
+      phase: 'assess',
+      done: 3,
+      total: 8,
+      unit: 'regions',
+      also: { done: 1, total: 2, unit: 'accounts' },
+    });
+    r.emit({ type: 'progress', phase: 'discover', done: 2000, unit: 'instances', scope: { region: 'eu-west-1' } });
+    expect(text()).toContain('assess: 3/8 regions, 1/2 accounts · [eu-west-1] discover: 2000 instances');
+  });
 });

@@ -7,6 +7,19 @@ export interface CliReporterOptions {
   stream?: NodeJS.WriteStream;
   verbose?: boolean;
   quiet?: boolean;
+  /** Off a TTY, the run's overall progress is printed at most this often (ms), and when complete. Default 10 s. */
+  progressIntervalMs?: number;
+  /** Clock for that interval (tests). */
+  now?: () => number;
+}
+
+type ProgressEvent = Extract<EngineEvent, { type: 'progress' }>;
+
+function progressText(e: ProgressEvent): string {
+  const count = (done: number, total: number | undefined, unit: string | undefined) =>
+    `${done}${total === undefined ? '' : `/${total}`}${unit ? ` ${unit}` : ''}`;
+  const also = e.also ? `, ${count(e.also.done, e.also.total, e.also.unit)}` : '';
+  return `${scopeLabel(e)}${e.phase}: ${count(e.done, e.total, e.unit)}${also}`;
 }
 
 function scopeLabel(e: EngineEvent): string {
@@ -19,8 +32,11 @@ function scopeLabel(e: EngineEvent): string {
 }
 
 /**
- * Turns engine events into terminal output on stderr. On a TTY, progress rewrites one line in place; elsewhere (CI,
- * pipes, files) each phase and warning is one plain line and progress is printed only at its end, so logs stay short.
+ * Turns engine events into terminal output on stderr. On a TTY, progress rewrites one line in place: the run's overall
+ * progress (an event with `also`: regions and accounts done) followed by the latest detail (a region's pages or
+ * series). Elsewhere (CI, pipes, files) each phase and warning is one plain line; the overall progress is a plain line
+ * every `progressIntervalMs` and when complete, other progress only at its end and only when there is no overall
+ * progress (a run over 4,000 regions would otherwise print a line per region), so logs stay short.
  * Colour follows ansis' detection, which honours NO_COLOR and non-TTY streams.
  */
 export class CliReporter implements Reporter {
@@ -29,28 +45,25 @@ export class CliReporter implements Reporter {
   private readonly verbose: boolean;
   private readonly quiet: boolean;
   private liveLine = false;
+  private readonly intervalMs: number;
+  private readonly now: () => number;
+  private overall: string | undefined;
+  private overallPrintedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: CliReporterOptions = {}) {
     this.stream = options.stream ?? process.stderr;
     this.tty = Boolean(this.stream.isTTY) && process.env.TERM !== 'dumb';
     this.verbose = options.verbose ?? false;
     this.quiet = options.quiet ?? false;
+    this.intervalMs = options.progressIntervalMs ?? 10_000;
+    this.now = options.now ?? (() => performance.now());
   }
 
   emit(e: EngineEvent): void {
     switch (e.type) {
-      case 'progress': {
-        if (this.quiet) return;
-        const total = e.total === undefined ? '' : `/${e.total}`;
-        const text = `${scopeLabel(e)}${e.phase}: ${e.done}${total}${e.unit ? ` ${e.unit}` : ''}`;
-        if (this.tty) {
-          this.stream.write(`\r\x1b[2K${ansis.dim(text)}`);
-          this.liveLine = true;
-        } else if (e.total !== undefined && e.done === e.total) {
-          this.line(text);
-        }
+      case 'progress':
+        if (!this.quiet) this.progress(e);
         return;
-      }
       case 'phase':
         if (!this.quiet) this.line(`${ansis.cyan('›')} ${scopeLabel(e)}${terminalSafe(e.message)}`);
         return;
@@ -63,6 +76,24 @@ export class CliReporter implements Reporter {
       case 'debug':
         if (this.verbose) this.line(ansis.dim(`${scopeLabel(e)}${terminalSafe(e.message)}`));
         return;
+    }
+  }
+
+  private progress(e: ProgressEvent): void {
+    const text = progressText(e);
+    const complete = e.total !== undefined && e.done === e.total && (!e.also || e.also.total === e.also.done);
+    if (e.also) this.overall = text;
+    if (this.tty) {
+      const live = e.also || this.overall === undefined ? text : `${this.overall} · ${text}`;
+      this.stream.write(`\r\x1b[2K${ansis.dim(live)}`);
+      this.liveLine = true;
+    } else if (e.also) {
+      if (complete || this.now() - this.overallPrintedAt >= this.intervalMs) {
+        this.overallPrintedAt = this.now();
+        this.line(text);
+      }
+    } else if (complete && this.overall === undefined) {
+      this.line(text);
     }
   }
 

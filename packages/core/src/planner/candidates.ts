@@ -1,6 +1,7 @@
 import type { Instance, Reason } from '../schemas/assessment.js';
 import type { HeldInstance, PlanEntry } from '../schemas/plan.js';
 import type { Policy } from '../schemas/policy.js';
+import { inKeyOrder } from '../hash.js';
 import { instanceTarget } from './targets.js';
 
 /** An instance that may enter a wave, with what the wave builder sorts and caps on. */
@@ -15,6 +16,11 @@ export interface Candidate {
   /** The environment as the policy spells it, or the tag value when unmatched. */
   environment: string | undefined;
   owner: string | undefined;
+  /**
+   * The instance's position in location order (account, region, instance id: `byLocation`): sorting candidates by it
+   * gives that order with one number comparison instead of three string comparisons.
+   */
+  location: number;
 }
 
 /** Group key for canaries and caps: `asg:<account>/<region>/<name>`, `app:<value>`, or `ungrouped`. */
@@ -61,28 +67,32 @@ export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** What wave entries and held instances share: where the instance is and who owns it (absent fields left out). */
-function identity(c: Candidate) {
+/*
+ * Wave entries and held instances are built with their keys in canonical (UTF-16) order, so that the plan's content
+ * hash can write them with `JSON.stringify` (core's `contentHash`, fast path): 100,000 entries hash several times
+ * faster. A key out of order costs only that speed, never a different hash.
+ */
+
+/**
+ * The first keys (in order, up to `name`) that plan entries and held instances share: where the instance is and its
+ * group (absent fields left out). The caller adds the rest in order; `owner` and `region` come later.
+ */
+function located(c: Candidate): Record<string, unknown> {
   const i = c.instance;
-  return {
-    instanceId: i.instanceId,
-    accountId: i.accountId,
-    region: i.region,
-    ...(i.name !== undefined ? { name: i.name } : {}),
-    group: c.group,
-    ...(c.environment !== undefined ? { environment: c.environment } : {}),
-    ...(c.owner !== undefined ? { owner: c.owner } : {}),
-  };
+  const out: Record<string, unknown> = { accountId: i.accountId };
+  if (c.environment !== undefined) out.environment = c.environment;
+  out.group = c.group;
+  out.instanceId = i.instanceId;
+  if (i.name !== undefined) out.name = i.name;
+  return out;
 }
 
 export function toEntry(c: Candidate, policy: Policy, extraNotes: string[] = []): PlanEntry {
   const { target, notes } = instanceTarget(c.instance, policy);
   const allowance = rejectedAllowancePerHour(c.instance);
-  return {
-    ...identity(c),
-    planned: { ...c.instance.metadataOptions },
-    target,
-    notes: [
+  return entry(
+    c,
+    [
       ...extraNotes,
       ...notes,
       ...(allowance === undefined
@@ -91,8 +101,22 @@ export function toEntry(c: Candidate, policy: Policy, extraNotes: string[] = [])
             `its IMDSv1 callers fall back to IMDSv2: the guard allows ${allowance} rejected call(s) an hour (1.5 times the measured rate)`,
           ]),
     ],
-    ...(allowance === undefined ? {} : { rejectedAllowancePerHour: allowance }),
-  };
+    target,
+    allowance,
+  );
+}
+
+/** A plan entry with its keys in canonical order. */
+function entry(c: Candidate, notes: string[], target: PlanEntry['target'], allowance?: number): PlanEntry {
+  const i = c.instance;
+  const out = located(c);
+  out.notes = notes;
+  if (c.owner !== undefined) out.owner = c.owner;
+  out.planned = inKeyOrder({ ...i.metadataOptions });
+  out.region = i.region;
+  if (allowance !== undefined) out.rejectedAllowancePerHour = allowance;
+  out.target = inKeyOrder(target);
+  return out as PlanEntry;
 }
 
 /**
@@ -111,18 +135,17 @@ export function rejectedAllowancePerHour(instance: Instance): number | undefined
 /** An entry of the hop-limit wave: hop limit 2, tokens left as they are (optional), endpoint enabled. */
 export function toHopLimitEntry(c: Candidate): PlanEntry {
   const o = c.instance.metadataOptions;
-  return {
-    ...identity(c),
-    planned: { ...o },
-    target: {
+  return entry(
+    c,
+    [
+      `hop limit ${o.httpPutResponseHopLimit} -> ${Math.max(2, o.httpPutResponseHopLimit)} with tokens still ${o.httpTokens}: its containers' IMDSv2 token then arrives; assess again to see the IMDSv1 calls stop`,
+    ],
+    {
       httpTokens: o.httpTokens,
       httpPutResponseHopLimit: Math.max(2, o.httpPutResponseHopLimit),
       httpEndpoint: 'enabled',
     },
-    notes: [
-      `hop limit ${o.httpPutResponseHopLimit} -> ${Math.max(2, o.httpPutResponseHopLimit)} with tokens still ${o.httpTokens}: its containers' IMDSv2 token then arrives; assess again to see the IMDSv1 calls stop`,
-    ],
-  };
+  );
 }
 
 export function toHeld(c: Candidate, status: HeldInstance['status'], reasons: Reason[]): HeldInstance {
@@ -131,5 +154,10 @@ export function toHeld(c: Candidate, status: HeldInstance['status'], reasons: Re
     severity: 'info',
     message: `Readiness ${status}; the assessment gave no reason.`,
   };
-  return { ...identity(c), status, reasons: reasons.length > 0 ? reasons : [none] };
+  const out = located(c);
+  if (c.owner !== undefined) out.owner = c.owner;
+  out.reasons = (reasons.length > 0 ? reasons : [none]).map((r) => inKeyOrder(r));
+  out.region = c.instance.region;
+  out.status = status;
+  return out as HeldInstance;
 }

@@ -1,7 +1,7 @@
-import { makeAssessment, makeProbeReport } from '@imdsv2-cutover/test-utils';
+import { generateFleet, makeAssessment, makeProbeReport } from '@imdsv2-cutover/test-utils';
 import { describe, expect, it } from 'vitest';
 import { CutoverError } from '../errors.js';
-import { contentHash } from '../hash.js';
+import { canonicalJson, contentHash } from '../hash.js';
 import type { Assessment, LaunchTemplate, Plan } from '../index.js';
 import { parseJsonDocument, parseYamlDocument, planKind, policyKind } from '../index.js';
 import { iid, inst, policyOf } from './__fixtures__/fleet.js';
@@ -653,5 +653,14 @@ describe('explain and summary', () => {
 describe('default policy', () => {
   it('the commented YAML that --init-policy writes is exactly the schema defaults', () => {
     expect(parseYamlDocument(policyKind, DEFAULT_POLICY_YAML, 'policy.yaml')).toEqual(defaultPolicy());
+  });
+});
+
+describe('plan entries and held instances are built in canonical key order', () => {
+  it('so that JSON.stringify of each is its canonical text (the fast path of contentHash)', () => {
+    const p = plan(generateFleet({ count: 300, seed: 11 }), defaultPolicy(), { startDate: '2026-12-01' });
+    const entries = [...p.waves.flatMap((w) => w.instances), ...p.held];
+    expect(entries.length).toBeGreaterThan(250);
+    for (const e of entries) expect(JSON.stringify(e)).toBe(canonicalJson(e));
   });
 });

@@ -24,6 +24,11 @@ export interface PlanOptions {
   startDate?: string;
   /** The tool writing the plan (name and version). */
   tool?: ToolInfo;
+  /**
+   * sha256 of the assessment file's bytes, which binds the plan to that exact file (`assessment.sha256Of: file`).
+   * Without it the plan records the sha256 of the assessment's canonical JSON content, which costs a pass over it.
+   */
+  assessmentFileSha256?: string;
 }
 
 const PLAN_SCHEMA = { name: 'imdsv2-cutover/plan', version: 1 } as const;
@@ -44,6 +49,18 @@ export const SCP_LAUNCH_NOTE =
  * every other instance is listed in `held` with its status and reasons. See docs/planning.md.
  */
 export function plan(assessment: Assessment, policy: Policy, options: PlanOptions = {}): Plan {
+  const body = planBody(assessment, policy, options);
+  return { ...body, contentHash: contentHash(body) };
+}
+
+/** A plan's content without its `contentHash`. */
+export type PlanBody = Omit<Plan, 'contentHash'>;
+
+/**
+ * `plan()` without the content hash: for a writer that hashes the canonical text as it writes it (the hash is the
+ * sha256 of the canonical JSON of exactly this body), instead of making that text twice.
+ */
+export function planBody(assessment: Assessment, policy: Policy, options: PlanOptions = {}): PlanBody {
   const startMs = parseStartDate(options.startDate);
   // Refuses an assessment that mixes partitions before anything else; the SCP's ARNs are in this one.
   const partition = assessmentPartition(assessment);
@@ -65,7 +82,7 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
       toHeld(c, c.instance.readiness.status, [{ code, severity: 'info', message }, ...c.instance.readiness.reasons]),
     );
 
-  for (const instance of instances) {
+  for (const [location, instance] of instances.entries()) {
     if (seen.has(instance.instanceId)) {
       throw new CutoverError('BAD_INPUT', `the assessment lists instance ${instance.instanceId} more than once`, {
         suggestions: ['Produce the assessment again with `imdsv2 assess`.'],
@@ -81,6 +98,7 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
       bucket: `${instance.accountId}/${instance.region}`,
       environment: envRank < order.length ? order[envRank] : envTag,
       owner: instance.tags[policy.tags.owner],
+      location,
     };
     groupSizes.set(c.group, (groupSizes.get(c.group) ?? 0) + 1);
 
@@ -199,7 +217,7 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
     });
   });
   const unknownWaves = fillWaves(
-    [...unknownLast].sort((a, b) => a.envRank - b.envRank || byLocation(a.instance, b.instance)),
+    [...unknownLast].sort((a, b) => a.envRank - b.envRank || a.location - b.location),
     groupSizes,
     policy,
   );
@@ -220,7 +238,7 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
     // Nothing to watch after the hop-limit wave: tokens stay optional, so no call can be rejected.
     const soakSeconds = g.kind === 'hop-limit' ? 0 : g.kind === 'canary' ? canarySoak : waveSoak;
     const entries = [...g.members]
-      .sort((a, b) => byLocation(a.instance, b.instance))
+      .sort((a, b) => a.location - b.location)
       .map((c) => {
         const extra = g.why?.get(c);
         const notes = extra !== undefined ? [extra] : [];
@@ -253,10 +271,16 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
       `${unmeasured.length} lock-in step(s) change what new instances launch with although no launch from them was seen in the ${assessment.scope.lookbackDays}-day lookback (${unmeasured.map((s) => s.resourceId ?? s.id).join(', ')}): IMDSv1 calls made at boot were never measured. Prove them with \`imdsv2 enforce --wave lockin --prove-launch\`.`,
     );
   }
-  const body: Omit<Plan, 'contentHash'> = {
+  const body: PlanBody = {
     schema: PLAN_SCHEMA,
     tool: options.tool ?? { name: 'imdsv2-cutover', version: 'unknown' },
-    assessment: { id: assessment.id, createdAt: assessment.createdAt, sha256: contentHash(assessment) },
+    assessment: {
+      id: assessment.id,
+      createdAt: assessment.createdAt,
+      ...(options.assessmentFileSha256 === undefined
+        ? { sha256: contentHash(assessment) }
+        : { sha256: options.assessmentFileSha256, sha256Of: 'file' as const }),
+    },
     policy,
     policySha256: contentHash(policy),
     startDate: startMs !== undefined ? new Date(startMs).toISOString() : null,
@@ -267,7 +291,7 @@ export function plan(assessment: Assessment, policy: Policy, options: PlanOption
     scp,
     notes: scp ? [...notes, SCP_LAUNCH_NOTE] : notes,
   };
-  return { ...body, contentHash: contentHash(body) };
+  return body;
 }
 
 function exclusionReason(

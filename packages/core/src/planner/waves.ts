@@ -80,9 +80,8 @@ export function chooseCanary(
   if (picks.length < requested) {
     // Fill by preference rank; within a rank, round-robin over account/region buckets, respecting group caps.
     const rest = eligible.filter((c) => !taken.has(c));
-    rest.sort(
-      (a, b) => rank(a) - rank(b) || cmp(a.bucket, b.bucket) || cmp(a.instance.instanceId, b.instance.instanceId),
-    );
+    // Location order is bucket (account/region) then instance id.
+    rest.sort((a, b) => rank(a) - rank(b) || a.location - b.location);
     let start = 0;
     while (start < rest.length && picks.length < requested) {
       const level = rank(rest[start]!);
@@ -179,9 +178,7 @@ export function fillWaves(
 /** Members sorted by bucket then id, re-ordered to take one from each bucket in turn. */
 function interleaveBuckets(members: Candidate[]): Candidate[] {
   const queues = new Map<string, Candidate[]>();
-  for (const c of [...members].sort(
-    (a, b) => cmp(a.bucket, b.bucket) || cmp(a.instance.instanceId, b.instance.instanceId),
-  )) {
+  for (const c of [...members].sort((a, b) => a.location - b.location)) {
     const q = queues.get(c.bucket);
     if (q) q.push(c);
     else queues.set(c.bucket, [c]);

@@ -135,7 +135,13 @@ export const Plan = z
   .object({
     schema: schemaHeader('imdsv2-cutover/plan', 1),
     tool: ToolInfo,
-    assessment: z.object({ id: z.string(), createdAt: IsoDateTime, sha256: Sha256Hex }).strict(),
+    /**
+     * The assessment the plan was made from. `sha256` is of the assessment file's bytes when `sha256Of` is `file`
+     * (`sha256sum assessment.json` shows it), or, in plans without `sha256Of`, of its canonical JSON content.
+     */
+    assessment: z
+      .object({ id: z.string(), createdAt: IsoDateTime, sha256: Sha256Hex, sha256Of: z.literal('file').optional() })
+      .strict(),
     policy: Policy,
     policySha256: Sha256Hex,
     /** The start date the schedule was computed from (`--start-date`); null when none was given. */

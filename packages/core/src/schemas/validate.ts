@@ -47,6 +47,26 @@ export interface DocumentKind<S extends z.ZodType> {
  * noise for a file of another kind or version.
  */
 export function validateDocument<S extends z.ZodType>(kind: DocumentKind<S>, data: unknown, file: string): z.infer<S> {
+  checkDocumentHeader(kind, data, file);
+  const suggestions = kind.howToMake ? [kind.howToMake] : [];
+  const result = kind.schema.safeParse(data);
+  if (result.success) return result.data;
+  const issues = result.error.issues.slice(0, 5).map((i) => {
+    const at = formatPath(i.path);
+    return `${at}: ${i.message} (found ${describeValue(valueAt(data, i.path))})`;
+  });
+  const more = result.error.issues.length > 5 ? `\n  ... and ${result.error.issues.length - 5} more problems` : '';
+  throw new CutoverError('BAD_INPUT', `${file}: invalid ${kind.label}:\n  ${issues.join('\n  ')}${more}`, {
+    suggestions,
+    details: { file, issues: result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) },
+  });
+}
+
+/**
+ * Checks only what a document says it is: an object whose `schema` header names this kind and version (the first
+ * check of `validateDocument`). For a file whose bytes are known to have been validated when they were written.
+ */
+export function checkDocumentHeader<S extends z.ZodType>(kind: DocumentKind<S>, data: unknown, file: string): void {
   const suggestions = kind.howToMake ? [kind.howToMake] : [];
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new CutoverError(
@@ -72,24 +92,17 @@ export function validateDocument<S extends z.ZodType>(kind: DocumentKind<S>, dat
       { suggestions: [`Regenerate the file with this version of imdsv2, or use the imdsv2 version that wrote it.`] },
     );
   }
-  const result = kind.schema.safeParse(data);
-  if (result.success) return result.data;
-  const issues = result.error.issues.slice(0, 5).map((i) => {
-    const at = formatPath(i.path);
-    return `${at}: ${i.message} (found ${describeValue(valueAt(data, i.path))})`;
-  });
-  const more = result.error.issues.length > 5 ? `\n  ... and ${result.error.issues.length - 5} more problems` : '';
-  throw new CutoverError('BAD_INPUT', `${file}: invalid ${kind.label}:\n  ${issues.join('\n  ')}${more}`, {
-    suggestions,
-    details: { file, issues: result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) },
-  });
 }
 
 /** Parses JSON text and validates it; a syntax error (a truncated file) names the file and the position. */
 export function parseJsonDocument<S extends z.ZodType>(kind: DocumentKind<S>, text: string, file: string): z.infer<S> {
-  let data: unknown;
+  return validateDocument(kind, parseJsonText(kind, text, file), file);
+}
+
+/** Parses the JSON text of a document of `kind` without validating it; a syntax error is BAD_INPUT naming the file. */
+export function parseJsonText<S extends z.ZodType>(kind: DocumentKind<S>, text: string, file: string): unknown {
   try {
-    data = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
     const detail = e instanceof Error ? e.message : String(e);
     throw new CutoverError(
@@ -101,7 +114,6 @@ export function parseJsonDocument<S extends z.ZodType>(kind: DocumentKind<S>, te
       },
     );
   }
-  return validateDocument(kind, data, file);
 }
 
 /**

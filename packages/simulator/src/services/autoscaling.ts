@@ -301,6 +301,7 @@ function describeLaunchConfigurations(call: Call, p: QueryParams): string {
   const items =
     names.length > 0 ? rs.launchConfigurations.filter((c) => names.includes(c.name)) : rs.launchConfigurations;
   const { page, next } = paged(items, p, 'DescribeLaunchConfigurations', 50);
+  call.items = page.length;
   return (
     list(
       'LaunchConfigurations',
@@ -445,6 +446,7 @@ export const autoScalingService: QueryService = {
       const groups =
         names.length > 0 ? rs.autoScalingGroups.filter((g) => names.includes(g.name)) : rs.autoScalingGroups;
       const { page, next } = paged(groups, p, 'DescribeAutoScalingGroups', 50);
+      call.items = page.length;
       return list('AutoScalingGroups', page, (g) => groupXml(rs, g), 'member') + next;
     },
     UpdateAutoScalingGroup: updateAutoScalingGroup,

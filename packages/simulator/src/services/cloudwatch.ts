@@ -210,6 +210,7 @@ const getMetricData: JsonHandler = (call, body) => {
     if (descending) points.reverse();
     return { q, ref, points };
   });
+  call.items = queries.length;
   const offset = decodeToken(body.NextToken as string | undefined, 'GetMetricData', 'InvalidNextToken');
   // Datapoints are served query by query; a page ends after `pageSize` of them.
   let skip = offset;

@@ -228,6 +228,7 @@ function describeInstances(call: Call, p: QueryParams): string {
     taken++;
   }
   out += '</reservationSet>';
+  call.items = taken;
   return out + (next === undefined ? '' : el('nextToken', encodeToken('DescribeInstances', next)));
 }
 
@@ -399,6 +400,7 @@ function describeLaunchTemplates(call: Call, p: QueryParams): string {
   const start = decodeToken(p.get('NextToken'), 'DescribeLaunchTemplates');
   const page = items.slice(start, start + max);
   const next = start + max < items.length ? el('nextToken', encodeToken('DescribeLaunchTemplates', start + max)) : '';
+  call.items = page.length;
   return list('launchTemplates', page, launchTemplateXml) + next;
 }
 
@@ -470,6 +472,7 @@ function describeLaunchTemplateVersions(call: Call, p: QueryParams): string {
   const next =
     start + max < pairs.length ? el('nextToken', encodeToken('DescribeLaunchTemplateVersions', start + max)) : '';
   const resolveAlias = p.bool('ResolveAlias');
+  call.items = page.length;
   return list('launchTemplateVersionSet', page, ([lt, v]) => templateVersionXml(call, lt, v, resolveAlias)) + next;
 }
 
@@ -625,6 +628,7 @@ function describeImages(call: Call, p: QueryParams): string {
     images = images.filter((i) =>
       owners.some((o) => (o === 'self' ? i.owner === call.account : o === i.owner || o === i.ownerAlias)),
     );
+  call.items = images.length;
   return list(
     'imagesSet',
     images,

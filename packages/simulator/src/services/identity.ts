@@ -83,6 +83,7 @@ export const organizationsService: JsonService = {
         });
       const start = decodeToken(body.NextToken as string | undefined, 'ListAccounts', 'InvalidInputException');
       const page = fleet.accounts.slice(start, start + max);
+      call.items = page.length;
       return {
         Accounts: page.map((a) => ({
           Id: a.id,

@@ -154,6 +154,7 @@ function sendCommand(call: Call, body: Record<string, unknown>): unknown {
   if (body.Targets !== undefined)
     throw new ServiceError('InvalidParameters', 'The simulator supports InstanceIds, not Targets.');
   const ids = (body.InstanceIds ?? []) as string[];
+  call.items = ids.length;
   if (ids.length === 0) throw validation('Either InstanceIds or Targets must be given.');
   if (ids.length > 50)
     throw validation(
@@ -413,6 +414,7 @@ export const ssmService: JsonService = {
         'InvalidNextToken',
       );
       const page = list.slice(start, start + max);
+      call.items = page.length;
       return {
         InstanceInformationList: page.map((i) => ({
           InstanceId: i.id,
@@ -478,6 +480,7 @@ export const ssmService: JsonService = {
       );
       const start = decodeToken(body.NextToken as string | undefined, 'ListCommandInvocations', 'InvalidNextToken');
       const page = all.slice(start, start + max);
+      call.items = page.length;
       return {
         CommandInvocations: page.map(({ c, i }) => {
           const s = invocationStatus(i, call.nowMs);
