@@ -2,7 +2,7 @@
  * The one error type of the tool. Every error a user can meet carries a code, a message that names the wrong value and
  * what to do about it, optional suggestions, and the underlying cause. The CLI maps `exitCode` to the process exit code
  * (design section 4): 1 failure, 2 bad usage or bad input file, 3 a `--fail-on` gate failed, 4 enforcement halted by the
- * guard.
+ * guard, 130 interrupted by the user (Ctrl-C: 128 + SIGINT, as shells report it).
  */
 export const ExitCode = {
   ok: 0,
@@ -10,6 +10,7 @@ export const ExitCode = {
   badInput: 2,
   gateFailed: 3,
   guardHalted: 4,
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -37,6 +38,8 @@ export type ErrorCode =
   | 'PROBE_FAILED'
   | 'NOT_CONFIRMED'
   | 'TOKENS_ENFORCED'
+  | 'WAVE_ORDER'
+  | 'INTERRUPTED'
   | 'INTERNAL';
 
 const defaultExit: Partial<Record<ErrorCode, ExitCode>> = {
@@ -51,6 +54,8 @@ const defaultExit: Partial<Record<ErrorCode, ExitCode>> = {
   JOURNAL_NO_SPACE: ExitCode.badInput,
   GATE_FAILED: ExitCode.gateFailed,
   GUARD_HALTED: ExitCode.guardHalted,
+  WAVE_ORDER: ExitCode.badInput,
+  INTERRUPTED: ExitCode.interrupted,
 };
 
 export interface CutoverErrorOptions {

@@ -78,6 +78,10 @@ export interface EnforcementRequest {
   confirmLockIn?: (steps: number) => Promise<boolean>;
   /** The journal's file layer (tests put the journal on a disk that fills up or fails). Default: the real one. */
   journalFs?: JournalFs;
+  /** Run `--wave N` although an earlier wave has not completed clean (`--out-of-order`). */
+  outOfOrder?: boolean;
+  /** Aborted on Ctrl-C: the wave stops sending changes and ends with INTERRUPTED (exit 130), resumable. */
+  signal?: AbortSignal;
   reporter: Reporter;
   toolVersion: string;
 }
@@ -129,6 +133,8 @@ export async function runEnforcement(r: EnforcementRequest): Promise<EnforceResu
       ...(r.confirm ? { confirm: r.confirm } : {}),
       ...(r.confirmLockIn ? { confirmLockIn: r.confirmLockIn } : {}),
       ...(r.journalFs ? { journalFs: r.journalFs } : {}),
+      outOfOrder: r.outOfOrder ?? false,
+      ...(r.signal ? { signal: r.signal } : {}),
     });
   } catch (e) {
     throw awsFailure(e, {

@@ -9,8 +9,9 @@ import type {
   TargetState,
   ToolInfo,
   Wave,
+  WaveRun,
 } from '@imdsv2-cutover/core';
-import { CutoverError, replayJournal, silentReporter, targetKey } from '@imdsv2-cutover/core';
+import { CutoverError, assertJournalOfPlan, replayJournal, silentReporter, targetKey } from '@imdsv2-cutover/core';
 import pLimit from 'p-limit';
 import type { JournalFs } from '../journal/fs.js';
 import { JOURNAL_BYTES_PER_TARGET, JournalWriter, readJournal } from '../journal/journal.js';
@@ -64,6 +65,7 @@ import { ServiceClock } from '../service-clock.js';
 import type { EngineDeps, LiveInstance, OnDrift } from './types.js';
 import { defaultSleep } from './types.js';
 import { waitApplied } from './wait-applied.js';
+import { Interrupt, Interrupted, type InterruptedPhase } from './interrupt.js';
 
 export interface EnforceOptions extends EngineDeps {
   plan: Plan;
@@ -122,6 +124,17 @@ export interface EnforceOptions extends EngineDeps {
   liftTokensEnforced?: boolean;
   /** The journal's file layer (tests put the journal on a disk that fills up or fails). Default: the real one. */
   journalFs?: JournalFs;
+  /**
+   * Run `wave: N` although an earlier wave has not completed clean (`--out-of-order`). Without it such a run is
+   * refused (WAVE_ORDER, exit 2) before any AWS call: the canary wave exists to be proven first.
+   */
+  outOfOrder?: boolean;
+  /**
+   * Aborted when the user interrupts (Ctrl-C). No new change is sent; calls in flight finish and are recorded; the
+   * wave is left open in the journal (no wave-end), so a re-run resumes it; INTERRUPTED (exit 130) names what was
+   * applied, what was in flight and the command that resumes.
+   */
+  signal?: AbortSignal;
 }
 
 export interface PreflightSummary {
@@ -143,6 +156,8 @@ export interface PreflightSummary {
   serviceTime: string;
   /** Account/Regions where HttpTokensEnforced is enabled: the guard's rollback lifts it there first. */
   tokensEnforced: string[];
+  /** Set when this run resumes the wave's interrupted run: what the journal shows of it, in one sentence. */
+  resuming: string | null;
 }
 
 export interface GuardSummary {
@@ -225,8 +240,83 @@ function decide(
 }
 
 /** The journal's state before the run (empty when there is none): checked against its seal, so a cut one is refused. */
-async function readState(file: string, fs?: JournalFs): Promise<JournalState> {
-  return replayJournal((await readJournal(file, { allowMissing: true, ...(fs ? { fs } : {}) })).records);
+/** The journal's state; a journal of another plan is refused (BAD_INPUT), whatever the wave asked for. */
+async function readState(file: string, fs: JournalFs | undefined, plan: Plan): Promise<JournalState> {
+  const parsed = await readJournal(file, { allowMissing: true, ...(fs ? { fs } : {}) });
+  assertJournalOfPlan(parsed, plan, file);
+  return replayJournal(parsed.records);
+}
+
+/**
+ * Refuses `--wave N` while an earlier wave has not completed clean (WAVE_ORDER, exit 2), naming each such wave and its
+ * state, unless `outOfOrder`; a dry run only warns. The canary wave exists to prove the change before the fleet gets it.
+ */
+function assertEarlierWavesClean(
+  plan: Plan,
+  state: JournalState,
+  w: Wave,
+  o: { outOfOrder?: boolean; dryRun?: boolean; planFile?: string; journalFile: string },
+  reporter: Reporter,
+): void {
+  const open = plan.waves
+    .filter((x) => x.index < w.index)
+    .sort((a, b) => a.index - b.index)
+    .map((x) => ({ wave: x, run: state.waves.get(String(x.index)) }))
+    .filter(({ run }) => run?.state !== 'completed');
+  if (open.length === 0) return;
+  const described = open.map(({ wave, run }) => `wave ${wave.index} (${wave.name}) is ${waveStateText(run)}`);
+  const message = `${described.join('; ')}: wave ${w.index} (${w.name}) runs only after every earlier wave completed clean`;
+  if (o.outOfOrder) {
+    reporter.emit({ type: 'warning', code: 'WAVE_ORDER', message: `${message}; running it anyway (--out-of-order)` });
+    return;
+  }
+  if (o.dryRun) {
+    reporter.emit({ type: 'warning', code: 'WAVE_ORDER', message: `${message}; a real run is refused` });
+    return;
+  }
+  const first = open[0]!.wave.index;
+  throw new CutoverError('WAVE_ORDER', message, {
+    suggestions: [
+      `Run the earlier wave first: \`imdsv2 enforce --plan ${o.planFile ?? 'PLAN'} --wave ${first} --journal ${o.journalFile}\` (or --next).`,
+      `\`imdsv2 status --plan ${o.planFile ?? 'PLAN'} --journal ${o.journalFile}\` shows every wave's state.`,
+      `To run wave ${w.index} anyway, add --out-of-order.`,
+    ],
+  });
+}
+
+/** What a resumed run finds of the interrupted one, said once at its start. */
+function resumeText(w: Wave, run: WaveRun, state: JournalState): string {
+  let changed = 0;
+  let pending = 0;
+  for (const e of w.instances) {
+    const phase = state.targets.get(targetKey(instanceTarget(e)))?.phase;
+    if (phase !== undefined && APPLY_PHASES.has(phase)) changed++;
+    if (phase === 'intent-pending') pending++;
+  }
+  const soak = run.firstApplyAt ? `; its soak keeps its start (${run.firstApplyAt})` : '';
+  return (
+    `resuming wave ${w.index} (${w.name}), interrupted after it started at ${run.startedAt}: the journal shows ` +
+    `${changed} of ${w.instances.length} instance(s) changed and ${pending} change(s) sent or about to be sent without a recorded answer ` +
+    `(read back from EC2 now)${soak}`
+  );
+}
+
+/** A wave's state in words, for messages: "not started", "rolled back at ...", "interrupted (started ...)". */
+function waveStateText(run: WaveRun | undefined): string {
+  if (!run) return 'not started';
+  const why = run.message ? `: ${run.message}` : '';
+  switch (run.state) {
+    case 'completed':
+      return `completed at ${run.endedAt ?? '?'}`;
+    case 'open':
+      return `interrupted or still running (started ${run.startedAt})`;
+    case 'rolled-back':
+      return `rolled back at ${run.endedAt ?? '?'}${why}`;
+    case 'halted':
+      return `halted at ${run.endedAt ?? '?'}${why}`;
+    case 'failed':
+      return `not completed clean (ended ${run.endedAt ?? '?'}${why})`;
+  }
 }
 
 /** Picks the wave `--next` means: the first in plan order that has not completed. A guard-halted wave stops it. */
@@ -294,7 +384,7 @@ export async function enforce(o: EnforceOptions): Promise<EnforceResult> {
     return { ...emptyResult('lockin', lockIn.dryRun ? 'dry-run' : 'completed', lockIn.message), lockIn };
   }
 
-  const initial = await readState(o.journalFile, o.journalFs);
+  const initial = await readState(o.journalFile, o.journalFs, o.plan);
   let wave: Wave | null;
   if (o.wave === 'next') {
     wave = selectNextWave(o.plan, initial);
@@ -314,9 +404,13 @@ export async function enforce(o: EnforceOptions): Promise<EnforceResult> {
         },
       );
     }
+    assertEarlierWavesClean(o.plan, initial, wave, o, reporter);
   }
   const w = wave;
   const scope = { wave: w.index };
+  const previousRun = initial.waves.get(String(w.index));
+  const resuming = previousRun?.state === 'open' ? resumeText(w, previousRun, initial) : null;
+  if (resuming) emit({ type: 'info', message: resuming, scope });
   emit({
     type: 'phase',
     phase: 'preflight',
@@ -349,6 +443,17 @@ export async function enforce(o: EnforceOptions): Promise<EnforceResult> {
     });
   }
   assertDriftPolicy(drift, onDrift);
+  // A wave that completed and whose instances all still hold their target is not applied or soaked again.
+  if (
+    previousRun?.state === 'completed' &&
+    decisions.every((d) => d.kind === 'done' || d.kind === 'gone' || (d.kind === 'skip' && onDrift === 'skip'))
+  ) {
+    return emptyResult(
+      w.index,
+      'nothing-to-do',
+      `wave ${w.index} (${w.name}) completed at ${previousRun.endedAt ?? '?'} and its instances hold their target settings${drift.length > 0 ? ` (${drift.length} drifted, skipped)` : ''}: nothing to do; it is not soaked again`,
+    );
+  }
   const present = w.instances.filter((e) => !isGone(live.get(e.instanceId)));
   const limiter = new RegionalLimiter(o.modifyBucket ?? MODIFY_BUCKET, sleep);
   const permissions = await checkPermissions(o.clients, present, limiter);
@@ -385,6 +490,7 @@ export async function enforce(o: EnforceOptions): Promise<EnforceResult> {
     permissions,
     tokensEnforced: tokensEnforced.map((t) => `${t.accountId} ${t.region}`),
     serviceTime: new Date(clock.now()).toISOString(),
+    resuming,
   };
   if (o.dryRun) {
     return {
@@ -446,7 +552,10 @@ async function runWave(
   const state0 = journal.state();
   const toWait: { instanceId: string; accountId: string; region: string; desired: MetadataSettings }[] = [];
   const ledger = new UnrecordedLedger();
-  const stopped = () => journal.failure !== null;
+  // Ctrl-C: no new change is sent; the calls in flight finish and are recorded (see `interrupted` below).
+  const inFlight = new Set<string>();
+  const interrupt = new Interrupt(o.signal, reporter, scope, inFlight);
+  const stopped = () => journal.failure !== null || interrupt.requested;
   let done = 0;
   await settleAll(
     [...byPair(w.instances).values()].map(async (entries) => {
@@ -463,7 +572,11 @@ async function runWave(
             limit(async () => {
               // Once the journal fails no intent is written, so no further call is sent.
               if (stopped()) return;
-              await applyOne(e, ec2, state0.targets.get(targetKey(instanceTarget(e))), live.get(e.instanceId));
+              try {
+                await applyOne(e, ec2, state0.targets.get(targetKey(instanceTarget(e))), live.get(e.instanceId));
+              } finally {
+                inFlight.delete(e.instanceId);
+              }
               emit({
                 type: 'progress',
                 phase: 'apply',
@@ -546,6 +659,7 @@ async function runWave(
     let failure: { code: string; message: string } | null = null;
     let lostAnswer: string | null = null;
     let unknown = false;
+    inFlight.add(e.instanceId);
     try {
       await modifyMetadata(ec2, e.instanceId, desired, false, l?.settings);
     } catch (err) {
@@ -613,6 +727,48 @@ async function runWave(
   };
   if (journal.failure) return stop(journal.failure);
 
+  let phase: InterruptedPhase = 'apply';
+  const interrupted = (): CutoverError => {
+    const st = journal.state();
+    let notSent = 0;
+    for (const e of w.instances)
+      if (st.targets.get(targetKey(instanceTarget(e)))?.phase === 'intent-pending') notSent++;
+    const changed = [...out.applied, ...out.recovered, ...out.changedWithoutRecord.map((c) => c.instanceId)];
+    const accounted =
+      changed.length + out.alreadyDone.length + out.skipped.length + out.terminated.length + out.failed.length;
+    const soakSeconds = o.soakSeconds ?? w.soakSeconds;
+    const firstApply = st.waves.get(String(w.index))?.firstApplyAt;
+    return interrupt.error({
+      phase,
+      wave: { index: w.index, name: w.name, instances: w.instances.length },
+      changed,
+      before: out.alreadyDone.length,
+      notSent,
+      untouched: Math.max(0, w.instances.length - accounted - notSent),
+      ...(phase === 'soak'
+        ? {
+            soak: {
+              elapsedSeconds: Math.min(
+                soakSeconds,
+                Math.max(
+                  0,
+                  Math.round(
+                    (clock.now() - soakStart(w, st, firstApply ? Date.parse(firstApply) : clock.now())) / 1000,
+                  ),
+                ),
+              ),
+              totalSeconds: soakSeconds,
+            },
+          }
+        : {}),
+      planFile: o.planFile,
+      journalFile: o.journalFile,
+      details: { result: out, inFlight: interrupt.inFlightAtRequest },
+    });
+  };
+  if (interrupt.requested) throw interrupted();
+  const waitSleep = interrupt.sleep(sleep);
+
   try {
     if (toWait.length > 0) {
       emit({
@@ -621,9 +777,10 @@ async function runWave(
         message: `waiting for EC2 to report ${toWait.length} change(s) applied`,
         scope,
       });
+      phase = 'verify';
       const waited = await waitApplied(o.clients, toWait, {
         timeoutMs: applyTimeoutMs,
-        sleep,
+        sleep: waitSleep,
         now: o.now,
         onRound: (n, total) => emit({ type: 'progress', phase: 'verify', done: n, total, unit: 'instances', scope }),
       });
@@ -659,7 +816,9 @@ async function runWave(
     // A journal that failed while recording the verification ends the run here: the soak and a guard's rollback
     // need a journal that takes intents. A re-run verifies and soaks again.
     if (journal.failure) return await stop(journal.failure);
-    out.guard = await soak(o, w, journal, clock, { reporter, sleep });
+    phase = 'soak';
+    out.guard = await soak(o, w, journal, clock, { reporter, sleep: waitSleep });
+    // From here on the guard's verdict and its rollback run to the end: a rollback is never left half done.
     if (journal.failure) return await stop(journal.failure);
     if (out.guard?.tripped) {
       await haltWave(o, w, journal, out.guard, {
@@ -732,6 +891,7 @@ async function runWave(
   } catch (e) {
     // A record after the changes could not be written (verified, guard, rollback): end the same way.
     if (journal.failure) return stop(journal.failure);
+    if (e instanceof Interrupted) throw interrupted();
     throw e;
   }
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Flags } from '@oclif/core';
-import { cell } from '@imdsv2-cutover/core';
+import { cell, terminalSafe } from '@imdsv2-cutover/core';
 import ansis from 'ansis';
 import { BaseCommand } from '../base-command.js';
 import type { DemoResult, DemoStage } from '@imdsv2-cutover/engine';
@@ -98,7 +98,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
           '  A real `imdsv2 enforce` exits 4 here and stops the rollout; the demo exits 0 because showing this catch is its point.',
         );
       } else {
-        this.log(`  ${cell(e.message)}`);
+        this.log(`  ${terminalSafe(e.message)}`);
       }
     }
     this.log('Files:');

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { EnforceResult, PreflightSummary } from '@imdsv2-cutover/aws';
 import { driftMessage } from '@imdsv2-cutover/aws';
-import { CutoverError, cell } from '@imdsv2-cutover/core';
+import { CutoverError, cell, planKind, terminalSafe } from '@imdsv2-cutover/core';
 import { parseWave, runEnforcement } from '@imdsv2-cutover/engine';
 import { BaseCommand } from '../base-command.js';
 import { awsFlags, connectionOf, roleNameFlag } from '../lib/flags.js';
@@ -71,6 +71,10 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
       description: 'Run the next wave that has not completed (resumes an interrupted one).',
       exclusive: ['wave'],
     }),
+    'out-of-order': Flags.boolean({
+      description:
+        'Run --wave N although an earlier wave has not completed clean (not started, interrupted, rolled back or failed). Without it such a run is refused.',
+    }),
     'on-drift': Flags.string({
       description:
         'Instances whose live settings differ from the plan: fail (refuse), skip (leave them, reported), adopt (enforce them, recording their live settings).',
@@ -97,10 +101,38 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
     const wave = parseWave(flags.wave, flags.next);
     const interactive = !flags.yes && !flags['dry-run'];
     if (interactive && !process.stdin.isTTY) {
+      // What is wrong with the input comes first: a missing or damaged plan is named before the confirmation.
+      const { readJsonDocument } = await import('@imdsv2-cutover/engine/files');
+      await readJsonDocument(planKind, flags.plan);
       throw new CutoverError('BAD_USAGE', 'enforce changes AWS and needs a confirmation, but stdin is not a terminal', {
         suggestions: ['Pass --yes to confirm non-interactively (after reviewing `--dry-run`).'],
       });
     }
+    // Ctrl-C once: no new change is sent, calls in flight are recorded, the wave stays resumable (exit 130). Twice:
+    // exit at once; the write-ahead journal still resumes.
+    const interruption = new AbortController();
+    const onSigint = () => {
+      if (interruption.signal.aborted) {
+        this.reporter.flush();
+        process.stderr.write('interrupted again: exiting now; re-run the same command to resume from the journal\n');
+        process.exit(130);
+      }
+      interruption.abort();
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      return await this.enforce(interactive, wave, interruption.signal);
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  }
+
+  private async enforce(
+    interactive: boolean,
+    wave: ReturnType<typeof parseWave>,
+    signal: AbortSignal,
+  ): Promise<EnforceResult> {
+    const { flags } = this;
     const result = await runEnforcement({
       connection: connectionOf(flags),
       planFile: flags.plan,
@@ -120,6 +152,8 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
       confirmTokensEnforced: flags['confirm-http-tokens-enforced'],
       liftTokensEnforced: flags['lift-http-tokens-enforced'],
       proveLaunch: flags['prove-launch'],
+      outOfOrder: flags['out-of-order'],
+      signal,
       ...(flags['modify-bucket'] === undefined ? {} : { modifyBucket: flags['modify-bucket'] }),
       ...(interactive
         ? {
@@ -136,14 +170,11 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
 
   private async ask(s: PreflightSummary): Promise<boolean> {
     this.reporter.flush();
+    // The whole preflight first (age, drift, permissions, what changes), so the answer is an informed one.
+    for (const line of this.preflightLines(s)) this.logToStderr(line);
+    this.preflightShown = true;
     const { default: confirm } = await import('@inquirer/confirm');
     const drift = s.drift.length > 0 ? `, ${s.drift.length} drifted (--on-drift ${s.onDrift})` : '';
-    this.logToStderr(
-      s.drift
-        .slice(0, 10)
-        .map((d) => `  drift: ${cell(driftMessage(d))}`)
-        .join('\n'),
-    );
     return confirm(
       {
         message: `Enforce IMDSv2 on wave ${s.wave} (${cell(s.waveName)}): change ${s.toApply} instance(s)${drift}?`,
@@ -151,6 +182,26 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
       },
       { output: process.stderr },
     );
+  }
+
+  private preflightShown = false;
+
+  /** The preflight summary as printed before the prompt (stderr) or with the result (stdout). */
+  private preflightLines(p: PreflightSummary): string[] {
+    const lines = [
+      ...(p.resuming ? [terminalSafe(p.resuming)] : []),
+      `wave ${p.wave} (${terminalSafe(p.waveName)}): ${p.instances} instances; assessment ${p.assessmentAgeDays} days old; service time ${p.serviceTime}`,
+      `  to change ${p.toApply}, already done ${p.alreadyDone}, to recover ${p.toRecover}, drifted ${p.drift.length}, gone ${p.gone.length}`,
+      ...p.drift.slice(0, 10).map((d) => `  drift: ${terminalSafe(driftMessage(d))}`),
+      ...(p.drift.length > 10 ? [`  drift: and ${p.drift.length - 10} more (--json lists them all)`] : []),
+      ...p.permissions.map(
+        (perm) => `  DryRun permission ${perm.accountId} ${perm.region}: ${perm.permitted ? 'ok' : 'DENIED'}`,
+      ),
+      ...p.tokensEnforced.map(
+        (t) => `  HttpTokensEnforced enabled in ${t}: a guard rollback lifts it first and enables it again`,
+      ),
+    ];
+    return lines;
   }
 
   private async confirmLockIn(steps: number, prove: boolean): Promise<boolean> {
@@ -166,28 +217,17 @@ export default class Enforce extends BaseCommand<typeof Enforce> {
   }
 
   private render(r: EnforceResult): void {
-    const p = r.preflight;
-    if (p) {
-      this.log(
-        `wave ${p.wave} (${cell(p.waveName)}): ${p.instances} instances; assessment ${p.assessmentAgeDays} days old; service time ${p.serviceTime}`,
-      );
-      this.log(
-        `  to change ${p.toApply}, already done ${p.alreadyDone}, to recover ${p.toRecover}, drifted ${p.drift.length}, gone ${p.gone.length}`,
-      );
-      for (const perm of p.permissions)
-        this.log(`  DryRun permission ${perm.accountId} ${perm.region}: ${perm.permitted ? 'ok' : 'DENIED'}`);
-      for (const t of p.tokensEnforced)
-        this.log(`  HttpTokensEnforced enabled in ${t}: a guard rollback lifts it first and enables it again`);
-    }
+    // Result lines are printed whole (made terminal-safe, never cut): they are what the change record keeps.
+    if (r.preflight && !this.preflightShown) for (const line of this.preflightLines(r.preflight)) this.log(line);
     for (const s of r.lockIn?.steps ?? []) {
-      this.log(`  ${s.outcome.padEnd(18)} ${cell(s.message)}`);
-      for (const w of s.warnings) this.log(`  ${'warning'.padEnd(18)} ${cell(w)}`);
+      this.log(`  ${s.outcome.padEnd(18)} ${terminalSafe(s.message)}`);
+      for (const w of s.warnings) this.log(`  ${'warning'.padEnd(18)} ${terminalSafe(w)}`);
     }
-    for (const p of r.lockIn?.proofs ?? []) this.log(`  ${p.outcome.padEnd(18)} ${cell(p.message)}`);
-    for (const s of r.skipped) this.log(`  skipped ${s.instanceId}: ${cell(s.reason)}`);
+    for (const p of r.lockIn?.proofs ?? []) this.log(`  ${p.outcome.padEnd(18)} ${terminalSafe(p.message)}`);
+    for (const s of r.skipped) this.log(`  skipped ${s.instanceId}: ${terminalSafe(s.reason)}`);
     for (const c of r.changedWithoutRecord) {
       this.log(`  changed without record ${c.instanceId}: recorded now; previous settings from the plan`);
     }
-    this.log(cell(r.message));
+    this.log(terminalSafe(r.message));
   }
 }

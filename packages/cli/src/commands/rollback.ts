@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { RollbackResult, RollbackScope } from '@imdsv2-cutover/aws';
-import { CutoverError, cell } from '@imdsv2-cutover/core';
+import { CutoverError, terminalSafe } from '@imdsv2-cutover/core';
 import { runRollback } from '@imdsv2-cutover/engine';
 import { BaseCommand } from '../base-command.js';
 import { awsFlags, connectionOf, roleNameFlag, splitList } from '../lib/flags.js';
@@ -58,10 +58,10 @@ export default class Rollback extends BaseCommand<typeof Rollback> {
       toolVersion: this.config.version,
     });
     if (!this.jsonEnabled()) {
-      for (const l of result.lockIn) this.log(`  ${cell(l.message)}`);
-      for (const t of result.tokensEnforced) this.log(`  ${cell(t.message)}`);
+      for (const l of result.lockIn) this.log(`  ${terminalSafe(l.message)}`);
+      for (const t of result.tokensEnforced) this.log(`  ${terminalSafe(t.message)}`);
       if (result.terminated.length > 0) this.log(`  terminated: ${result.terminated.join(', ')}`);
-      this.log(cell(result.message));
+      this.log(terminalSafe(result.message));
     }
     return result;
   }

@@ -28,6 +28,23 @@ describe('CliReporter', () => {
     expect(out).not.toContain('\r');
   });
 
+  it('off a TTY: a soak prints a plain line for each minute it advances, and its end', () => {
+    const { stream, text } = capture(false);
+    const r = new CliReporter({ stream });
+    const scope = { wave: 0 };
+    for (const done of [0, 30, 59, 60, 90, 125, 170, 180])
+      r.emit({ type: 'progress', phase: 'soak', done, total: 180, unit: 's', scope });
+    const lines = text()
+      .split('\n')
+      .filter((l) => l.includes('soak:'));
+    expect(lines).toEqual([
+      '[wave 0] soak: 0/180 s',
+      '[wave 0] soak: 60/180 s',
+      '[wave 0] soak: 125/180 s',
+      '[wave 0] soak: 180/180 s',
+    ]);
+  });
+
   it('escapes hostile text from AWS before it reaches the terminal', () => {
     const { stream, text } = capture(false);
     new CliReporter({ stream }).emit({

@@ -36,7 +36,8 @@ function scopeLabel(e: EngineEvent): string {
  * progress (an event with `also`: regions and accounts done) followed by the latest detail (a region's pages or
  * series). Elsewhere (CI, pipes, files) each phase and warning is one plain line; the overall progress is a plain line
  * every `progressIntervalMs` and when complete, other progress only at its end and only when there is no overall
- * progress (a run over 4,000 regions would otherwise print a line per region), so logs stay short.
+ * progress (a run over 4,000 regions would otherwise print a line per region), so logs stay short. Progress counted
+ * in seconds (the guard's soak, which lasts hours) is a plain line for each minute it advances, and at its end.
  * Colour follows ansis' detection, which honours NO_COLOR and non-TTY streams.
  */
 export class CliReporter implements Reporter {
@@ -49,6 +50,8 @@ export class CliReporter implements Reporter {
   private readonly now: () => number;
   private overall: string | undefined;
   private overallPrintedAt = Number.NEGATIVE_INFINITY;
+  /** Off a TTY: the `done` of the last line printed per timed progress (a soak), so one line a minute is printed. */
+  private readonly secondsPrinted = new Map<string, number>();
 
   constructor(options: CliReporterOptions = {}) {
     this.stream = options.stream ?? process.stderr;
@@ -90,6 +93,14 @@ export class CliReporter implements Reporter {
     } else if (e.also) {
       if (complete || this.now() - this.overallPrintedAt >= this.intervalMs) {
         this.overallPrintedAt = this.now();
+        this.line(text);
+      }
+    } else if (e.unit === 's' && e.total !== undefined) {
+      // A long wait counted in seconds (the guard's soak): a plain line for each minute of it, and at its end.
+      const key = `${scopeLabel(e)}${e.phase}`;
+      const last = this.secondsPrinted.get(key);
+      if (complete || last === undefined || e.done - last >= 60) {
+        this.secondsPrinted.set(key, e.done);
         this.line(text);
       }
     } else if (complete && this.overall === undefined) {
