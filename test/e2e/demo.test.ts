@@ -63,6 +63,22 @@ describe('imdsv2 demo', () => {
     expect(applied.length).toBeGreaterThan(1);
   });
 
+  it('runs again in the same folder: a fresh run that says so, exit 0 each time (README command 1 run twice)', async () => {
+    const out = await tempDir();
+    const first = await imdsv2(['demo', '--out', out]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(existsSync(path.join(out, 'journal.jsonl.seal'))).toBe(true);
+    for (let run = 2; run <= 3; run++) {
+      const again = await imdsv2(['demo', '--out', out]);
+      expect(again.code, `run ${run}: ${again.stderr}`).toBe(0);
+      expect(again.stderr).toContain('holds an earlier demo run: starting a fresh run');
+      expect(again.stdout).toMatch(new RegExp(`ROLLED BACK: ${TRAP}\\b`));
+      const { records } = await readJournal(path.join(out, 'journal.jsonl'));
+      // The journal is the new run's alone: one wave-start.
+      expect(records.filter((x) => x.type === 'wave-start')).toHaveLength(1);
+    }
+  });
+
   it('--stop-after report writes the assessment, plan and report, enforces nothing; --json has the summary', async () => {
     const out = await tempDir();
     const r = await imdsv2(['demo', '--out', out, '--stop-after', 'report', '--json']);

@@ -90,13 +90,16 @@ export interface DemoResult {
 
 /** Marks a folder the demo wrote, so that a re-run may replace the previous run's files there and nowhere else. */
 const DEMO_MARKER = '.imdsv2-demo';
-/** The files a demo run writes (a re-run replaces them). */
+/**
+ * The files a demo run writes (a re-run replaces them), beside the journal's own: the journal's seal, lock, space
+ * reserve and lock claims all start with its name, and go with it (a seal left behind would call the new run's empty
+ * journal a truncated one).
+ */
 const DEMO_FILES = [
   'assessment.json',
   'policy.yaml',
   'plan.json',
   'journal.jsonl',
-  'journal.jsonl.lock',
   'report.html',
   'report.md',
   'instances.csv',
@@ -126,7 +129,8 @@ async function prepareOutDir(outDir: string, reporter: Reporter): Promise<'new' 
     'Written by `imdsv2 demo`: a re-run replaces the demo files here.\n',
   );
   if (!mine) return 'new';
-  await Promise.all(DEMO_FILES.map((f) => rm(path.join(outDir, f), { force: true })));
+  const journalFiles = names.filter((n) => n.startsWith('journal.jsonl.'));
+  await Promise.all([...DEMO_FILES, ...journalFiles].map((f) => rm(path.join(outDir, f), { force: true })));
   reporter.emit({
     type: 'info',
     message: `${outDir} holds an earlier demo run: starting a fresh run (its simulated fleet is gone), replacing its files`,
