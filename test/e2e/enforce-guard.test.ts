@@ -4,8 +4,8 @@ import path from 'node:path';
 import { readJournal } from '@imdsv2-cutover/aws';
 import type { MetricSource, Simulator } from '@imdsv2-cutover/simulator';
 import { startSimulator } from '@imdsv2-cutover/simulator';
-import { useTempDirs } from '@imdsv2-cutover/test-utils';
-import { afterEach, describe, expect, it } from 'vitest';
+import { useCleanup, useTempDirs } from '@imdsv2-cutover/test-utils';
+import { describe, expect, it } from 'vitest';
 import {
   TARGET,
   cliEnv,
@@ -18,10 +18,7 @@ import {
 } from './enforce-helpers.js';
 
 const tempDir = useTempDirs('imdsv2-guard-');
-const cleanup: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const defer = useCleanup();
 
 /**
  * A live instance: an IMDS endpoint on loopback that enforces the simulated instance's current HttpTokens (a GET
@@ -61,7 +58,7 @@ async function liveInstance(sim: Simulator, id: string) {
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
-  cleanup.push(async () => {
+  defer(async () => {
     running = false;
     await loop;
     await new Promise((r) => server.close(r));
@@ -72,7 +69,7 @@ async function liveInstance(sim: Simulator, id: string) {
 describe('enforce against the simulator', () => {
   it('the guard sees MetadataNoTokenRejected from a live IMDSv1 caller, rolls the instance back, the caller works again, exit 4', async () => {
     const sim = await startSimulator({ scenario: fleetScenario(3), clock: { speed: 600 } });
-    cleanup.push(() => sim.stop());
+    defer(() => sim.stop());
     const ids = instanceIds(sim);
     const live = ids[1]!;
     const { statuses } = await liveInstance(sim, live);
@@ -142,7 +139,7 @@ describe('enforce against the simulator', () => {
 
   it('a soak is measured on the service clock: 2 simulated hours pass in about 2 seconds, then the wave completes', async () => {
     const sim = await startSimulator({ scenario: fleetScenario(5), clock: { speed: 3600 } });
-    cleanup.push(() => sim.stop());
+    defer(() => sim.stop());
     const ids = instanceIds(sim);
     const dir = await tempDir();
     const planFile = path.join(dir, 'plan.json');
@@ -182,7 +179,7 @@ describe('enforce against the simulator', () => {
 
   it('--dry-run changes nothing: the only Modify call is the DryRun, and no journal is written', async () => {
     const sim = await startSimulator({ scenario: fleetScenario(20), clock: { speed: 60 } });
-    cleanup.push(() => sim.stop());
+    defer(() => sim.stop());
     const ids = instanceIds(sim);
     const dir = await tempDir();
     const planFile = path.join(dir, 'plan.json');
@@ -204,7 +201,7 @@ describe('enforce against the simulator', () => {
 
   it('without --yes and without a terminal, enforce refuses before touching AWS', async () => {
     const sim = await startSimulator({ scenario: fleetScenario(2) });
-    cleanup.push(() => sim.stop());
+    defer(() => sim.stop());
     const dir = await tempDir();
     const planFile = path.join(dir, 'plan.json');
     await writePlan(planFile, planFor(sim, [instanceIds(sim)]));

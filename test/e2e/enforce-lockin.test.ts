@@ -6,15 +6,12 @@ import type { JournalRecord, Plan, ScenarioInput } from '@imdsv2-cutover/core';
 import { DEFAULT_POLICY_YAML, Scenario } from '@imdsv2-cutover/core';
 import type { Simulator } from '@imdsv2-cutover/simulator';
 import { startSimulator } from '@imdsv2-cutover/simulator';
-import { useTempDirs } from '@imdsv2-cutover/test-utils';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { useCleanup, useTempDirs } from '@imdsv2-cutover/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT, NOW, REGION, cliEnv, journalAsKilledAfter, runCli } from './enforce-helpers.js';
 
 const tempDir = useTempDirs('imdsv2-lockin-');
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const defer = useCleanup();
 
 const APP_LT = 'lt-0a0000000000000a1';
 const WORKER_LT = 'lt-0a0000000000000b2';
@@ -182,7 +179,7 @@ beforeAll(async () => {
 /** A fresh simulator and journal for one test, with the plan of `variant`. */
 async function setup(variant: Variant = 'default') {
   const sim = await startSimulator({ scenario: lockInScenario(), clock: { speed: 60 } });
-  cleanup.push(() => sim.stop());
+  defer(() => sim.stop());
   const dir = await tempDir();
   const env = cliEnv(sim);
   const cli = async (...args: string[]) => runCli([...args, '--endpoint-url', sim.url], env);

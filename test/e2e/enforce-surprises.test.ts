@@ -4,8 +4,8 @@ import path from 'node:path';
 import { readJournal } from '@imdsv2-cutover/aws';
 import type { Simulator } from '@imdsv2-cutover/simulator';
 import { startSimulator } from '@imdsv2-cutover/simulator';
-import { inCI, useTempDirs } from '@imdsv2-cutover/test-utils';
-import { afterEach, describe, expect, it } from 'vitest';
+import { inCI, useCleanup, useTempDirs } from '@imdsv2-cutover/test-utils';
+import { describe, expect, it } from 'vitest';
 import {
   TARGET,
   bin,
@@ -23,14 +23,11 @@ import {
  * lines printed whole, errors in the right order, and a journal of another plan refused for --next as for --wave.
  */
 const tempDir = useTempDirs('imdsv2-surprises-');
-const cleanup: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const defer = useCleanup();
 
 async function simulator(count: number): Promise<Simulator> {
   const sim = await startSimulator({ scenario: fleetScenario(count), clock: { speed: 600 } });
-  cleanup.push(() => sim.stop());
+  defer(() => sim.stop());
   return sim;
 }
 
@@ -43,7 +40,7 @@ function startCli(args: string[], env: NodeJS.ProcessEnv) {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('close', (code, signal) => resolve({ code, signal })),
   );
-  cleanup.push(() => {
+  defer(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   return { child, out, exited };

@@ -17,8 +17,8 @@ import type { JournalRecord, Plan, ScenarioInput } from '@imdsv2-cutover/core';
 import { DEFAULT_POLICY_YAML, Scenario, silentReporter } from '@imdsv2-cutover/core';
 import type { Simulator } from '@imdsv2-cutover/simulator';
 import { startSimulator } from '@imdsv2-cutover/simulator';
-import { useTempDirs } from '@imdsv2-cutover/test-utils';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { useCleanup, useTempDirs } from '@imdsv2-cutover/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT, NOW, REGION, cliEnv, runCli } from './enforce-helpers.js';
 
 /**
@@ -28,10 +28,7 @@ import { ACCOUNT, NOW, REGION, cliEnv, runCli } from './enforce-helpers.js';
  */
 
 const tempDir = useTempDirs('imdsv2-lockin-launch-');
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const defer = useCleanup();
 
 const OWNER = '444444444444';
 const OWN_AMI = 'ami-0c1b2c3d4e5f6a001';
@@ -263,7 +260,7 @@ afterAll(async () => {
 /** A fresh simulator and journal, the plan copied next to it, and the clients and commands a test uses. */
 async function setup() {
   const sim = await startSimulator({ scenario: launchScenario(), clock: { speed: 60 } });
-  cleanup.push(() => sim.stop());
+  defer(() => sim.stop());
   const dir = await tempDir();
   const env = cliEnv(sim);
   const cli = (...args: string[]) => runCli([...args, '--endpoint-url', sim.url], env);
@@ -297,7 +294,7 @@ async function setup() {
   };
   const ec2 = new EC2Client(config);
   const asg = new AutoScalingClient(config);
-  cleanup.push(async () => {
+  defer(async () => {
     ec2.destroy();
     asg.destroy();
   });
@@ -538,7 +535,7 @@ describe('lock-in of what launches, against the simulator', () => {
       endpointUrl: s.sim.url,
       credentials: { accessKeyId: s.sim.defaultAccessKeyId, secretAccessKey: 'simulated' },
     });
-    cleanup.push(async () => factory.destroy());
+    defer(async () => factory.destroy());
     const journal = await JournalWriter.open({
       file: s.journal,
       planContentHash: thePlan.contentHash,

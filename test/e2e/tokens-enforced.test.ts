@@ -5,8 +5,8 @@ import type { JournalRecord, Plan, ScenarioInput } from '@imdsv2-cutover/core';
 import { DEFAULT_POLICY_YAML, Scenario } from '@imdsv2-cutover/core';
 import type { Simulator } from '@imdsv2-cutover/simulator';
 import { startSimulator } from '@imdsv2-cutover/simulator';
-import { useTempDirs } from '@imdsv2-cutover/test-utils';
-import { afterEach, describe, expect, it } from 'vitest';
+import { useCleanup, useTempDirs } from '@imdsv2-cutover/test-utils';
+import { describe, expect, it } from 'vitest';
 import {
   ACCOUNT,
   NOW,
@@ -26,10 +26,7 @@ import {
  * enables it last, only once every wave completed clean and the user confirmed it.
  */
 const tempDir = useTempDirs('imdsv2-enforced-');
-const cleanup: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const defer = useCleanup();
 
 /** One account and region: `count` quiet instances, `v1` IMDSv1 callers; HttpTokensEnforced as `enforced` says. */
 function scenario(count: number, v1: number, enforced: boolean): Scenario {
@@ -69,7 +66,7 @@ const allSettings = (sim: Simulator) => new Map(instanceIds(sim).map((id) => [id
 const notes = (records: JournalRecord[]) => records.flatMap((r) => (r.type === 'result' && r.note ? [r.note] : []));
 
 async function setup(sim: Simulator) {
-  cleanup.push(() => sim.stop());
+  defer(() => sim.stop());
   const dir = await tempDir();
   const journal = path.join(dir, 'journal.jsonl');
   const cli = (...args: string[]) => runCli([...args, '--endpoint-url', sim.url], cliEnv(sim));
@@ -143,7 +140,7 @@ describe('HttpTokensEnforced', () => {
         clearInterval(flip);
       }
     }, 2);
-    cleanup.push(() => clearInterval(flip));
+    defer(() => clearInterval(flip));
     const r = await cli(
       'enforce',
       '--plan',

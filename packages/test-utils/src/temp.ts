@@ -18,3 +18,17 @@ export function useTempDirs(prefix = 'imdsv2-test-'): () => Promise<string> {
     return dir;
   };
 }
+
+/**
+ * Returns `defer(fn)`: `fn` runs after the current test, in reverse order of registration (the last thing started is
+ * stopped first), whether the test passed or failed. For simulators, servers, child processes and timers a test starts.
+ */
+export function useCleanup(): (fn: () => Promise<void> | void) => void {
+  const pending: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const fn of pending.splice(0).reverse()) await fn();
+  });
+  return (fn) => {
+    pending.push(fn);
+  };
+}
