@@ -293,7 +293,8 @@ function resumeText(w: Wave, run: WaveRun, state: JournalState): string {
     if (phase !== undefined && APPLY_PHASES.has(phase)) changed++;
     if (phase === 'intent-pending') pending++;
   }
-  const soak = run.firstApplyAt ? `; its soak keeps its start (${run.firstApplyAt})` : '';
+  const start = soakStart(w, state, Number.NaN);
+  const soak = Number.isFinite(start) ? `; its soak keeps its start (${new Date(start).toISOString()})` : '';
   return (
     `resuming wave ${w.index} (${w.name}), interrupted after it started at ${run.startedAt}: the journal shows ` +
     `${changed} of ${w.instances.length} instance(s) changed and ${pending} change(s) sent or about to be sent without a recorded answer ` +
@@ -737,7 +738,6 @@ async function runWave(
     const accounted =
       changed.length + out.alreadyDone.length + out.skipped.length + out.terminated.length + out.failed.length;
     const soakSeconds = o.soakSeconds ?? w.soakSeconds;
-    const firstApply = st.waves.get(String(w.index))?.firstApplyAt;
     return interrupt.error({
       phase,
       wave: { index: w.index, name: w.name, instances: w.instances.length },
@@ -750,12 +750,7 @@ async function runWave(
             soak: {
               elapsedSeconds: Math.min(
                 soakSeconds,
-                Math.max(
-                  0,
-                  Math.round(
-                    (clock.now() - soakStart(w, st, firstApply ? Date.parse(firstApply) : clock.now())) / 1000,
-                  ),
-                ),
+                Math.max(0, Math.round((clock.now() - soakStart(w, st, clock.now())) / 1000)),
               ),
               totalSeconds: soakSeconds,
             },
@@ -917,8 +912,13 @@ function watchedInstances(
   return { watched, waveOf };
 }
 
-/** The start of a wave's soak: the last change made to any of its instances (so a re-run never cuts the soak short). */
-function soakStart(w: Wave, state: JournalState, fallbackMs: number): number {
+/**
+ * The start of a wave's soak: the last change made to any of its instances (so a re-run never cuts the soak short);
+ * without one, the run's first apply intent, else now.
+ */
+function soakStart(w: Wave, state: JournalState, nowMs: number): number {
+  const firstApplyAt = state.waves.get(String(w.index))?.firstApplyAt;
+  const fallbackMs = firstApplyAt ? Date.parse(firstApplyAt) : nowMs;
   let last = Number.NEGATIVE_INFINITY;
   for (const e of w.instances) {
     const st = state.targets.get(targetKey(instanceTarget(e)));
@@ -946,8 +946,7 @@ async function soak(
   const state = journal.state();
   const { watched } = watchedInstances(o.plan, w, state);
   if (soakSeconds <= 0 || watched.length === 0) return null;
-  const run = state.waves.get(String(w.index));
-  const windowStart = soakStart(w, state, run?.firstApplyAt ? Date.parse(run.firstApplyAt) : clock.now());
+  const windowStart = soakStart(w, state, clock.now());
   const soakEnd = windowStart + soakSeconds * 1000;
   const dataDeadline = soakEnd + (o.guardDataTimeoutSeconds ?? 1800) * 1000;
   const threshold = w.guard.maxRejectedCalls;
